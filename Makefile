@@ -1,0 +1,41 @@
+# `make demo` and `make test` work from a fresh Debian 12 machine: they install what is missing first.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+VPY := $(VENV)/bin/python
+
+# System packages wrapgen builds with and tests against (Debian 12 names).
+APT_PACKAGES := python3 python3-venv python3-dev g++ make cmake ninja-build pkg-config libssl-dev \
+	gfortran liblapack-dev libblas-dev \
+	globus-gridftp-server-progs globus-gass-copy-progs
+
+NATIVE := pyproject.toml CMakeLists.txt $(wildcard native/*.cpp native/*.hpp)
+
+.PHONY: all demo test bench system clean
+
+all: test
+
+system:
+	@scripts/ensure-system.sh $(APT_PACKAGES)
+
+$(VPY): | system
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+
+# Reinstall (an incremental CMake build) only when the native core or the metadata changed.
+$(VENV)/.installed: $(NATIVE) | $(VPY)
+	$(VPY) -m pip install -q "scikit-build-core>=0.10" "pybind11>=2.12"
+	$(VPY) -m pip install -q --no-build-isolation -e ".[test,bench]"
+	touch $@
+
+demo: system $(VENV)/.installed
+	@$(VPY) -P tutorials/00_smoke.py
+
+test: system $(VENV)/.installed
+	$(VPY) -P -m pytest
+
+bench: system $(VENV)/.installed
+	$(VPY) -P bench/checksum.py
+
+clean:
+	rm -rf build $(VENV) .pytest_cache

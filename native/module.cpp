@@ -1,0 +1,160 @@
+// wrapgen._core: the native parts of wrapgen, bound with pybind11.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstring>
+#include <mutex>
+
+#include "adler32.hpp"
+#include "checksum.hpp"
+#include "crc32c.hpp"
+
+namespace py = pybind11;
+using namespace wrapgen;
+
+namespace {
+
+// Below this size releasing the GIL costs more than the hashing it frees up.
+constexpr size_t kReleaseGilAbove = 4096;
+
+// A contiguous read-only view of any buffer-protocol object (bytes, bytearray,
+// memoryview, contiguous numpy arrays); non-contiguous input is refused by
+// Python itself with BufferError, never silently copied.
+class Bytes {
+public:
+    explicit Bytes(const py::handle &obj) {
+        if (PyUnicode_Check(obj.ptr()))
+            throw py::type_error("strings must be encoded before hashing (got str, expected a bytes-like object)");
+        if (PyObject_GetBuffer(obj.ptr(), &view_, PyBUF_SIMPLE) != 0) throw py::error_already_set();
+    }
+    ~Bytes() { PyBuffer_Release(&view_); }
+    Bytes(const Bytes &) = delete;
+    Bytes &operator=(const Bytes &) = delete;
+    const void *data() const { return view_.buf; }
+    size_t size() const { return static_cast<size_t>(view_.len); }
+
+private:
+    Py_buffer view_{};
+};
+
+class PyChecksum {
+public:
+    explicit PyChecksum(const std::string &algorithm) : h_(make_hasher(algorithm)) {}
+    explicit PyChecksum(std::unique_ptr<Hasher> h) : h_(std::move(h)) {}
+
+    void update(const py::handle &data) {
+        Bytes b(data);
+        if (b.size() >= kReleaseGilAbove) {
+            py::gil_scoped_release nogil;
+            std::lock_guard<std::mutex> lock(mu_);
+            h_->update(b.data(), b.size());
+        } else {
+            std::lock_guard<std::mutex> lock(mu_);
+            h_->update(b.data(), b.size());
+        }
+    }
+    py::bytes digest() {
+        std::lock_guard<std::mutex> lock(mu_);
+        return py::bytes(h_->digest());
+    }
+    std::string hexdigest() {
+        std::lock_guard<std::mutex> lock(mu_);
+        return to_hex(h_->digest());
+    }
+    std::unique_ptr<PyChecksum> copy() {
+        std::lock_guard<std::mutex> lock(mu_);
+        return std::make_unique<PyChecksum>(h_->clone());
+    }
+    void reset() {
+        std::lock_guard<std::mutex> lock(mu_);
+        h_->reset();
+    }
+    const std::string &name() const { return h_->name(); }
+    size_t digest_size() const { return h_->digest_size(); }
+
+private:
+    std::unique_ptr<Hasher> h_;
+    std::mutex mu_;  // updates run without the GIL, so two threads may share one object
+};
+
+template <uint32_t (*Fn)(uint32_t, const void *, size_t) noexcept>
+uint32_t sum32(const py::handle &data, uint32_t value) {
+    Bytes b(data);
+    if (b.size() >= kReleaseGilAbove) {
+        py::gil_scoped_release nogil;
+        return Fn(value, b.data(), b.size());
+    }
+    return Fn(value, b.data(), b.size());
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "wrapgen's native core: streaming checksums (more to come: the GridFTP data channel).";
+
+    py::register_exception_translator([](std::exception_ptr p) {
+        try {
+            if (p) std::rethrow_exception(p);
+        } catch (const FileError &e) {
+            // OSError(errno, strerror, filename) picks the right subclass (FileNotFoundError, ...).
+            py::object err = py::reinterpret_borrow<py::object>(PyExc_OSError)(
+                e.error, std::string(std::strerror(e.error)), py::bytes(e.path).attr("decode")("utf-8", "surrogateescape"));
+            PyErr_SetObject(PyExc_OSError, err.ptr());
+        }
+    });
+
+    py::class_<PyChecksum>(m, "Checksum", "An incremental checksum: update() with bytes-like data, then digest().")
+        .def(py::init<const std::string &>(), py::arg("algorithm"),
+             "Start a checksum; algorithm is one of algorithms(), case-insensitive.")
+        .def("update", &PyChecksum::update, py::arg("data"),
+             "Add a contiguous bytes-like object (the GIL is released for large buffers).")
+        .def("digest", &PyChecksum::digest, "The checksum so far as bytes (big-endian for 32-bit sums).")
+        .def("hexdigest", &PyChecksum::hexdigest, "The checksum so far as lowercase hex, as GridFTP's CKSM prints it.")
+        .def("copy", &PyChecksum::copy, "An independent copy of the current state.")
+        .def("reset", &PyChecksum::reset, "Start over as if new.")
+        .def_property_readonly("name", &PyChecksum::name, "Canonical algorithm name, e.g. 'SHA256'.")
+        .def_property_readonly("digest_size", &PyChecksum::digest_size, "Digest length in bytes.");
+
+    m.def(
+        "file_checksum",
+        [](const std::string &algorithm, const py::bytes &path, int64_t offset, int64_t length, size_t buffer_size) {
+            std::string p = path;
+            py::gil_scoped_release nogil;
+            return file_checksum(algorithm, p, offset, length, buffer_size);
+        },
+        py::arg("algorithm"), py::arg("path"), py::arg("offset") = 0, py::arg("length") = -1,
+        py::arg("buffer_size") = size_t(1) << 20,
+        "Hex checksum of a file's byte range (length -1: to the end), like GridFTP's CKSM; path is bytes.");
+
+    m.def(
+        "checksum",
+        [](const std::string &algorithm, const py::handle &data) {
+            auto h = make_hasher(algorithm);
+            Bytes b(data);
+            py::gil_scoped_release nogil;
+            h->update(b.data(), b.size());
+            return to_hex(h->digest());
+        },
+        py::arg("algorithm"), py::arg("data"), "Hex checksum of a bytes-like object.");
+
+    m.def("adler32", &sum32<adler32>, py::arg("data"), py::arg("value") = 1,
+          "Adler-32 continuing from value, like zlib.adler32.");
+    m.def("crc32c", &sum32<crc32c>, py::arg("data"), py::arg("value") = 0, "CRC-32C continuing from value.");
+    m.def("_adler32_scalar", &sum32<adler32_scalar>, py::arg("data"), py::arg("value") = 1);
+    m.def("_crc32c_table", &sum32<crc32c_table>, py::arg("data"), py::arg("value") = 0);
+
+    m.def("algorithms", &algorithm_names, "Checksum algorithm names, in GridFTP's FEAT order.");
+    m.def("openssl_version", &openssl_version, "Version of the OpenSSL libcrypto the core is linked with.");
+    m.def(
+        "cpu_features",
+        []() {
+            py::dict d;
+            d["crc32c_sse42"] = crc32c_hardware_available();
+            d["adler32_ssse3"] = adler32_simd_available();
+            return d;
+        },
+        "Which accelerated paths this CPU uses.");
+#ifdef WRAPGEN_VERSION
+    m.attr("__version__") = WRAPGEN_VERSION;
+#endif
+}

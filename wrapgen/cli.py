@@ -1,0 +1,72 @@
+"""The `wrapgen` command: a thin dispatcher over subcommands that the subpackages register."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .errors import UsageError, WrapgenError
+
+# Each module named here has `register(subparsers)`; it adds its subcommands and
+# sets `func` on them. Heavy imports belong inside the command's function so
+# that `wrapgen --help` stays fast whatever the subpackages need.
+COMMAND_MODULES: tuple[str, ...] = (
+    "wrapgen.doctor",
+    "wrapgen.checksum",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="wrapgen",
+        description="Wrap legacy Fortran/C/C++ kernels as Python modules, grid services, jobs and pipelines.",
+    )
+    parser.add_argument("--version", action="version", version=f"wrapgen {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:
+            _register_unavailable(subparsers, name, exc)
+        else:
+            module.register(subparsers)
+    return parser
+
+
+def _register_unavailable(subparsers: argparse._SubParsersAction, module: str, exc: ImportError) -> None:
+    # A broken optional part (say, a native core built against another libcrypto)
+    # must not take `wrapgen doctor` and the other commands down with it.
+    command = module.rsplit(".", 1)[-1].replace("_", "-")
+    reason = f"{module} cannot be imported: {exc}"
+    p = subparsers.add_parser(command, help=f"(unavailable: {exc})", add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+
+    def run(_args: argparse.Namespace) -> int:
+        raise UsageError(f"this command is unavailable: {reason}; 'wrapgen doctor' says more")
+
+    p.set_defaults(func=run)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit status (2 for usage errors, as argparse does)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_usage(sys.stderr)
+        print("wrapgen: error: a command is required (see 'wrapgen --help')", file=sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except WrapgenError as exc:
+        print(f"wrapgen {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"wrapgen {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
