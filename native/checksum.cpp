@@ -103,7 +103,7 @@ struct Fd {
 };
 
 [[noreturn]] void throw_file_error(int err, const std::string &path, const std::string &what) {
-    throw FileError(err, path, path + ": " + what + ": " + std::strerror(err));
+    throw FileError(err, path, what);
 }
 
 }  // namespace
@@ -157,23 +157,35 @@ std::string file_checksum(const std::string &algorithm, const std::string &path,
                                     " is past the end of the file (" + std::to_string(st.st_size) + " bytes)");
     if (regular) ::posix_fadvise(f.fd, offset, length < 0 ? 0 : length, POSIX_FADV_SEQUENTIAL);
 
+    // Pipes and character devices cannot pread: read them in order, skipping to offset.
+    auto read_at = [&](unsigned char *dst, size_t want, int64_t at) -> ssize_t {
+        for (;;) {
+            ssize_t got = regular ? ::pread(f.fd, dst, want, at) : ::read(f.fd, dst, want);
+            if (got >= 0 || errno != EINTR) return got;
+        }
+    };
     std::vector<unsigned char> buf(buffer_size);
+    for (int64_t skipped = 0; !regular && skipped < offset;) {
+        size_t want = static_cast<size_t>(std::min<int64_t>(offset - skipped, static_cast<int64_t>(buffer_size)));
+        ssize_t got = read_at(buf.data(), want, skipped);
+        if (got < 0) throw_file_error(errno, path, "read failed at offset " + std::to_string(skipped));
+        if (got == 0)
+            throw ChecksumArgumentError(path + ": offset " + std::to_string(offset) +
+                                        " is past the end of the data (" + std::to_string(skipped) + " bytes)");
+        skipped += got;
+    }
     int64_t pos = offset;
     int64_t remaining = length;  // -1: until EOF
     while (remaining != 0) {
         size_t want = buffer_size;
         if (remaining > 0 && static_cast<uint64_t>(remaining) < want) want = static_cast<size_t>(remaining);
-        ssize_t got = ::pread(f.fd, buf.data(), want, pos);
-        if (got < 0) {
-            if (errno == EINTR) continue;
-            if (errno == ESPIPE) throw_file_error(errno, path, "cannot checksum a pipe or socket by range");
-            throw_file_error(errno, path, "read failed at offset " + std::to_string(pos));
-        }
+        ssize_t got = read_at(buf.data(), want, pos);
+        if (got < 0) throw_file_error(errno, path, "read failed at offset " + std::to_string(pos));
         if (got == 0) {
             if (remaining > 0)
-                throw ChecksumArgumentError(path + ": file ended at " + std::to_string(pos) + " bytes, before " +
-                                            std::to_string(offset) + "+" + std::to_string(length) +
-                                            " (it shrank while being read?)");
+                throw ChecksumArgumentError(path + ": data ended at byte " + std::to_string(pos) +
+                                            ", before the end of range " + std::to_string(offset) + "+" +
+                                            std::to_string(length) + " (did the file shrink while being read?)");
             break;
         }
         hasher->update(buf.data(), static_cast<size_t>(got));

@@ -16,10 +16,11 @@ struct ChecksumArgumentError : std::invalid_argument {
 
 // Raised when a file cannot be read; carries errno and the path (mapped to OSError).
 struct FileError : std::runtime_error {
-    FileError(int err, std::string path_, const std::string &what)
-        : std::runtime_error(what), error(err), path(std::move(path_)) {}
+    FileError(int err, std::string path_, std::string reason_)
+        : std::runtime_error(path_ + ": " + reason_), error(err), path(std::move(path_)), reason(std::move(reason_)) {}
     int error;
     std::string path;
+    std::string reason;  // what was being done, such as: cannot open
 };
 
 class Hasher {

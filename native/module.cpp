@@ -25,7 +25,11 @@ public:
     explicit Bytes(const py::handle &obj) {
         if (PyUnicode_Check(obj.ptr()))
             throw py::type_error("strings must be encoded before hashing (got str, expected a bytes-like object)");
-        if (PyObject_GetBuffer(obj.ptr(), &view_, PyBUF_SIMPLE) != 0) throw py::error_already_set();
+        if (PyObject_GetBuffer(obj.ptr(), &view_, PyBUF_SIMPLE) != 0) {
+            py::error_already_set why;  // fetches and clears the exporter's own error
+            throw py::buffer_error(std::string("data: expected a contiguous bytes-like object, got ") +
+                                   Py_TYPE(obj.ptr())->tp_name + " (" + why.what() + ")");
+        }
     }
     ~Bytes() { PyBuffer_Release(&view_); }
     Bytes(const Bytes &) = delete;
@@ -98,7 +102,7 @@ PYBIND11_MODULE(_core, m) {
         } catch (const FileError &e) {
             // OSError(errno, strerror, filename) picks the right subclass (FileNotFoundError, ...).
             py::object err = py::reinterpret_borrow<py::object>(PyExc_OSError)(
-                e.error, std::string(std::strerror(e.error)), py::bytes(e.path).attr("decode")("utf-8", "surrogateescape"));
+                e.error, e.reason + ": " + std::strerror(e.error), py::bytes(e.path).attr("decode")("utf-8", "surrogateescape"));
             PyErr_SetObject(PyExc_OSError, err.ptr());
         }
     });
