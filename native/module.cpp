@@ -127,7 +127,7 @@ PYBIND11_MODULE(_core, m) {
             return file_checksum(algorithm, p, offset, length, buffer_size);
         },
         py::arg("algorithm"), py::arg("path"), py::arg("offset") = 0, py::arg("length") = -1,
-        py::arg("buffer_size") = size_t(1) << 20,
+        py::arg("buffer_size") = size_t(256) << 10,
         "Hex checksum of a file's byte range (length -1: to the end), like GridFTP's CKSM; path is bytes.");
 
     m.def(

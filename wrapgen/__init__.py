@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from importlib import metadata as _metadata
-
 from .errors import UsageError, WrapgenError
 
-try:
-    __version__ = _metadata.version("wrapgen")
-except _metadata.PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
-
 __all__ = ["UsageError", "WrapgenError", "__version__"]
+
+
+def __getattr__(name: str) -> str:
+    # importlib.metadata costs ~30 ms of import time; only pay it when the version is asked for.
+    if name == "__version__":
+        from importlib import metadata
+
+        try:
+            return metadata.version("wrapgen")
+        except metadata.PackageNotFoundError:  # a source tree that was never installed
+            return "0+unknown"
+    raise AttributeError(f"module 'wrapgen' has no attribute {name!r}")

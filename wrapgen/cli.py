@@ -7,7 +7,6 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from . import __version__
 from .errors import UsageError, WrapgenError
 
 # Each module named here has `register(subparsers)`; it adds its subcommands and
@@ -19,13 +18,26 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+class _VersionAction(argparse.Action):
+    """--version that looks the version up only when asked (package metadata is slow to import)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=str(kwargs.get("help")))
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: object) -> None:
+        import wrapgen
+
+        print(f"wrapgen {wrapgen.__version__}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every registered subcommand."""
     parser = argparse.ArgumentParser(
         prog="wrapgen",
         description="Wrap legacy Fortran/C/C++ kernels as Python modules, grid services, jobs and pipelines.",
     )
-    parser.add_argument("--version", action="version", version=f"wrapgen {__version__}")
+    parser.add_argument("--version", action=_VersionAction, help="show the version and exit")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for name in COMMAND_MODULES:
         try:

@@ -9,7 +9,6 @@ import re
 import shutil
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 __all__ = ["TOOLS", "Tool", "ToolStatus", "check", "check_all", "register"]
@@ -93,6 +92,8 @@ def check(tool: Tool, timeout: float = 10.0) -> ToolStatus:
 
 def check_all(tools: tuple[Tool, ...] = TOOLS, timeout: float = 10.0) -> list[ToolStatus]:
     """Check every tool in parallel (some, like slurmctld, are slow to answer)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(max_workers=8) as pool:
         return list(pool.map(lambda t: check(t, timeout), tools))
 
