@@ -67,29 +67,23 @@ def peer_file(alg: str, path: Path) -> tuple[str, Callable[[], str]] | None:
                 return hashlib.file_digest(f, alg.lower()).hexdigest()
         return "hashlib.file_digest", run
     if alg == "ADLER32":
-        def run() -> str:
-            value = 1
-
-            def up(v: memoryview) -> None:
-                nonlocal value
-                value = zlib.adler32(v, value)
-            stream(path, up)
-            return f"{value:08x}"
-        return "zlib.adler32", run
+        return "zlib.adler32", lambda: stream_sum(path, zlib.adler32, 1)
     try:
         import crc32c  # the ICRAR package: SSE4.2 with three streams, the fastest CRC32C on PyPI
     except ImportError:
         return None
+    return "crc32c (PyPI)", lambda: stream_sum(path, crc32c.crc32c, 0)
 
-    def run() -> str:
-        value = 0
 
-        def up(v: memoryview) -> None:
-            nonlocal value
-            value = crc32c.crc32c(v, value)
-        stream(path, up)
-        return f"{value:08x}"
-    return "crc32c (PyPI)", run
+def stream_sum(path: Path, fn: Callable[[memoryview, int], int], value: int) -> str:
+    """A 32-bit running checksum (zlib style: fn(data, value)) over the file, as 8 hex digits."""
+
+    def up(view: memoryview) -> None:
+        nonlocal value
+        value = fn(view, value)
+
+    stream(path, up)
+    return f"{value:08x}"
 
 
 def peer_memory(alg: str, data: bytes) -> tuple[str, Callable[[], str]] | None:

@@ -111,6 +111,29 @@ inline uint64_t load64(const unsigned char *p) {
 }
 
 #ifdef WRAPGEN_X86
+// Consume whole 3*Block chunks as three independent CRC streams, then merge them
+// by shifting each partial CRC over Block zero bytes (shift_table) and xoring.
+template <size_t Block>
+__attribute__((target("sse4.2"))) inline uint64_t crc32c_sse42_interleaved(uint64_t crc0, const unsigned char *&next,
+                                                                          size_t &len,
+                                                                          const uint32_t shift_table[4][256]) {
+    while (len >= Block * 3) {
+        uint64_t crc1 = 0, crc2 = 0;
+        const unsigned char *end = next + Block;
+        do {
+            crc0 = _mm_crc32_u64(crc0, load64(next));
+            crc1 = _mm_crc32_u64(crc1, load64(next + Block));
+            crc2 = _mm_crc32_u64(crc2, load64(next + 2 * Block));
+            next += 8;
+        } while (next < end);
+        crc0 = shift(shift_table, static_cast<uint32_t>(crc0)) ^ crc1;
+        crc0 = shift(shift_table, static_cast<uint32_t>(crc0)) ^ crc2;
+        next += 2 * Block;
+        len -= 3 * Block;
+    }
+    return crc0;
+}
+
 __attribute__((target("sse4.2"))) uint32_t crc32c_sse42(uint32_t crc, const void *buf, size_t len) {
     const Tables &t = tables();
     auto next = static_cast<const unsigned char *>(buf);
@@ -120,34 +143,8 @@ __attribute__((target("sse4.2"))) uint32_t crc32c_sse42(uint32_t crc, const void
         --len;
     }
     // Three streams hide the instruction's 3-cycle latency.
-    while (len >= kLong * 3) {
-        uint64_t crc1 = 0, crc2 = 0;
-        const unsigned char *end = next + kLong;
-        do {
-            crc0 = _mm_crc32_u64(crc0, load64(next));
-            crc1 = _mm_crc32_u64(crc1, load64(next + kLong));
-            crc2 = _mm_crc32_u64(crc2, load64(next + 2 * kLong));
-            next += 8;
-        } while (next < end);
-        crc0 = shift(t.long_shift, static_cast<uint32_t>(crc0)) ^ crc1;
-        crc0 = shift(t.long_shift, static_cast<uint32_t>(crc0)) ^ crc2;
-        next += 2 * kLong;
-        len -= 3 * kLong;
-    }
-    while (len >= kShort * 3) {
-        uint64_t crc1 = 0, crc2 = 0;
-        const unsigned char *end = next + kShort;
-        do {
-            crc0 = _mm_crc32_u64(crc0, load64(next));
-            crc1 = _mm_crc32_u64(crc1, load64(next + kShort));
-            crc2 = _mm_crc32_u64(crc2, load64(next + 2 * kShort));
-            next += 8;
-        } while (next < end);
-        crc0 = shift(t.short_shift, static_cast<uint32_t>(crc0)) ^ crc1;
-        crc0 = shift(t.short_shift, static_cast<uint32_t>(crc0)) ^ crc2;
-        next += 2 * kShort;
-        len -= 3 * kShort;
-    }
+    crc0 = crc32c_sse42_interleaved<kLong>(crc0, next, len, t.long_shift);
+    crc0 = crc32c_sse42_interleaved<kShort>(crc0, next, len, t.short_shift);
     while (len >= 8) {
         crc0 = _mm_crc32_u64(crc0, load64(next));
         next += 8;
