@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
-from .errors import SpecError
+from .errors import SpecError, SpecIssue
+from .load import load_spec, parse_spec
+from .model import Arg, Callback, Class, ErrorCode, Errors, Function, Library, Resources
 
-__all__ = ["SpecError"]
+__all__ = ["Arg", "Callback", "Class", "ErrorCode", "Errors", "Function", "Library", "Resources", "SpecError",
+           "SpecIssue", "load_spec", "parse_spec"]

@@ -1,0 +1,335 @@
+"""Load a spec file: YAML with positions -> pydantic model -> cross-field checks -> a normalised Library."""
+
+from __future__ import annotations
+
+import keyword
+import os
+import re
+import string
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pydantic
+
+from . import expr
+from .errors import SpecError, SpecIssue
+from .model import INTEGER_DTYPES, NUMERIC_DTYPES, Arg, Function, Library
+from .yamlsource import Located, Path as DataPath, load_located
+
+__all__ = ["load_spec", "parse_spec"]
+
+_CODE = re.compile(r"^\s*(?:(?P<op><=|>=|==|!=|<|>)\s*(?P<v>-?\d+)|(?P<lo>-?\d+)\s*\.\.\s*(?P<hi>-?\d+))\s*$")
+_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_COMMA_HINT = " (in YAML flow style, [a, b] or {k: v}, a comma splits the text: quote it, e.g. 'shape(a, 0)')"
+_KIND = {"int_type": "an integer", "int_parsing": "an integer", "string_type": "a string",
+         "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false",
+         "bool_parsing": "true or false", "list_type": "a list", "dict_type": "a mapping",
+         "model_type": "a mapping", "model_attributes_type": "a mapping", "none_required": "nothing (null)"}
+
+
+def load_spec(path: str | os.PathLike[str]) -> Library:
+    """Read, validate and normalise a spec file; raises SpecError listing every problem with its position."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError([SpecIssue(str(p), 0, 0, "", f"cannot read spec: {exc.strerror or exc}")]) from None
+    except UnicodeDecodeError as exc:
+        raise SpecError([SpecIssue(str(p), 0, 0, "", f"not UTF-8 text: {exc.reason} at byte {exc.start}")]) from None
+    return parse_spec(text, str(p), base_dir=p.resolve().parent)
+
+
+def parse_spec(text: str, file: str = "<spec>", base_dir: Path | None = None) -> Library:
+    """Validate spec text; file names it in messages and base_dir resolves relative sources."""
+    located = load_located(text, file)
+    if not isinstance(located.data, dict):
+        raise SpecError([located.issue((), "expected a mapping with name, language, functions, ...")])
+    try:
+        library = Library.model_validate(located.data)
+    except pydantic.ValidationError as exc:
+        raise SpecError(_pydantic_issues(exc, located)) from None
+    library._base_dir = base_dir
+    issues = sorted(_check_library(library, located, base_dir), key=lambda i: (i.line, i.column))
+    if issues:
+        raise SpecError(issues)
+    return library
+
+
+# ---------------------------------------------------------------- pydantic errors, located
+
+
+def _pydantic_issues(exc: pydantic.ValidationError, located: Located) -> list[SpecIssue]:
+    grouped: dict[DataPath, list[dict[str, Any]]] = {}
+    for err in exc.errors():
+        path = _resolve(err["loc"], located.data, err["type"])
+        grouped.setdefault(path, []).append(err)
+    issues = []
+    for path, errs in grouped.items():
+        kind = errs[0]["type"]
+        if kind == "extra_forbidden":
+            hint = _COMMA_HINT if _unbalanced(str(path[-1])) else ""
+            issues.append(located.issue(path, f"unknown key '{path[-1]}'{_expected_keys(path, located)}{hint}",
+                                        key=True))
+        elif kind == "missing":
+            issues.append(located.issue(path, "required key is missing", key=True))
+        else:
+            issues.append(located.issue(path, _message(errs)))
+    return sorted(issues, key=lambda i: (i.line, i.column))
+
+
+def _resolve(loc: tuple[Any, ...], data: Any, kind: str) -> DataPath:
+    # pydantic appends union member names ('int', 'str', 'function-after[...]') to loc; keep only the
+    # part of the path that exists in the data, plus the key itself for a missing key.
+    path: list[Any] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            if kind == "missing" and isinstance(node, dict) and isinstance(part, str):
+                path.append(part)
+            break
+        path.append(part)
+    return tuple(path)
+
+
+def _message(errs: list[dict[str, Any]]) -> str:
+    given = errs[0].get("input")
+    literal = [e for e in errs if e["type"] == "literal_error"]
+    if literal:
+        allowed = literal[0]["ctx"]["expected"].replace("'", "").replace(" or ", ", ")
+        return f"{given!r} is not one of {allowed}"
+    kinds = [_KIND[e["type"]] for e in errs if e["type"] in _KIND]
+    if kinds and len(kinds) == len(errs):
+        return f"expected {' or '.join(dict.fromkeys(kinds))}, got {_show(given)}"
+    msg = errs[0]["msg"]
+    return msg.removeprefix("Value error, ")
+
+
+def _unbalanced(text: str) -> bool:
+    return text.count("(") != text.count(")")
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def _expected_keys(path: DataPath, located: Located) -> str:
+    model = _model_at(path[:-1])
+    if model is None:
+        return ""
+    names = [f.alias or name for name, f in model.model_fields.items()]
+    return f"; expected one of {', '.join(names)}"
+
+
+def _model_at(path: DataPath) -> type[pydantic.BaseModel] | None:
+    """The model class that validates the mapping at path (following dict/list/optional annotations)."""
+    import typing
+
+    model: Any = Library
+    i = 0
+    while i < len(path):
+        part = path[i]
+        fields = {(f.alias or n): f for n, f in model.model_fields.items()}
+        if part not in fields:
+            return None
+        ann = fields[part].annotation
+        i += 1
+        while True:
+            origin = typing.get_origin(ann)
+            args = [a for a in typing.get_args(ann) if a is not type(None)]
+            if origin in (dict, list) and i < len(path):
+                ann = args[-1]
+                i += 1
+            elif origin is typing.Union or (origin is not None and str(origin) == "<class 'types.UnionType'>"):
+                models = [a for a in args if isinstance(a, type) and issubclass(a, pydantic.BaseModel)]
+                if not models:
+                    return None
+                ann = models[0]
+            else:
+                break
+        if not (isinstance(ann, type) and issubclass(ann, pydantic.BaseModel)):
+            return None
+        model = ann
+    return model
+
+
+# ---------------------------------------------------------------- cross-field checks
+
+
+def _check_library(lib: Library, located: Located, base_dir: Path | None) -> Iterator[SpecIssue]:
+    yield from _identifier(lib.name, ("name",), located, "a module name")
+    if not lib.sources and not lib.libraries:
+        yield located.issue((), "nothing to build or link: give sources, libraries or both")
+    if base_dir is not None:
+        for i, src in enumerate(lib.sources):
+            if not (base_dir / src).is_file():
+                yield located.issue(("sources", i), f"file not found: {base_dir / src}")
+    for name, fn in lib.functions.items():
+        yield from _identifier(name, ("functions", name), located, "a function name", key=True)
+        yield from _check_function(fn, ("functions", name), lib, located)
+    for cname, cls in lib.classes.items():
+        base = ("classes", cname)
+        yield from _identifier(cname, base, located, "a class name", key=True)
+        if lib.language != "cpp":
+            yield located.issue(base, f"classes need language cpp, not {lib.language}", key=True)
+        for i, ctor in enumerate(cls.constructors):
+            for aname, arg in ctor.args.items():
+                _fill_defaults(arg, lib.language)
+                yield from _check_arg_alone(aname, arg, (*base, "constructors", i, "args", aname), ctor.args, located)
+        for mname, method in cls.methods.items():
+            yield from _identifier(mname, (*base, "methods", mname), located, "a method name", key=True)
+            yield from _check_function(method, (*base, "methods", mname), lib, located)
+        for pname in cls.properties:
+            yield from _identifier(pname, (*base, "properties", pname), located, "a property name", key=True)
+
+
+def _identifier(name: str, path: DataPath, located: Located, what: str, key: bool = False) -> Iterator[SpecIssue]:
+    if not name.isidentifier() or keyword.iskeyword(name):
+        yield located.issue(path, f"{name!r} cannot be {what}: expected a Python identifier that is not a keyword",
+                            key=key)
+
+
+def _fill_defaults(arg: Arg, language: str) -> None:
+    if arg.order is None:
+        arg.order = "F" if language == "fortran" else "C"
+    if arg.convert is None:
+        arg.convert = "copy" if arg.intent == "in" else "error"
+
+
+def _check_function(fn: Function, base: DataPath, lib: Library, located: Located) -> Iterator[SpecIssue]:
+    for aname, arg in fn.args.items():
+        _fill_defaults(arg, lib.language)
+        yield from _identifier(aname, (*base, "args", aname), located, "an argument name", key=True)
+        yield from _check_arg_alone(aname, arg, (*base, "args", aname), fn.args, located)
+        if arg.dtype == "callback" and aname not in fn.callbacks:
+            yield located.issue((*base, "args", aname), f"dtype callback needs an entry callbacks.{aname}")
+    if fn.result is not None:
+        if fn.result.dtype == "callback" or fn.result.intent != "in":
+            yield located.issue((*base, "result"), "a result has a plain dtype and no intent")
+        if fn.result.shape is not None and lib.language != "cpp":
+            yield located.issue((*base, "result", "shape"),
+                                f"{lib.language} functions return scalars; return arrays through out arguments")
+    if fn.errors is not None:
+        yield from _check_errors(fn, (*base, "errors"), located)
+    for cname, cb in fn.callbacks.items():
+        cpath = (*base, "callbacks", cname)
+        if cname not in fn.args or fn.args[cname].dtype != "callback":
+            yield located.issue(cpath, f"no argument {cname!r} with dtype callback in args", key=True)
+        for aname, arg in cb.args.items():
+            _fill_defaults(arg, lib.language)
+            yield from _check_arg_alone(aname, arg, (*cpath, "args", aname), cb.args, located)
+        if cb.abort is not None:
+            a = cb.abort
+            if (a.return_ is None) == (a.set is None):
+                yield located.issue((*cpath, "abort"), "give either 'return: VALUE' or 'set: ARG' with 'value'")
+            elif a.set is not None and (a.set not in cb.args or a.value is None):
+                yield located.issue((*cpath, "abort", "set"),
+                                    f"'set' must name an argument of the callback ({', '.join(cb.args) or 'none'}) "
+                                    "and come with 'value'")
+
+
+def _check_arg_alone(name: str, arg: Arg, path: DataPath, args: dict[str, Arg], located: Located) -> Iterator[SpecIssue]:
+    """Checks of one argument against its siblings."""
+    if arg.dtype == "callback" and (arg.shape is not None or arg.intent != "in"):
+        yield located.issue(path, "a callback argument has no shape and intent in")
+    if arg.dtype == "string" and arg.shape is not None:
+        yield located.issue((*path, "shape"), "string arguments are scalars (give no shape)")
+    if arg.intent == "work" and arg.shape is None:
+        yield located.issue((*path, "intent"), "a work array needs a shape (its size is computed for the caller)",)
+    if arg.intent == "hide":
+        if arg.value is None:
+            yield located.issue((*path, "intent"), "intent hide needs 'value', the expression that computes it")
+        if arg.shape is not None or arg.dtype not in INTEGER_DTYPES:
+            yield located.issue((*path, "intent"), "intent hide is for integer scalars (sizes, leading dimensions)")
+    elif arg.value is not None:
+        yield located.issue((*path, "value"), f"'value' is only for intent hide, not {arg.intent}")
+    if arg.default is not None:
+        if arg.intent != "in" or arg.shape is not None:
+            yield located.issue((*path, "default"), "only scalar inputs (intent in) take a default")
+        elif not _fits(arg.default, arg.dtype):
+            yield located.issue((*path, "default"), f"{arg.default!r} is not a valid {arg.dtype}")
+        elif arg.range is not None and not _in_range(arg.default, arg):
+            yield located.issue((*path, "default"), f"{arg.default!r} is outside the range")
+    if arg.range is not None and (arg.shape is not None or arg.dtype not in NUMERIC_DTYPES):
+        yield located.issue((*path, "range"), "range applies to numeric scalars")
+
+    expressions: list[tuple[DataPath, Any]] = [((*path, "shape", i), item) for i, item in enumerate(arg.shape or [])]
+    if arg.value is not None:
+        expressions.append(((*path, "value"), arg.value))
+    for epath, text in expressions:
+        try:
+            e = expr.parse(text)
+        except expr.ExprError as exc:
+            yield located.issue(epath, str(exc) + (_COMMA_HINT if _unbalanced(str(text)) else ""))
+            continue
+        for n in sorted(e.scalars):
+            other = args.get(n)
+            if n == name or other is None:
+                yield located.issue(epath, f"{n!r} is not another argument ({', '.join(a for a in args if a != name)})")
+            elif other.shape is not None or other.dtype not in INTEGER_DTYPES:
+                yield located.issue(epath, f"{n!r} is not an integer scalar argument")
+            elif arg.intent in ("out", "work") and other.intent in ("out", "work"):
+                yield located.issue(epath, f"{n!r} is intent {other.intent}: it is not known before the call")
+        for n in sorted(e.arrays):
+            other = args.get(n)
+            if other is None or other.shape is None:
+                yield located.issue(epath, f"{n!r} is not an array argument")
+            elif arg.intent in ("out", "work", "hide") and other.intent in ("out", "work"):
+                yield located.issue(epath, f"{n!r} is intent {other.intent}: its shape is not known before the call")
+
+
+def _fits(value: Any, dtype: str) -> bool:
+    if dtype in INTEGER_DTYPES:
+        bits = 32 if dtype == "int32" else 64
+        return isinstance(value, int) and not isinstance(value, bool) and -(2 ** (bits - 1)) <= value < 2 ** (bits - 1)
+    if dtype in ("float32", "float64", "complex64", "complex128"):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if dtype == "bool":
+        return isinstance(value, bool)
+    return dtype == "string" and isinstance(value, str)
+
+
+def _in_range(value: Any, arg: Arg) -> bool:
+    r = arg.range
+    assert r is not None
+    return (r.min is None or value >= r.min) and (r.max is None or value <= r.max)
+
+
+def _check_errors(fn: Function, path: DataPath, located: Located) -> Iterator[SpecIssue]:
+    errors = fn.errors
+    assert errors is not None
+    if errors.source == "return":
+        if fn.result is None or fn.result.dtype not in INTEGER_DTYPES:
+            yield located.issue((*path, "from"), "'return' needs an integer result")
+    else:
+        status = fn.args.get(errors.source)
+        if status is None:
+            yield located.issue((*path, "from"), f"{errors.source!r} is not an argument ({', '.join(fn.args)}) "
+                                                 "and not 'return'")
+        elif status.shape is not None or status.dtype not in INTEGER_DTYPES or status.intent not in ("out", "inout"):
+            yield located.issue((*path, "from"), f"{errors.source!r} must be an integer scalar with intent out")
+    scalars = {n for n, a in fn.args.items() if a.shape is None and a.dtype != "callback"}
+    for i, code in enumerate(errors.codes):
+        cpath = (*path, "codes", i)
+        if isinstance(code.code, str) and not _CODE.match(code.code):
+            yield located.issue((*cpath, "code"), f"cannot read {code.code!r}; expected an integer, a comparison "
+                                                  "such as '<0', '>0', '!=0', '>=2', or a range such as '1..5'")
+        if not _DOTTED.match(code.exception):
+            yield located.issue((*cpath, "exception"), f"{code.exception!r} is not an exception class name")
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(code.message) if f is not None]
+        except ValueError as exc:
+            yield located.issue((*cpath, "message"), f"bad placeholder: {exc}")
+            continue
+        for f in fields:
+            if f not in ("code", "-code") and f not in scalars:
+                yield located.issue((*cpath, "message"),
+                                    f"unknown placeholder {{{f}}}; expected {{code}}, {{-code}} or a scalar argument")

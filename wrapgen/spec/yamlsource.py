@@ -1,0 +1,96 @@
+"""YAML to plain Python data, remembering where in the file every key and value stood."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .errors import SpecError, SpecIssue
+
+Path = tuple[str | int, ...]
+
+
+@dataclass
+class Located:
+    """Plain data from a YAML document plus the 1-based (line, column) of each value and key by path."""
+
+    file: str
+    data: Any
+    values: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, path: Path, key: bool = False) -> tuple[int, int]:
+        """Position of the value (or key) at path, else of the nearest enclosing value that has one."""
+        table = self.keys if key else self.values
+        if path in table:
+            return table[path]
+        for n in range(len(path), -1, -1):
+            if path[:n] in self.values:
+                return self.values[path[:n]]
+        return (0, 0)
+
+    def issue(self, path: Path, message: str, key: bool = False) -> SpecIssue:
+        """A SpecIssue located at path."""
+        line, column = self.where(path, key)
+        return SpecIssue(self.file, line, column, dotted(path), message)
+
+
+def dotted(path: Path) -> str:
+    """('functions', 'f', 'args', 'a', 'shape', 1) -> 'functions.f.args.a.shape[1]'."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def load_located(text: str, file: str) -> Located:
+    """Parse one YAML document; syntax errors and duplicate keys become a SpecError with positions."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        raise SpecError([SpecIssue(file, line, col, "", f"invalid YAML: {exc.problem or exc}")]) from None
+    except yaml.YAMLError as exc:
+        raise SpecError([SpecIssue(file, 0, 0, "", f"invalid YAML: {exc}")]) from None
+    located = Located(file, None)
+    if node is None:
+        raise SpecError([SpecIssue(file, 1, 1, "", "the file is empty; expected a mapping with name, language, ...")])
+    issues: list[SpecIssue] = []
+    located.data = _convert(node, (), located, issues, yaml.SafeLoader(""))
+    if issues:
+        raise SpecError(issues)
+    return located
+
+
+def _convert(node: yaml.Node, path: Path, located: Located, issues: list[SpecIssue], loader: yaml.SafeLoader) -> Any:
+    located.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = _scalar(key_node, loader)
+            if not isinstance(key, (str, int, float, bool)) or key_node.tag == "tag:yaml.org,2002:merge":
+                issues.append(SpecIssue(located.file, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
+                                        dotted(path), "keys must be plain scalars"))
+                continue
+            key = str(key) if not isinstance(key, str) else key
+            child = (*path, key)
+            if key in out:
+                first = located.keys[child]
+                issues.append(SpecIssue(located.file, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
+                                        dotted(child), f"duplicate key (first given at line {first[0]})"))
+                continue
+            located.keys[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            out[key] = _convert(value_node, child, located, issues, loader)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(item, (*path, i), located, issues, loader) for i, item in enumerate(node.value)]
+    return _scalar(node, loader)
+
+
+def _scalar(node: yaml.Node, loader: yaml.SafeLoader) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        return node  # a non-scalar used as a key; reported by the caller
+    return loader.construct_object(node, deep=True)
