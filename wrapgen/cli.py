@@ -15,6 +15,7 @@ from .errors import UsageError, WrapgenError
 COMMAND_MODULES: tuple[str, ...] = (
     "wrapgen.doctor",
     "wrapgen.checksum",
+    "wrapgen.spec.cli",
 )
 
 

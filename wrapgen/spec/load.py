@@ -68,7 +68,8 @@ def _pydantic_issues(exc: pydantic.ValidationError, located: Located) -> list[Sp
     for path, errs in grouped.items():
         kind = errs[0]["type"]
         if kind == "extra_forbidden":
-            hint = _COMMA_HINT if _unbalanced(str(path[-1])) else ""
+            split = path[:-1] in located.flow and _lookup(located.data, path) is None
+            hint = _COMMA_HINT if split or _unbalanced(str(path[-1])) else ""
             issues.append(located.issue(path, f"unknown key '{path[-1]}'{_expected_keys(path, located)}{hint}",
                                         key=True))
         elif kind == "missing":
@@ -107,6 +108,12 @@ def _message(errs: list[dict[str, Any]]) -> str:
         return f"expected {' or '.join(dict.fromkeys(kinds))}, got {_show(given)}"
     msg = errs[0]["msg"]
     return msg.removeprefix("Value error, ")
+
+
+def _lookup(data: Any, path: DataPath) -> Any:
+    for part in path:
+        data = data[part]
+    return data
 
 
 def _unbalanced(text: str) -> bool:
@@ -211,6 +218,7 @@ def _check_function(fn: Function, base: DataPath, lib: Library, located: Located
         yield from _check_arg_alone(aname, arg, (*base, "args", aname), fn.args, located)
         if arg.dtype == "callback" and aname not in fn.callbacks:
             yield located.issue((*base, "args", aname), f"dtype callback needs an entry callbacks.{aname}")
+    yield from _check_hide_cycles(fn, base, located)
     if fn.result is not None:
         if fn.result.dtype == "callback" or fn.result.intent != "in":
             yield located.issue((*base, "result"), "a result has a plain dtype and no intent")
@@ -234,6 +242,31 @@ def _check_function(fn: Function, base: DataPath, lib: Library, located: Located
                 yield located.issue((*cpath, "abort", "set"),
                                     f"'set' must name an argument of the callback ({', '.join(cb.args) or 'none'}) "
                                     "and come with 'value'")
+
+
+def _check_hide_cycles(fn: Function, base: DataPath, located: Located) -> Iterator[SpecIssue]:
+    deps: dict[str, set[str]] = {}
+    for name, arg in fn.args.items():
+        if arg.intent == "hide" and arg.value is not None:
+            try:
+                deps[name] = set(expr.parse(arg.value).scalars)
+            except expr.ExprError:
+                pass  # reported by _check_arg_alone
+    reported: set[str] = set()
+
+    def visit(name: str, trail: list[str]) -> Iterator[SpecIssue]:
+        if name in trail:
+            cycle = trail[trail.index(name):] + [name]
+            if not reported & set(cycle):
+                reported.update(cycle)
+                yield located.issue((*base, "args", cycle[0], "value"),
+                                    f"hidden values depend on each other in a cycle: {' -> '.join(cycle)}")
+            return
+        for dep in deps.get(name, ()):
+            yield from visit(dep, [*trail, name])
+
+    for name in deps:
+        yield from visit(name, [])
 
 
 def _check_arg_alone(name: str, arg: Arg, path: DataPath, args: dict[str, Arg], located: Located) -> Iterator[SpecIssue]:

@@ -20,6 +20,7 @@ class Located:
     data: Any
     values: dict[Path, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    flow: set[Path] = field(default_factory=set)  # mappings and lists written inline, {..} or [..]
 
     def where(self, path: Path, key: bool = False) -> tuple[int, int]:
         """Position of the value (or key) at path, else of the nearest enclosing value that has one."""
@@ -67,6 +68,8 @@ def load_located(text: str, file: str) -> Located:
 
 def _convert(node: yaml.Node, path: Path, located: Located, issues: list[SpecIssue], loader: yaml.SafeLoader) -> Any:
     located.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if getattr(node, "flow_style", False):
+        located.flow.add(path)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:

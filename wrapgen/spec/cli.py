@@ -1,0 +1,51 @@
+"""`wrapgen schema` and `wrapgen check`: the spec format's JSON Schema, and validating spec files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def json_schema() -> dict:
+    """The JSON Schema of a spec file, generated from the typed model (for editors and CI linters)."""
+    from .model import Library
+
+    schema = Library.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "wrapgen spec"
+    return schema
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `wrapgen schema` and `wrapgen check` to the CLI."""
+    p = subparsers.add_parser("schema", help="print the JSON Schema of spec files",
+                              description="Print the JSON Schema generated from the spec model.")
+    p.set_defaults(func=_schema)
+    p = subparsers.add_parser("check", help="validate spec files",
+                              description="Validate spec files; print every problem as file:line:column: field: "
+                                          "message and exit 1 if there is any.")
+    p.add_argument("specs", nargs="+", metavar="SPEC")
+    p.set_defaults(func=_check)
+
+
+def _schema(_args: argparse.Namespace) -> int:
+    print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .errors import SpecError
+    from .load import load_spec
+
+    failed = 0
+    for path in args.specs:
+        try:
+            lib = load_spec(path)
+        except SpecError as exc:
+            print(exc, file=sys.stderr)
+            failed = 1
+        else:
+            print(f"{path}: ok: library {lib.name} ({lib.language}), {len(lib.functions)} functions, "
+                  f"{len(lib.classes)} classes")
+    return failed
