@@ -1,0 +1,57 @@
+"""Where built modules live, and the content hash that decides whether a build is still good."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+from ..spec.model import Library
+
+
+def cache_root() -> Path:
+    """$WRAPGEN_CACHE, else $XDG_CACHE_HOME/wrapgen, else ~/.cache/wrapgen."""
+    if env := os.environ.get("WRAPGEN_CACHE"):
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "wrapgen"
+
+
+@functools.lru_cache(maxsize=None)
+def tool_version(program: str) -> str:
+    """First line of `program --version` (cached per process: compilers do not change under us)."""
+    try:
+        out = subprocess.run([program, "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return f"{program}: unavailable"
+    return (out.stdout or out.stderr).splitlines()[0] if (out.stdout or out.stderr) else f"{program}: silent"
+
+
+def source_paths(lib: Library) -> list[Path]:
+    """The library's sources as absolute paths."""
+    base = lib.base_dir or Path.cwd()
+    return [(base / s).resolve() for s in lib.sources]
+
+
+def build_key(lib: Library, compilers: list[str]) -> str:
+    """Hash of everything a build depends on: spec, sources, compilers, Python, numpy and wrapgen."""
+    import numpy
+
+    import wrapgen
+
+    h = hashlib.sha256()
+    for part in (wrapgen.__version__, sys.version, platform.machine(), numpy.__version__,
+                 lib.model_dump_json(), *(tool_version(c) for c in compilers)):
+        h.update(part.encode())
+        h.update(b"\0")
+    for path in source_paths(lib):
+        h.update(str(path).encode())
+        h.update(path.read_bytes())
+    # The generators are part of the product: a change to them must rebuild.
+    for gen in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(gen.read_bytes())
+    return h.hexdigest()

@@ -1,0 +1,141 @@
+"""Spec model -> f2py signature file (.pyf). f2py is used only as a code generator from this file."""
+
+from __future__ import annotations
+
+import ast
+
+from ..spec import expr
+from ..spec.model import Arg, Function, Library
+from .errors import BindError
+
+FORTRAN_TYPES = {
+    "int32": "integer*4", "int64": "integer*8", "float32": "real*4", "float64": "real*8",
+    "complex64": "complex*8", "complex128": "complex*16", "bool": "logical", "string": "character*(*)",
+}
+
+
+def extension_name(lib: Library) -> str:
+    """The compiled module's name; the Python-level module wraps it."""
+    return f"_{lib.name}"
+
+
+def pyf_source(lib: Library) -> str:
+    """The f2py signature file for every function of a Fortran library."""
+    if lib.language != "fortran":
+        raise BindError(f"{lib.name}: a .pyf is for Fortran libraries, not {lib.language}")
+    name = extension_name(lib)
+    lines = [f"python module {name}", "  interface"]
+    for fname, fn in lib.functions.items():
+        lines += [f"    {line}" for line in _routine(fname, fn)]
+    lines += ["  end interface", f"end python module {name}", ""]
+    return "\n".join(lines)
+
+
+def _routine(fname: str, fn: Function) -> list[str]:
+    for aname, arg in fn.args.items():
+        if arg.dtype == "callback":
+            raise BindError(f"{fname}: callback argument {aname!r} is not supported by the Fortran binding yet")
+    symbol = fn.symbol.rstrip("_") if fn.symbol else fname
+    kind = "function" if fn.result is not None else "subroutine"
+    out = [f"{kind} {symbol}({', '.join(fn.args)})"]
+    body = ["threadsafe"]  # f2py releases the GIL around the call; serialisation is done by the Python wrapper
+    if fn.result is not None:
+        body.append(f"{FORTRAN_TYPES[fn.result.dtype]} :: {symbol}")
+    for aname, arg in fn.args.items():
+        body.append(_declaration(aname, arg, fn))
+    out += [f"  {b}" for b in body]
+    out.append(f"end {kind} {symbol}")
+    return out
+
+
+def _intent(arg: Arg) -> str:
+    if arg.intent == "hide":
+        return "hide"
+    if arg.intent == "work":
+        return "hide, cache"
+    if arg.intent == "out":
+        return "out"
+    if arg.intent == "inout" or (arg.is_array and arg.convert == "error"):
+        # f2py's intent(in) copies a mismatched array without a word; inout refuses it instead.
+        return "inout"
+    return "in"
+
+
+def _declaration(aname: str, arg: Arg, fn: Function) -> str:
+    attrs = [f"intent({_intent(arg)})"]
+    depends: set[str] = set()
+    if arg.is_array:
+        dims = []
+        for item in arg.shape or []:
+            e = expr.parse(item)
+            dims.append(to_f2py(e, fn))
+            depends |= e.scalars | e.arrays
+        attrs.insert(0, f"dimension({', '.join(dims)})")
+        if arg.order == "C" and len(arg.shape or []) > 1:
+            attrs.append("c")
+    init = ""
+    if arg.intent == "hide":
+        e = expr.parse(arg.value)  # type: ignore[arg-type]
+        init = f" = {to_f2py(e, fn)}"
+        depends |= e.scalars | e.arrays
+    elif arg.default is not None:
+        attrs.insert(0, "optional")
+        init = f" = {_literal(arg.default)}"
+    # An array sized by a hidden value computed from that same array (n = shape(d, 0); d(n)) must not
+    # depend on it, or f2py sees a cycle; f2py still checks the extent once n is known.
+    depends = {d for d in depends if d != aname and aname not in _derived_from(d, fn)}
+    if depends:
+        attrs.append(f"depend({', '.join(sorted(depends))})")
+    return f"{FORTRAN_TYPES[arg.dtype]}, {', '.join(attrs)} :: {aname}{init}"
+
+
+def _derived_from(name: str, fn: Function, seen: frozenset[str] = frozenset()) -> set[str]:
+    """The arguments a hidden value is computed from, directly or through other hidden values."""
+    arg = fn.args.get(name)
+    if arg is None or arg.intent != "hide" or arg.value is None or name in seen:
+        return set()
+    e = expr.parse(arg.value)
+    out = set(e.scalars | e.arrays)
+    for dep in list(out):
+        out |= _derived_from(dep, fn, seen | {name})
+    return out
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return repr(value)
+
+
+def to_f2py(e: expr.Expr, fn: Function) -> str:
+    """An expression in f2py's C-like dimension syntax."""
+    return _emit(e.tree, fn)
+
+
+def _emit(node: ast.AST, fn: Function) -> str:
+    if isinstance(node, ast.Constant):
+        return str(node.value)
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.UnaryOp):
+        inner = _emit(node.operand, fn)
+        return f"(-{inner})" if isinstance(node.op, ast.USub) else inner
+    if isinstance(node, ast.BinOp):
+        op = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.FloorDiv: "/", ast.Mod: "%"}[type(node.op)]
+        return f"({_emit(node.left, fn)} {op} {_emit(node.right, fn)})"
+    assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    name = node.func.id
+    if name in ("shape", "len", "size"):
+        array = node.args[0].id  # type: ignore[attr-defined]
+        if name == "shape":
+            return f"shape({array}, {node.args[1].value})"  # type: ignore[attr-defined]
+        if name == "len":
+            return f"shape({array}, 0)"
+        rank = len(fn.args[array].shape or [])
+        return "(" + " * ".join(f"shape({array}, {i})" for i in range(rank)) + ")"
+    macro = name.upper()
+    parts = [_emit(a, fn) for a in node.args]
+    out = parts[0]
+    for p in parts[1:]:
+        out = f"{macro}({out}, {p})"
+    return out

@@ -1,0 +1,151 @@
+"""What generated modules use at run time: status codes to exceptions, and clear argument errors.
+
+Argument checks run in f2py's C code on every call; only when it refuses an argument does
+`diagnose` look at the arguments again to say, in our words, which one is wrong and why.
+"""
+
+from __future__ import annotations
+
+import builtins
+import importlib
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ..errors import WrapgenError
+
+_CODE = re.compile(r"^\s*(?:(?P<op><=|>=|==|!=|<|>)\s*(?P<v>-?\d+)|(?P<lo>-?\d+)\s*\.\.\s*(?P<hi>-?\d+))\s*$")
+
+
+class KernelError(WrapgenError, RuntimeError):
+    """Base of the exception classes a spec declares for a kernel's error codes; `.code` is the status."""
+
+    code: int | None = None
+
+
+def _matches(pattern: int | str, code: int) -> bool:
+    if isinstance(pattern, int):
+        return code == pattern
+    m = _CODE.match(pattern)
+    assert m, pattern  # validated when the spec was loaded
+    if m["op"]:
+        v = int(m["v"])
+        return {"<": code < v, "<=": code <= v, ">": code > v, ">=": code >= v, "==": code == v, "!=": code != v}[m["op"]]
+    return int(m["lo"]) <= code <= int(m["hi"])
+
+
+def resolve_exception(name: str, local: Mapping[str, type[BaseException]]) -> type[BaseException]:
+    """A class named in a spec: one the generated module defines, a builtin, or module.Class."""
+    if name in local:
+        return local[name]
+    if "." not in name:
+        cls = getattr(builtins, name, None)
+        if isinstance(cls, type) and issubclass(cls, BaseException):
+            return cls
+        raise WrapgenError(f"{name!r} is neither a builtin exception nor declared by the module")
+    module, _, attr = name.rpartition(".")
+    return getattr(importlib.import_module(module), attr)
+
+
+def status_error(fn_name: str, codes: list[tuple[int | str, type[BaseException], str]], code: int,
+                 scalars: Mapping[str, Any]) -> BaseException | None:
+    """The exception for a non-zero status, or None when no row of the table matches."""
+    for pattern, cls, message in codes:
+        if _matches(pattern, code):
+            text = message.format_map({"code": code, "-code": -code, **scalars})
+            exc = cls(f"{fn_name}: {text}")
+            try:
+                exc.code = code  # type: ignore[attr-defined]
+            except AttributeError:
+                pass
+            return exc
+    return None
+
+
+def unexpected_status(fn_name: str, source: str, code: int) -> KernelError:
+    """A status that the spec's error table does not describe: still an error, never silence."""
+    exc = KernelError(f"{fn_name}: {source} = {code}, which the spec's error table does not describe")
+    exc.code = code
+    return exc
+
+
+def diagnose(fn_name: str, spec_json: str, given: Mapping[str, Any], original: Exception) -> Exception:
+    """Explain why the extension refused the arguments; falls back to the original message."""
+    # Imported here: generated modules must not pay for pydantic unless a call goes wrong.
+    from ..spec import expr
+    from ..spec.model import Function
+
+    fn = Function.model_validate_json(spec_json)
+    shapes: dict[str, tuple[int, ...]] = {}
+    scalars: dict[str, int] = {}
+    for name, arg in fn.args.items():
+        if name not in given:
+            continue
+        value = given[name]
+        if arg.shape is None:
+            if arg.dtype in ("int32", "int64") and isinstance(value, (int, np.integer)):
+                scalars[name] = int(value)
+            continue
+        problem = _array_problem(name, arg, value)
+        if problem is not None:
+            return type(problem)(f"{fn_name}(): {problem}")
+        shapes[name] = np.shape(value)
+    for name, arg in fn.args.items():
+        if arg.intent == "hide" and arg.value is not None:
+            try:
+                scalars[name] = expr.parse(arg.value).evaluate(scalars, shapes)
+            except (KeyError, ZeroDivisionError):
+                pass
+    for name, arg in fn.args.items():
+        if name not in shapes or arg.shape is None:
+            continue
+        try:
+            want = tuple(expr.parse(item).evaluate(scalars, shapes) for item in arg.shape)
+        except (KeyError, ZeroDivisionError):
+            continue
+        if shapes[name] != want:
+            sizes = ", ".join(f"{n} = {v}" for n, v in scalars.items() if n != name)
+            return ValueError(f"{fn_name}(): argument '{name}' must have shape {want} "
+                              f"(spec: {list(arg.shape)}{'; ' + sizes if sizes else ''}), got {shapes[name]}")
+    return type(original)(f"{fn_name}(): {original}")
+
+
+def _array_problem(name: str, arg: Any, value: Any) -> Exception | None:
+    ndim = len(arg.shape)
+    strict = arg.convert == "error"
+    if not isinstance(value, np.ndarray):
+        if strict:
+            return TypeError(f"{_where(name)} must be a numpy.ndarray of {arg.dtype} (intent {arg.intent}, no "
+                             f"conversion), got {type(value).__name__}")
+        value = np.asarray(value)
+    if value.ndim != ndim and not (ndim == 1 and value.size == 1):
+        return ValueError(f"{_where(name)} must have {ndim} dimension{'s' * (ndim != 1)}, got {value.ndim}")
+    if strict and value.dtype != np.dtype(arg.dtype):
+        return TypeError(f"{_where(name)} must be {arg.dtype}, got {value.dtype} (intent {arg.intent}: converting "
+                         f"would work on a copy; pass {name}.astype(np.{arg.dtype}) and keep that array)")
+    if strict and ndim > 1:
+        ok = value.flags.f_contiguous if arg.order == "F" else value.flags.c_contiguous
+        if not ok:
+            want = "Fortran-ordered (order='F')" if arg.order == "F" else "C-ordered (order='C')"
+            return TypeError(f"{_where(name)} must be {want} and contiguous, got "
+                             f"{_layout(value)} (intent {arg.intent}: no silent copy; "
+                             f"use np.asfortranarray/np.ascontiguousarray and keep that array)")
+    elif strict and not (value.flags.c_contiguous or value.flags.f_contiguous):
+        return TypeError(f"{_where(name)} must be contiguous, got a strided view (intent {arg.intent}: no silent copy)")
+    if arg.intent == "inout" and not value.flags.writeable:
+        return ValueError(f"{_where(name)} is intent inout but the array is read-only")
+    return None
+
+
+def _where(name: str) -> str:
+    return f"argument '{name}'"
+
+
+def _layout(a: np.ndarray) -> str:
+    if a.flags.c_contiguous:
+        return "a C-ordered array"
+    if a.flags.f_contiguous:
+        return "a Fortran-ordered array"
+    return "a non-contiguous view"
