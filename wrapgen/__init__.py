@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import types
+
 from .errors import UsageError, WrapgenError
 
-__all__ = ["UsageError", "WrapgenError", "__version__"]
+__all__ = ["UsageError", "WrapgenError", "__version__", "load"]
+
+
+def load(spec: str | os.PathLike[str]) -> types.ModuleType:
+    """Import the module a spec file describes, building it first if needed (the one-call API)."""
+    from .bind.build import load as _load
+
+    return _load(spec)
 
 
 def __getattr__(name: str) -> str:

@@ -16,6 +16,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wrapgen.doctor",
     "wrapgen.checksum",
     "wrapgen.spec.cli",
+    "wrapgen.bind.cli",
 )
 
 

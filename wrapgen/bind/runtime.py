@@ -109,7 +109,9 @@ def diagnose(fn_name: str, spec_json: str, given: Mapping[str, Any], original: E
             sizes = ", ".join(f"{n} = {v}" for n, v in scalars.items() if n != name)
             return ValueError(f"{fn_name}(): argument '{name}' must have shape {want} "
                               f"(spec: {list(arg.shape)}{'; ' + sizes if sizes else ''}), got {shapes[name]}")
-    return type(original)(f"{fn_name}(): {original}")
+    given_shapes = ", ".join(f"{n} {np.shape(v)}" if fn.args[n].shape is not None else f"{n} = {v!r}"
+                             for n, v in given.items() if n in fn.args)
+    return type(original)(f"{fn_name}(): {original} (given: {given_shapes})")
 
 
 def _array_problem(name: str, arg: Any, value: Any) -> Exception | None:
