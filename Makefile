@@ -30,6 +30,7 @@ $(VENV)/.installed: $(NATIVE) | $(VPY)
 
 demo: system $(VENV)/.installed
 	@$(VPY) -P tutorials/00_smoke.py
+	@$(VPY) -P tutorials/01_wrap_fortran.py
 
 test: system $(VENV)/.installed
 	$(VPY) -P -m pytest

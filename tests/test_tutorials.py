@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ def test_there_are_tutorials() -> None:
 
 @pytest.mark.parametrize("script", TUTORIALS, ids=[p.name for p in TUTORIALS])
 def test_tutorial_runs(script: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "WRAPGEN_CACHE": str(tmp_path / "cache")}  # never the user's own cache
     proc = subprocess.run([sys.executable, "-P", str(script)], capture_output=True, text=True, cwd=tmp_path,
-                          timeout=600, stdin=subprocess.DEVNULL)
+                          timeout=600, stdin=subprocess.DEVNULL, env=env)
     assert proc.returncode == 0, f"{script.name} failed:\n{proc.stdout}\n{proc.stderr}"

@@ -205,3 +205,67 @@ def test_one_call_api(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("WRAPGEN_CACHE", str(tmp_path))
     module = wrapgen.load(TRIDIAG)
     assert module.__name__ == "tridiag" and callable(module.tridiag)
+
+
+SCALE_F = """\
+      SUBROUTINE SCALE(N, ALPHA, X, STATUS)
+      INTEGER N, STATUS
+      DOUBLE PRECISION ALPHA, X(N)
+      INTEGER I
+      STATUS = 0
+      IF (ALPHA .EQ. 0.0D0) STATUS = 2
+      IF (ALPHA .LT. -5.0D2) STATUS = 7
+      IF (STATUS .NE. 0) RETURN
+      DO 10 I = 1, N
+         X(I) = ALPHA * X(I)
+   10 CONTINUE
+      END
+"""
+
+SCALE_SPEC = """\
+name: scale
+language: fortran
+sources: [scale.f]
+functions:
+  scale:
+    args:
+      n: {dtype: int32, intent: hide, value: "len(x)"}
+      alpha: {dtype: float64, default: 2.0, range: {min: -1000, max: 1000}}
+      x: {dtype: float64, shape: [n], intent: inout}
+      status: {dtype: int32, intent: out}
+    errors:
+      from: status
+      codes:
+        - {code: 2, exception: ZeroFactorError, message: "alpha = {alpha} must not be zero"}
+"""
+
+
+@pytest.fixture(scope="module")
+def scale(tmp_path_factory, cache):
+    d = tmp_path_factory.mktemp("scale")
+    (d / "scale.f").write_text(SCALE_F)
+    (d / "scale.yaml").write_text(SCALE_SPEC)
+    return load(d / "scale.yaml", cache=cache)
+
+
+def test_defaults_ranges_and_messages_with_arguments(scale) -> None:
+    x = np.ones(3)
+    scale.scale(x)
+    assert x.tolist() == [2.0, 2.0, 2.0]
+    scale.scale(x, alpha=np.float32(0.5))
+    assert x.tolist() == [1.0, 1.0, 1.0]
+    with pytest.raises(ValueError, match=r"^scale\(\): argument 'alpha' = 1001 is outside \[-1000, 1000\]$"):
+        scale.scale(x, 1001)
+    with pytest.raises(TypeError, match=r"^scale\(\): argument 'alpha' must be a real number, got str$"):
+        scale.scale(x, "2")
+    with pytest.raises(TypeError, match="must be a real number, got ndarray"):
+        scale.scale(x, np.ones(2))
+    with pytest.raises(scale.ZeroFactorError, match=r"^scale: alpha = 0.0 must not be zero$"):
+        scale.scale(x, 0.0)
+    assert x.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_a_status_missing_from_the_table_is_still_an_error(scale) -> None:
+    with pytest.raises(KernelError, match=r"^scale: status = 7, which the spec's error table does not describe$") as info:
+        scale.scale(np.ones(2), -600.0)
+    assert info.value.code == 7

@@ -231,7 +231,7 @@ def test_defaults_and_ranges() -> None:
     assert got == [
         "s.yaml:7:34: functions.f.args.a.default: 2.5 is not a valid int32",
         "s.yaml:8:36: functions.f.args.b.default: 5 is outside the range",
-        "s.yaml:9:46: functions.f.args.d.range: range applies to numeric scalars",
+        "s.yaml:9:46: functions.f.args.d.range: range applies to integer and real scalars",
         "s.yaml:10:34: functions.f.args.e.default: only scalar inputs (intent in) take a default",
     ]
 

@@ -25,6 +25,15 @@ class KernelError(WrapgenError, RuntimeError):
     code: int | None = None
 
 
+def check_range(fn_name: str, name: str, value: Any, low: float | None, high: float | None) -> None:
+    """Refuse a scalar outside the spec's range, or something that is not a real number at all."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{fn_name}(): argument '{name}' must be a real number, got {type(value).__name__}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"{fn_name}(): argument '{name}' = {value!r} is outside "
+                         f"[{'-inf' if low is None else low}, {'inf' if high is None else high}]")
+
+
 def _matches(pattern: int | str, code: int) -> bool:
     if isinstance(pattern, int):
         return code == pattern

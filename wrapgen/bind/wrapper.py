@@ -120,14 +120,7 @@ def _function_source(lib: Library, fname: str, fn: Function) -> list[str]:
     for name in req + opt:
         r = fn.args[name].range
         if r is not None:
-            conds = []
-            if r.min is not None:
-                conds.append(f"{name} >= {r.min!r}")
-            if r.max is not None:
-                conds.append(f"{name} <= {r.max!r}")
-            out += [f"    if not ({' and '.join(conds)}):",
-                    f"        raise ValueError(f\"{fname}(): argument '{name}' = {{{name}!r}} is outside "
-                    f"[{r.min if r.min is not None else '-inf'}, {r.max if r.max is not None else 'inf'}]\")"]
+            out.append(f"    _rt.check_range({fname!r}, {name!r}, {name}, {r.min!r}, {r.max!r})")
     call = f"_ext.{symbol}({', '.join(call_args)})"
     body = [f"{', '.join(ext_rets)} = {call}" if ext_rets else call]  # f2py returns a bare value for one output
     if not fn.threadsafe:

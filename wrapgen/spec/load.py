@@ -14,7 +14,7 @@ import pydantic
 
 from . import expr
 from .errors import SpecError, SpecIssue
-from .model import INTEGER_DTYPES, NUMERIC_DTYPES, Arg, Function, Library
+from .model import INTEGER_DTYPES, REAL_DTYPES, Arg, Function, Library
 from .yamlsource import Located, Path as DataPath, load_located
 
 __all__ = ["load_spec", "parse_spec"]
@@ -291,8 +291,8 @@ def _check_arg_alone(name: str, arg: Arg, path: DataPath, args: dict[str, Arg], 
             yield located.issue((*path, "default"), f"{arg.default!r} is not a valid {arg.dtype}")
         elif arg.range is not None and not _in_range(arg.default, arg):
             yield located.issue((*path, "default"), f"{arg.default!r} is outside the range")
-    if arg.range is not None and (arg.shape is not None or arg.dtype not in NUMERIC_DTYPES):
-        yield located.issue((*path, "range"), "range applies to numeric scalars")
+    if arg.range is not None and (arg.shape is not None or arg.dtype not in REAL_DTYPES):
+        yield located.issue((*path, "range"), "range applies to integer and real scalars")
 
     expressions: list[tuple[DataPath, Any]] = [((*path, "shape", i), item) for i, item in enumerate(arg.shape or [])]
     if arg.value is not None:

@@ -16,7 +16,7 @@ Scalar = bool | int | float | str
 ShapeItem = Annotated[int | str, Field(description="an integer or an expression over other args, e.g. 'n', 'lda', 'shape(a, 0)'")]
 
 INTEGER_DTYPES = ("int32", "int64")
-NUMERIC_DTYPES = ("int32", "int64", "float32", "float64", "complex64", "complex128")
+REAL_DTYPES = ("int32", "int64", "float32", "float64")
 
 _UNITS = {"": 1, "B": 1, "K": 1000, "KB": 1000, "KIB": 1024, "M": 1000**2, "MB": 1000**2, "MIB": 1024**2,
           "G": 1000**3, "GB": 1000**3, "GIB": 1024**3, "T": 1000**4, "TB": 1000**4, "TIB": 1024**4}
