@@ -269,3 +269,15 @@ def test_a_status_missing_from_the_table_is_still_an_error(scale) -> None:
     with pytest.raises(KernelError, match=r"^scale: status = 7, which the spec's error table does not describe$") as info:
         scale.scale(np.ones(2), -600.0)
     assert info.value.code == 7
+
+
+def test_blas1_kernels_and_strict_inputs(cache) -> None:
+    blas1 = load(ROOT / "services" / "blas1.yaml", cache=cache)
+    x, y = np.arange(4.0), np.ones(4)
+    blas1.daxpy1(2.0, x, y)
+    assert y.tolist() == [1.0, 3.0, 5.0, 7.0]
+    assert blas1.dadd(1.5, 2.25) == 3.75
+    # x is intent in with convert: error, so a float32 x is refused instead of silently copied.
+    with pytest.raises(TypeError, match=r"daxpy1\(\): argument 'x' must be float64, got float32 \(intent in:"):
+        blas1.daxpy1(2.0, x.astype(np.float32), y)
+    assert y.tolist() == [1.0, 3.0, 5.0, 7.0]

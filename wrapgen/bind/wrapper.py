@@ -109,7 +109,8 @@ def _function_source(lib: Library, fname: str, fn: Function) -> list[str]:
     status = fn.errors.source if fn.errors else None
     symbol = (fn.symbol.rstrip("_") if fn.symbol else fname)
     spec_json = json.dumps(fn.model_dump(mode="json", by_alias=True))
-    out = [f"_spec_{fname} = {spec_json!r}  # parsed only to explain a refused argument"]
+    out = [f"_spec_{fname} = {spec_json!r}  # parsed only to explain a refused argument",
+           f"_f_{fname} = _ext.{symbol}  # a module global is one lookup cheaper per call than _ext.{symbol}"]
     if fn.errors:
         rows = ", ".join(f"({c.code!r}, _rt.resolve_exception({c.exception!r}, globals()), {c.message!r})"
                          for c in fn.errors.codes)
@@ -121,7 +122,7 @@ def _function_source(lib: Library, fname: str, fn: Function) -> list[str]:
         r = fn.args[name].range
         if r is not None:
             out.append(f"    _rt.check_range({fname!r}, {name!r}, {name}, {r.min!r}, {r.max!r})")
-    call = f"_ext.{symbol}({', '.join(call_args)})"
+    call = f"_f_{fname}({', '.join(call_args)})"
     body = [f"{', '.join(ext_rets)} = {call}" if ext_rets else call]  # f2py returns a bare value for one output
     if not fn.threadsafe:
         body = [f"with _lock_{fname}:"] + [f"    {b}" for b in body]
