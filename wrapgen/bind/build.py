@@ -57,14 +57,15 @@ def _library(spec: str | os.PathLike[str] | Library) -> tuple[Library, str]:
     return load_spec(spec), str(spec)
 
 
-def build(spec: str | os.PathLike[str] | Library, cache: Path | None = None, force: bool = False) -> Built:
+def build(spec: str | os.PathLike[str] | Library, cache: str | os.PathLike[str] | None = None,
+          force: bool = False) -> Built:
     """Build (or find in the cache) the module for a spec; raises BindError with the compiler's first error."""
     lib, spec_file = _library(spec)
     if lib.language != "fortran":
         raise BindError(f"{spec_file}: building {lib.language} libraries is not implemented yet (Fortran is)")
     compilers = ["gfortran", "cc"]
     key = build_key(lib, compilers)
-    root = (cache or cache_root()) / "build"
+    root = (Path(cache) if cache is not None else cache_root()) / "build"
     final = root / f"{lib.name}-{key[:20]}"
     if (final / _DONE).exists() and not force:
         return Built(lib.name, final, key, cached=True)
@@ -135,7 +136,7 @@ def _build_fortran(lib: Library, spec_file: str, work: Path) -> None:
     (package / "py.typed").write_text("")
 
 
-def load(spec: str | os.PathLike[str] | Library, cache: Path | None = None) -> types.ModuleType:
+def load(spec: str | os.PathLike[str] | Library, cache: str | os.PathLike[str] | None = None) -> types.ModuleType:
     """Import the module for a spec, building it first if the cache has no up-to-date build."""
     built = build(spec, cache)
     existing = sys.modules.get(built.name)

@@ -41,8 +41,9 @@ def _routine(fname: str, fn: Function) -> list[str]:
     body = ["threadsafe"]  # f2py releases the GIL around the call; serialisation is done by the Python wrapper
     if fn.result is not None:
         body.append(f"{FORTRAN_TYPES[fn.result.dtype]} :: {symbol}")
+    checks = _self_sized_checks(fn)
     for aname, arg in fn.args.items():
-        body.append(_declaration(aname, arg, fn))
+        body.append(_declaration(aname, arg, fn, checks.get(aname, [])))
     out += [f"  {b}" for b in body]
     out.append(f"end {kind} {symbol}")
     return out
@@ -61,9 +62,32 @@ def _intent(arg: Arg) -> str:
     return "in"
 
 
-def _declaration(aname: str, arg: Arg, fn: Function) -> str:
+def _self_sized_checks(fn: Function) -> dict[str, list[tuple[str, set[str]]]]:
+    """Checks that the extents f2py cannot check itself are right, keyed by the hidden value to attach them to.
+
+    f2py checks an array's extent only when the array depends on the size; for `a(lda, n)` with
+    `n = shape(a, 0)` that dependency is a cycle, so `shape(a, 1) == n` must be checked explicitly,
+    or a 3x2 array would reach the kernel as 3x3.
+    """
+    order = list(fn.args)
+    checks: dict[str, list[tuple[str, set[str]]]] = {}
+    for xname, x in fn.args.items():
+        for i, item in enumerate(x.shape or []):
+            e = expr.parse(item)
+            derived = [h for h in e.scalars if xname in _derived_from(h, fn)]
+            if derived:
+                host = max(derived, key=order.index)
+                checks.setdefault(host, []).append((f"shape({xname}, {i}) == {to_f2py(e, fn)}", e.scalars | {xname}))
+    return checks
+
+
+def _declaration(aname: str, arg: Arg, fn: Function, checks: list[tuple[str, set[str]]] = ()) -> str:  # type: ignore[assignment]
     attrs = [f"intent({_intent(arg)})"]
     depends: set[str] = set()
+    if checks:
+        attrs.append("check(" + " && ".join(f"({c})" for c, _ in checks) + ")")
+        for _, names in checks:
+            depends |= names
     if arg.is_array:
         dims = []
         for item in arg.shape or []:

@@ -120,7 +120,8 @@ def diagnose(fn_name: str, spec_json: str, given: Mapping[str, Any], original: E
                               f"(spec: {list(arg.shape)}{'; ' + sizes if sizes else ''}), got {shapes[name]}")
     given_shapes = ", ".join(f"{n} {np.shape(v)}" if fn.args[n].shape is not None else f"{n} = {v!r}"
                              for n, v in given.items() if n in fn.args)
-    return type(original)(f"{fn_name}(): {original} (given: {given_shapes})")
+    cls = type(original) if isinstance(original, (ValueError, TypeError)) else ValueError
+    return cls(f"{fn_name}(): {original} (given: {given_shapes})")
 
 
 def _array_problem(name: str, arg: Any, value: Any) -> Exception | None:

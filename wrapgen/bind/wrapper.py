@@ -85,6 +85,9 @@ def module_source(lib: Library, extension: str, spec_file: str) -> str:
            "import threading as _threading", "",
            "from wrapgen.bind import runtime as _rt", "",
            f"from . import {extension} as _ext", "",
+           "# f2py's own error class (a failed check()); its name has changed between numpy versions.",
+           f"_ext_error = next((getattr(_ext, _n) for _n in ({'_' + extension + '_error'!r}, {extension + '_error'!r}, "
+           f"'error') if hasattr(_ext, _n)), ValueError)", "",
            f"__all__ = {sorted([*lib.functions, *new_classes])!r}", ""]
     for cls in new_classes:
         out += ["", f"class {cls}(_rt.KernelError):", f'    """Declared by the {lib.name} spec for a kernel error code."""', ""]
@@ -128,7 +131,7 @@ def _function_source(lib: Library, fname: str, fn: Function) -> list[str]:
         body = [f"with _lock_{fname}:"] + [f"    {b}" for b in body]
     given = "{" + ", ".join(f"{n!r}: {n}" for n in req + opt) + "}"
     out += ["    try:"] + [f"        {b}" for b in body] + [
-        "    except (ValueError, TypeError) as exc:",
+        "    except (ValueError, TypeError, _ext_error) as exc:",
         f"        raise _rt.diagnose({fname!r}, _spec_{fname}, {given}, exc) from None"]
     if status:
         scalars = "{" + ", ".join(f"{n!r}: {n}" for n in req + opt if fn.args[n].shape is None) + "}"
