@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -25,3 +26,29 @@ def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
         )
 
     return run
+
+
+@pytest.fixture
+def progress_while() -> Callable[[Callable[[], object]], int]:
+    """How many Python loop iterations the main thread gets while fn runs in another thread.
+
+    Near zero if fn holds the GIL throughout; large if the native code releases it.
+    """
+
+    def measure(fn: Callable[[], object]) -> int:
+        started = threading.Event()
+
+        def work() -> None:
+            started.set()
+            fn()
+
+        t = threading.Thread(target=work)
+        t.start()
+        started.wait()
+        count = 0
+        while t.is_alive():
+            count += 1
+        t.join()
+        return count
+
+    return measure

@@ -239,31 +239,13 @@ def test_data_that_ends_before_the_range_is_an_error_not_a_short_sum(tmp_path) -
         t.join(timeout=10)
 
 
-def _progress_while(fn) -> int:
-    """How many Python loop iterations the main thread gets while fn runs in another thread."""
-    started = threading.Event()
-
-    def work() -> None:
-        started.set()
-        fn()
-
-    t = threading.Thread(target=work)
-    t.start()
-    started.wait()
-    count = 0
-    while t.is_alive():
-        count += 1
-    t.join()
-    return count
-
-
-def test_the_gil_is_released_while_hashing(tmp_path) -> None:
+def test_the_gil_is_released_while_hashing(tmp_path, progress_while) -> None:
     big = bytes(128 << 20)
     h = new("SHA512")
-    assert _progress_while(lambda: h.update(big)) > 1000
+    assert progress_while(lambda: h.update(big)) > 1000
     path = tmp_path / "big.bin"
     path.write_bytes(big)
-    assert _progress_while(lambda: file_checksum(path, "SHA512")) > 1000
+    assert progress_while(lambda: file_checksum(path, "SHA512")) > 1000
 
 
 def test_one_checksum_shared_by_threads_is_not_corrupted() -> None:
