@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 
 from ..spec import expr
+from ..spec.expr import ASSUMED
 from ..spec.model import Arg, Function, Library
 from .errors import BindError
 
@@ -25,17 +26,37 @@ def pyf_source(lib: Library) -> str:
         raise BindError(f"{lib.name}: a .pyf is for Fortran libraries, not {lib.language}")
     name = extension_name(lib)
     lines = [f"python module {name}", "  interface"]
+    modules: dict[str, list[str]] = {}
     for fname, fn in lib.functions.items():
-        lines += [f"    {line}" for line in _routine(fname, fn)]
+        module, _ = fortran_symbol(fname, fn)
+        if module is None:
+            lines += [f"    {line}" for line in _routine(fname, fn)]
+        else:
+            modules.setdefault(module, []).extend(_routine(fname, fn))
+    for module, body in modules.items():  # F90 module procedures: f2py writes a wrapper that uses the module
+        lines += [f"    module {module}", *(f"      {line}" for line in body), f"    end module {module}"]
     lines += ["  end interface", f"end python module {name}", ""]
     return "\n".join(lines)
+
+
+def fortran_symbol(fname: str, fn: Function) -> tuple[str | None, str]:
+    """(module or None, routine) from the spec: `symbol: heat::heat_step`, `dgesv_`, or the function name."""
+    symbol = fn.symbol or fname
+    module, _, routine = symbol.rpartition("::")
+    return (module or None), routine.rstrip("_")
+
+
+def extension_attribute(fname: str, fn: Function) -> str:
+    """Where f2py puts the routine in the extension module: `routine` or `module.routine`."""
+    module, routine = fortran_symbol(fname, fn)
+    return f"{module}.{routine}" if module else routine
 
 
 def _routine(fname: str, fn: Function) -> list[str]:
     for aname, arg in fn.args.items():
         if arg.dtype == "callback":
             raise BindError(f"{fname}: callback argument {aname!r} is not supported by the Fortran binding yet")
-    symbol = fn.symbol.rstrip("_") if fn.symbol else fname
+    _, symbol = fortran_symbol(fname, fn)
     kind = "function" if fn.result is not None else "subroutine"
     out = [f"{kind} {symbol}({', '.join(fn.args)})"]
     body = ["threadsafe"]  # f2py releases the GIL around the call; serialisation is done by the Python wrapper
@@ -73,6 +94,8 @@ def _self_sized_checks(fn: Function) -> dict[str, list[tuple[str, set[str]]]]:
     checks: dict[str, list[tuple[str, set[str]]]] = {}
     for xname, x in fn.args.items():
         for i, item in enumerate(x.shape or []):
+            if item == ASSUMED:
+                continue
             e = expr.parse(item)
             derived = [h for h in e.scalars if xname in _derived_from(h, fn)]
             if derived:
@@ -91,6 +114,9 @@ def _declaration(aname: str, arg: Arg, fn: Function, checks: list[tuple[str, set
     if arg.is_array:
         dims = []
         for item in arg.shape or []:
+            if item == ASSUMED:
+                dims.append(":")
+                continue
             e = expr.parse(item)
             dims.append(to_f2py(e, fn))
             depends |= e.scalars | e.arrays

@@ -111,8 +111,9 @@ def diagnose(fn_name: str, spec_json: str, given: Mapping[str, Any], original: E
         if name not in shapes or arg.shape is None:
             continue
         try:
-            want = tuple(expr.parse(item).evaluate(scalars, shapes) for item in arg.shape)
-        except (KeyError, ZeroDivisionError):
+            want = tuple(shapes[name][i] if item == expr.ASSUMED else expr.parse(item).evaluate(scalars, shapes)
+                         for i, item in enumerate(arg.shape))
+        except (KeyError, ZeroDivisionError, IndexError):
             continue
         if shapes[name] != want:
             sizes = ", ".join(f"{n} = {v}" for n, v in scalars.items() if n != name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from ..spec.model import Arg, Function, Library
+from .pyf import extension_attribute
 
 PY_TYPES = {"int32": "int", "int64": "int", "float32": "float", "float64": "float", "complex64": "complex",
             "complex128": "complex", "bool": "bool", "string": "str"}
@@ -115,7 +116,7 @@ def _function_source(lib: Library, fname: str, fn: Function) -> list[str]:
     ext_rets = _extension_returns(fn)
     rets = python_returns(fn)
     status = fn.errors.source if fn.errors else None
-    symbol = (fn.symbol.rstrip("_") if fn.symbol else fname)
+    symbol = extension_attribute(fname, fn)
     spec_json = json.dumps(fn.model_dump(mode="json", by_alias=True))
     out = [f"_spec_{fname} = {spec_json!r}  # parsed only to explain a refused argument",
            f"_f_{fname} = _ext.{symbol}  # a module global is one lookup cheaper per call than _ext.{symbol}"]

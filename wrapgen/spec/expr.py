@@ -11,6 +11,9 @@ import ast
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+#: A shape item meaning "whatever extent the caller's array has" (Fortran assumed shape, `u(:, :)`).
+ASSUMED = ":"
+
 ARRAY_FUNCTIONS = {"shape": 2, "size": 1, "len": 1}  # name -> number of arguments
 SCALAR_FUNCTIONS = ("min", "max")
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.FloorDiv: "//", ast.Mod: "%"}

@@ -294,7 +294,8 @@ def _check_arg_alone(name: str, arg: Arg, path: DataPath, args: dict[str, Arg], 
     if arg.range is not None and (arg.shape is not None or arg.dtype not in REAL_DTYPES):
         yield located.issue((*path, "range"), "range applies to integer and real scalars")
 
-    expressions: list[tuple[DataPath, Any]] = [((*path, "shape", i), item) for i, item in enumerate(arg.shape or [])]
+    expressions: list[tuple[DataPath, Any]] = [((*path, "shape", i), item) for i, item in enumerate(arg.shape or [])
+                                               if item != expr.ASSUMED]
     if arg.value is not None:
         expressions.append(((*path, "value"), arg.value))
     for epath, text in expressions:

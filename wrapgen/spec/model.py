@@ -13,7 +13,8 @@ Dtype = Literal["int32", "int64", "float32", "float64", "complex64", "complex128
 Intent = Literal["in", "out", "inout", "hide", "work"]
 Language = Literal["fortran", "c", "cpp"]
 Scalar = bool | int | float | str
-ShapeItem = Annotated[int | str, Field(description="an integer or an expression over other args, e.g. 'n', 'lda', 'shape(a, 0)'")]
+ShapeItem = Annotated[int | str, Field(description="an integer, an expression over other args ('n', 'lda', "
+                                                     "'shape(a, 0)'), or ':' for a Fortran assumed-shape extent")]
 
 INTEGER_DTYPES = ("int32", "int64")
 REAL_DTYPES = ("int32", "int64", "float32", "float64")
