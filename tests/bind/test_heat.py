@@ -33,7 +33,7 @@ def reference(u: np.ndarray, alpha: float, dt: float, dx: float, nsteps: int) ->
 def test_the_pyf_declares_a_module_procedure_with_assumed_shape() -> None:
     text = pyf_source(load_spec(HEAT))
     assert "    module heat\n      subroutine heat_step(u, alpha, dt, dx, nsteps, info)" in text
-    assert "real*8, dimension(:, :), intent(inout) :: u" in text
+    assert "real*8, dimension(:, :), intent(inout) :: u" in text, text
 
 
 @pytest.mark.parametrize(("shape", "nsteps"), [((3, 3), 1), ((40, 25), 10), ((7, 90), 3)])

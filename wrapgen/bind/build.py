@@ -131,7 +131,12 @@ def _build_fortran(lib: Library, spec_file: str, work: Path) -> None:
     if len(built) != 1:
         raise BindError(f"the build made {len(built)} extension files for {ext}; full build log: {log}")
     shutil.copy2(built[0], package / built[0].name)
-    (package / "__init__.py").write_text(wrapper.module_source(lib, ext, spec_file))
+    source = wrapper.module_source(lib, ext, spec_file)
+    try:
+        compile(source, str(package / "__init__.py"), "exec")  # a generator bug must never be cached as a build
+    except SyntaxError as exc:
+        raise BindError(f"internal error: the module generated for {spec_file} does not compile: {exc}") from None
+    (package / "__init__.py").write_text(source)
     (package / "__init__.pyi").write_text(wrapper.stub_source(lib))
     (package / "py.typed").write_text("")
 

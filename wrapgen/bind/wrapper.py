@@ -131,11 +131,18 @@ def _function_source(lib: Library, fname: str, fn: Function) -> list[str]:
         r = fn.args[name].range
         if r is not None:
             out.append(f"    _rt.check_range({fname!r}, {name!r}, {name}, {r.min!r}, {r.max!r})")
+    # f2py lets a lower-rank array stand for a higher-rank argument ((n,) as (n, 1)); a spec's rank is exact.
+    given = "{" + ", ".join(f"{n!r}: {n}" for n in req + opt) + "}"
+    for name in req + opt:
+        arg = fn.args[name]
+        if arg.shape is not None and len(arg.shape) > 1:
+            out += [f"    if getattr({name}, 'ndim', {len(arg.shape)}) != {len(arg.shape)}:",
+                    f"        raise _rt.diagnose({fname!r}, _spec_{fname}, {given}, "
+                    f"ValueError({f'argument {name!r} has the wrong rank'!r}))"]
     call = f"_f_{fname}({', '.join(call_args)})"
     body = [f"{', '.join(ext_rets)} = {call}" if ext_rets else call]  # f2py returns a bare value for one output
     if not fn.threadsafe:
         body = [f"with _lock_{fname}:"] + [f"    {b}" for b in body]
-    given = "{" + ", ".join(f"{n!r}: {n}" for n in req + opt) + "}"
     out += ["    try:"] + [f"        {b}" for b in body] + [
         "    except (ValueError, TypeError, _ext_error) as exc:",
         f"        raise _rt.diagnose({fname!r}, _spec_{fname}, {given}, exc) from None"]
