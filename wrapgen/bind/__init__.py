@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import BindError
+from .errors import (BindError, IsolatedCallError, KernelCrashed, KernelExited, KernelOutOfMemory,
+                     KernelTimeout)
 
-__all__ = ["BindError"]
+__all__ = ["BindError", "IsolatedCallError", "KernelCrashed", "KernelExited", "KernelOutOfMemory", "KernelTimeout"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -110,6 +111,15 @@ def _build_fortran(lib: Library, spec_file: str, work: Path) -> None:
     (gen / f"{ext}.pyf").write_text(pyf.pyf_source(lib))
     _run([sys.executable, "-m", "numpy.f2py", f"{ext}.pyf"], gen, log, "f2py")
     generated = sorted(p.name for p in gen.iterdir() if p.suffix in (".c", ".f", ".f90"))
+    for name in generated:
+        if name.endswith((".f", ".f90")):
+            # f2py copies the .pyf body into the interface blocks of its Fortran wrappers for assumed-shape
+            # routines outside modules, `threadsafe` included, which is not Fortran (numpy 2.4).
+            path = gen / name
+            text = path.read_text()
+            cleaned = re.sub(r"(?mi)^[ \t]*threadsafe[ \t]*\n", "", text)
+            if cleaned != text:
+                path.write_text(cleaned)
     base = lib.base_dir or Path.cwd()
     (gen / "CMakeLists.txt").write_text(_CMAKE_FORTRAN.format(
         project=f"wrapgen_{lib.name}", ext=ext, generated=_cmake_list(generated),
@@ -141,8 +151,18 @@ def _build_fortran(lib: Library, spec_file: str, work: Path) -> None:
     (package / "py.typed").write_text("")
 
 
-def load(spec: str | os.PathLike[str] | Library, cache: str | os.PathLike[str] | None = None) -> types.ModuleType:
-    """Import the module for a spec, building it first if the cache has no up-to-date build."""
+def load(spec: str | os.PathLike[str] | Library, cache: str | os.PathLike[str] | None = None,
+         isolated: bool = False) -> types.ModuleType:
+    """Import the module for a spec, building it first if the cache has no up-to-date build.
+
+    With isolated=True every call runs in a worker process (see wrapgen.bind.isolate).
+    """
+    if isolated:
+        if isinstance(spec, Library):
+            raise BindError("isolated=True needs the spec's file path, so that worker processes can load it")
+        from .isolate import IsolatedModule
+
+        return IsolatedModule(spec, cache=cache)
     built = build(spec, cache)
     existing = sys.modules.get(built.name)
     if existing is not None and Path(getattr(existing, "__file__", "")).parent == built.package:

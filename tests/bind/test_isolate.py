@@ -1,0 +1,101 @@
+"""Isolated calls: a kernel that crashes, STOPs, hangs or eats memory fails that call only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import wrapgen
+from wrapgen.bind import KernelCrashed, KernelExited, KernelOutOfMemory, KernelTimeout
+from wrapgen.bind.build import load
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+
+
+@pytest.fixture(scope="module")
+def bad(tmp_path_factory):
+    with load(HERE / "kernels" / "misbehave.yaml", cache=tmp_path_factory.mktemp("cache"), isolated=True) as mod:
+        yield mod
+
+
+def alive(mod) -> None:
+    """The module still works after whatever happened before."""
+    x = np.zeros(3)
+    mod.add_one(x)
+    assert x.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_results_and_inout_arrays_come_back(bad) -> None:
+    x = np.arange(4.0)
+    assert bad.add_one(x) is None
+    assert x.tolist() == [1.0, 2.0, 3.0, 4.0]
+    bad.add_one(x=x)
+    assert x.tolist() == [2.0, 3.0, 4.0, 5.0]
+
+
+def test_stop_is_an_exception_not_the_end_of_python(bad) -> None:
+    with pytest.raises(KernelExited, match=r"^do_stop: the kernel ended its process with exit status 0 while running"):
+        bad.do_stop(0)
+    with pytest.raises(KernelExited, match=r"exit status 3 .*its output ended with:\nSTOP 3") as info:
+        bad.do_stop(3)
+    assert "(a Fortran STOP, exit() or a runtime error)" in str(info.value)
+    alive(bad)
+
+
+def test_a_segfault_is_reported_and_the_callers_array_is_unchanged(bad) -> None:
+    x = np.arange(3.0)
+    with pytest.raises(KernelCrashed, match=r"^do_segv: the kernel crashed with SIGSEGV \(Segmentation fault\) while running"):
+        bad.do_segv(x)
+    assert x.tolist() == [0.0, 1.0, 2.0]  # the worker's copy was written, then lost with the worker
+    alive(bad)
+
+
+def test_an_endless_loop_is_killed_after_the_spec_timeout(bad) -> None:
+    with pytest.raises(KernelTimeout, match=r"^spin: no result after 1.5 s; the worker was killed"):
+        bad.spin(np.zeros(1))
+    alive(bad)
+
+
+def test_runaway_memory_hits_the_spec_limit(bad) -> None:
+    assert bad.hog(8) == 8 * 131072.0  # within the 64 MiB allowance
+    with pytest.raises(KernelOutOfMemory, match=r"^hog: the kernel needed more than its memory limit of 67108864 bytes"):
+        bad.hog(1024)
+    alive(bad)
+
+
+def test_declared_errors_and_argument_checks_still_arrive_as_themselves(tmp_path) -> None:
+    with load(ROOT / "services" / "tridiag.yaml", cache=tmp_path, isolated=True) as mod:
+        d = np.array([0.0, 4.0, 4.0])
+        with pytest.raises(mod.ZeroPivotError, match="zero pivot in row 1"):
+            mod.tridiag(np.ones(2), d, np.ones(2), np.ones(3))
+        with pytest.raises(TypeError, match="argument 'b' must be float64, got float32"):
+            mod.tridiag(np.ones(2), np.full(3, 4.0), np.ones(2), np.ones(3, dtype=np.float32))
+        b = np.ones(3)
+        mod.tridiag(np.ones(2), np.full(3, 4.0), np.ones(2), b)
+        np.testing.assert_allclose(b, np.linalg.solve(np.diag([4.0] * 3) + np.diag([1.0] * 2, 1)
+                                                      + np.diag([1.0] * 2, -1), np.ones(3)))
+        assert mod.tridiag.__doc__.startswith("tridiag(dl, d, du, b)")
+
+
+def test_lapack_xerbla_stop_is_caught_when_isolated(tmp_path) -> None:
+    spec = tmp_path / "bare.yaml"
+    spec.write_text((ROOT / "services" / "lapack.yaml").read_text()
+                    .replace("sources: [../legacy/lapack/xerbla.f]\n", "").replace("name: lapack", "name: lapack_bare"))
+    with load(spec, cache=tmp_path / "cache", isolated=True) as mod:
+        with pytest.raises(KernelExited, match="parameter number  7 had an illegal value"):
+            mod.dgesv(np.asfortranarray(np.eye(3)), np.asfortranarray(np.ones((2, 1))))
+        b = np.asfortranarray(np.ones((3, 1)))
+        mod.dgesv(np.asfortranarray(np.eye(3) * 2), b)
+        assert b.ravel().tolist() == [0.5, 0.5, 0.5]
+
+
+def test_the_one_call_api_can_isolate(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("WRAPGEN_CACHE", str(tmp_path))
+    with wrapgen.load(ROOT / "services" / "blas1.yaml", isolated=True) as mod:
+        assert mod.dadd(1.0, 2.0) == 3.0
+        y = np.ones(3)
+        mod.daxpy1(2.0, np.arange(3.0), y)
+        assert y.tolist() == [1.0, 3.0, 5.0]

@@ -1,0 +1,169 @@
+"""Run kernel calls in a worker process each, so a crash, STOP, hang or memory blow-up fails one call.
+
+    mod = wrapgen.load("services/tridiag.yaml", isolated=True)
+    mod.tridiag(dl, d, du, b)      # same signature; b is updated in place as usual
+
+Each function gets its own long-lived worker (`python -m wrapgen.run`), limited by the spec's
+`resources` (memory, timeout). A worker that dies is replaced on the next call. Arguments and results
+travel pickled; intent inout arrays are written back into the caller's arrays after the call.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import types
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..spec import load_spec
+from .build import load
+from .wrapper import python_params
+from .errors import BindError, KernelCrashed, KernelExited, KernelOutOfMemory, KernelTimeout
+
+_MEMORY_WORDS = ("memory", "Allocation would exceed", "Cannot allocate", "MemoryError", "std::bad_alloc")
+
+
+class IsolatedFunction:
+    """A kernel function whose calls run in a worker process."""
+
+    def __init__(self, spec: Path, name: str, cache: str | None, timeout: float | None, memory: int | None,
+                 doc: str | None, params: list[str]) -> None:
+        self._spec, self.__name__, self._cache = spec, name, cache
+        self._params = params  # Python parameter order, to find a positional inout argument
+        self.timeout, self.memory = timeout, memory
+        self.__doc__ = doc
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._conn: Connection | None = None
+        self._log: Any = None
+
+    def _start(self) -> None:
+        parent, child = socket.socketpair()
+        self._log = tempfile.TemporaryFile()
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
+        cmd = [sys.executable, "-P", "-m", "wrapgen.run", "--fd", str(child.fileno()), "--spec", str(self._spec),
+               "--function", self.__name__, "--memory", str(self.memory or 0)]
+        if self._cache:
+            cmd += ["--cache", self._cache]
+        self._proc = subprocess.Popen(cmd, pass_fds=[child.fileno()], stdin=subprocess.DEVNULL,
+                                      stdout=self._log, stderr=subprocess.STDOUT, env=env)
+        child.close()
+        self._conn = Connection(parent.detach())
+        kind, value = self._receive(timeout=None, what="starting its worker")
+        if kind == "error":
+            self.close()
+            raise value
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._proc is None or self._proc.poll() is not None:
+            self._start()
+        assert self._conn is not None
+        try:
+            self._conn.send(("call", args, kwargs))
+        except (BrokenPipeError, ConnectionResetError):
+            self._receive(timeout=0, what="receiving the call")  # raises with the cause
+        reply = self._receive(timeout=self.timeout, what="running")
+        if reply[0] == "error":
+            raise reply[1]
+        _, result, inout = reply
+        for name, value in inout.items():
+            original = kwargs[name] if name in kwargs else args[self._params.index(name)]
+            np.copyto(original, value)
+        return result
+
+    def _receive(self, timeout: float | None, what: str) -> tuple[Any, ...]:
+        assert self._conn is not None and self._proc is not None
+        try:
+            if timeout is not None and not self._conn.poll(timeout):
+                self._proc.kill()
+                self._proc.wait()
+                tail = self._tail()
+                self.close()
+                raise KernelTimeout(f"{self.__name__}: no result after {timeout:g} s; the worker was killed"
+                                    f"{tail}")
+            return self._conn.recv()
+        except (EOFError, ConnectionResetError, BrokenPipeError):
+            raise self._death(what) from None
+
+    def _death(self, what: str) -> BindError:
+        assert self._proc is not None
+        status = self._proc.wait()
+        tail = self._tail()
+        self.close()
+        name = self.__name__
+        if any(word in tail for word in _MEMORY_WORDS) and self.memory:
+            return KernelOutOfMemory(f"{name}: the kernel needed more than its memory limit of {self.memory} bytes "
+                                     f"while {what}{tail}")
+        if status < 0:
+            sig = signal.Signals(-status)
+            return KernelCrashed(f"{name}: the kernel crashed with {sig.name} ({signal.strsignal(sig)}) while "
+                                 f"{what}; the caller's arrays were not changed{tail}")
+        return KernelExited(f"{name}: the kernel ended its process with exit status {status} while {what} "
+                            f"(a Fortran STOP, exit() or a runtime error); the caller's arrays were not changed{tail}")
+
+    def _tail(self) -> str:
+        if self._log is None:
+            return ""
+        self._log.seek(0, os.SEEK_END)
+        size = self._log.tell()
+        self._log.seek(max(0, size - 2000))
+        text = self._log.read().decode("utf-8", "replace").strip()
+        return f"; its output ended with:\n{text}" if text else ""
+
+    def close(self) -> None:
+        """Stop the worker (a later call starts a new one)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                try:
+                    self._proc.wait(timeout=5)  # it exits when the connection closes
+                except subprocess.TimeoutExpired:
+                    self._proc.kill()
+                    self._proc.wait()
+            self._proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+class IsolatedModule(types.ModuleType):
+    """The functions of a spec, each calling into its own worker process."""
+
+    def __init__(self, spec: str | os.PathLike[str], cache: str | os.PathLike[str] | None = None,
+                 timeout: float | None = None) -> None:
+        path = Path(spec).resolve()
+        lib = load_spec(path)
+        inner = load(path, cache=cache)  # built and imported here too: docstrings, exception classes
+        super().__init__(lib.name, inner.__doc__)
+        self._functions: dict[str, IsolatedFunction] = {}
+        for name, fn in lib.functions.items():
+            r = fn.resources
+            required, optional = python_params(fn)
+            f = IsolatedFunction(path, name, str(cache) if cache is not None else None,
+                                 timeout if timeout is not None else r.timeout, r.memory,
+                                 getattr(inner, name).__doc__, required + optional)
+            self._functions[name] = f
+            setattr(self, name, f)
+        for attr, value in vars(inner).items():  # exception classes and the like
+            if isinstance(value, type) and issubclass(value, BaseException):
+                setattr(self, attr, value)
+
+    def close(self) -> None:
+        """Stop every worker."""
+        for f in self._functions.values():
+            f.close()
+
+    def __enter__(self) -> IsolatedModule:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
