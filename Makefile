@@ -32,8 +32,14 @@ demo: system $(VENV)/.installed
 	@$(VPY) -P tutorials/00_smoke.py
 	@$(VPY) -P tutorials/01_wrap_fortran.py
 
+FINISHED := build/pytest-finished
+
+# pytest writes $(FINISHED) when its session really ends: a kernel that calls STOP/exit() inside the
+# test process would otherwise end the run with status 0 and no summary, which looks green.
 test: system $(VENV)/.installed
-	$(VPY) -P -m pytest
+	@mkdir -p build && rm -f $(FINISHED)
+	WRAPGEN_PYTEST_FINISHED=$(FINISHED) $(VPY) -P -m pytest
+	@test -f $(FINISHED) || { echo "make test: pytest ended without finishing its session (a kernel ended the process?)" >&2; exit 1; }
 
 bench: system $(VENV)/.installed
 	$(VPY) -P bench/checksum.py

@@ -52,3 +52,15 @@ def progress_while() -> Callable[[Callable[[], object]], int]:
         return count
 
     return measure
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Leave a marker that the session ended normally; `make test` fails without it.
+
+    A legacy kernel that calls STOP or exit() inside the test process ends pytest with status 0
+    and no summary: without this marker that would look like a green run.
+    """
+    marker = os.environ.get("WRAPGEN_PYTEST_FINISHED")
+    if marker:
+        with open(marker, "w") as f:
+            f.write(f"{exitstatus}\n")

@@ -64,7 +64,12 @@ def main(argv: list[str] | None = None) -> int:
             bound = dict(zip(names, call_args)) | call_kwargs
             reply = ("ok", result, {n: bound[n] for n in inout if n in bound})
         except BaseException as exc:  # the exception travels to the caller
-            reply = ("error", exc)
+            if type(exc).__module__ == module.__name__:
+                # Classes the spec declares live in the generated module, which the caller's
+                # process does not import; send the name and rebuild it there.
+                reply = ("declared", type(exc).__name__, str(exc), getattr(exc, "code", None))
+            else:
+                reply = ("error", exc)
         try:
             conn.send(reply)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:

@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 
 from ..spec import load_spec
-from .build import load
-from .wrapper import python_params
+from .build import build
+from .runtime import KernelError
+from .wrapper import declared_classes, docstring, python_params
 from .errors import BindError, KernelCrashed, KernelExited, KernelOutOfMemory, KernelTimeout
 
 _MEMORY_WORDS = ("memory", "Allocation would exceed", "Cannot allocate", "MemoryError", "std::bad_alloc")
@@ -35,8 +36,9 @@ class IsolatedFunction:
     """A kernel function whose calls run in a worker process."""
 
     def __init__(self, spec: Path, name: str, cache: str | None, timeout: float | None, memory: int | None,
-                 doc: str | None, params: list[str]) -> None:
+                 doc: str | None, params: list[str], declared: dict[str, type[KernelError]]) -> None:
         self._spec, self.__name__, self._cache = spec, name, cache
+        self._declared = declared
         self._params = params  # Python parameter order, to find a positional inout argument
         self.timeout, self.memory = timeout, memory
         self.__doc__ = doc
@@ -72,6 +74,11 @@ class IsolatedFunction:
         reply = self._receive(timeout=self.timeout, what="running")
         if reply[0] == "error":
             raise reply[1]
+        if reply[0] == "declared":  # an exception class the spec declares: rebuilt on this side
+            _, cls_name, message, code = reply
+            exc = self._declared[cls_name](message)
+            exc.code = code
+            raise exc
         _, result, inout = reply
         for name, value in inout.items():
             original = kwargs[name] if name in kwargs else args[self._params.index(name)]
@@ -142,20 +149,24 @@ class IsolatedModule(types.ModuleType):
                  timeout: float | None = None) -> None:
         path = Path(spec).resolve()
         lib = load_spec(path)
-        inner = load(path, cache=cache)  # built and imported here too: docstrings, exception classes
-        super().__init__(lib.name, inner.__doc__)
+        # Built here, so workers never race to build, but not imported: this process must not load the
+        # kernel's libraries at all (their constructors and symbol bindings would run here too).
+        build(path, cache=cache)
+        super().__init__(lib.name, f"{lib.name} {lib.version}: {lib.doc or 'wrapped by wrapgen'} (isolated calls)")
+        declared = {name: type(name, (KernelError,), {"__module__": lib.name,
+                                                      "__doc__": f"Declared by the {lib.name} spec."})
+                    for name in declared_classes(lib)}
+        for name, cls in declared.items():
+            setattr(self, name, cls)
         self._functions: dict[str, IsolatedFunction] = {}
         for name, fn in lib.functions.items():
             r = fn.resources
             required, optional = python_params(fn)
             f = IsolatedFunction(path, name, str(cache) if cache is not None else None,
                                  timeout if timeout is not None else r.timeout, r.memory,
-                                 getattr(inner, name).__doc__, required + optional)
+                                 docstring(lib, name, fn), required + optional, declared)
             self._functions[name] = f
             setattr(self, name, f)
-        for attr, value in vars(inner).items():  # exception classes and the like
-            if isinstance(value, type) and issubclass(value, BaseException):
-                setattr(self, attr, value)
 
     def close(self) -> None:
         """Stop every worker."""
