@@ -5,7 +5,9 @@
 "f2py ext" is the C extension f2py generates from wrapgen's .pyf, called directly: plain f2py with
 the same signature and the same compiled Fortran. "wrapgen" adds the generated Python function
 (status check, diagnosis on failure, the lock for non-thread-safe kernels). numpy's `y += a * x` is
-a reference row. Times are per call, the best of --repeat timeit runs.
+a reference row. "isolated" rows run the same call through wrapgen.load(..., isolated=True): a worker
+process per function, arguments and the inout array pickled both ways. Times are per call, the best
+of --repeat timeit runs.
 """
 
 from __future__ import annotations
@@ -33,19 +35,25 @@ def main() -> int:
     blas1 = wrapgen.load(ROOT / "services" / "blas1.yaml")
     ext = blas1._ext
 
-    print(f"{'kernel':<16} {'wrapgen':>12} {'f2py ext':>12} {'numpy':>12} {'wrapgen/f2py':>13}")
+    print(f"{'kernel':<18} {'wrapgen':>12} {'f2py ext':>12} {'numpy':>12} {'wrapgen/f2py':>13}")
     rows = [("dadd (scalars)", lambda: blas1.dadd(1.0, 2.0), lambda: ext.dadd(1.0, 2.0), None, 200_000)]
     for n, number in ((10, 200_000), (1000, 100_000), (1_000_000, 200)):
         x, y = np.random.default_rng(n).standard_normal((2, n))
         rows.append((f"daxpy1 n={n:g}", (lambda x=x, y=y: blas1.daxpy1(0.5, x, y)),
                      (lambda x=x, y=y: ext.daxpy1(0.5, x, y)), (lambda x=x, y=y: y.__iadd__(0.5 * x)), number))
+    iso = wrapgen.load(ROOT / "services" / "blas1.yaml", isolated=True)
+    for n, number in ((10, 2000), (1_000_000, 20)):
+        x, y = np.random.default_rng(n).standard_normal((2, n))
+        rows.append((f"isolated n={n:g}", (lambda x=x, y=y: iso.daxpy1(0.5, x, y)),
+                     (lambda x=x, y=y: ext.daxpy1(0.5, x, y)), None, number))
     for name, ours, peer, ref, number in rows:
         t_ours = per_call(ours, number, args.repeat)
         t_peer = per_call(peer, number, args.repeat)
         t_ref = per_call(ref, number, args.repeat) if ref else float("nan")
         fmt = lambda t: f"{t * 1e9:10.0f} ns" if t < 1e-5 else f"{t * 1e6:10.1f} µs"  # noqa: E731
-        print(f"{name:<16} {fmt(t_ours):>12} {fmt(t_peer):>12} {fmt(t_ref) if ref else '':>12} "
+        print(f"{name:<18} {fmt(t_ours):>12} {fmt(t_peer):>12} {fmt(t_ref) if ref else '':>12} "
               f"{t_ours / t_peer:>13.2f}")
+    iso.close()
     return 0
 
 
