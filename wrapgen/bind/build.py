@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..spec import load_spec
 from ..spec.model import Library
-from . import pyf, wrapper
+from . import pybind, pyf, wrapper
 from .cache import build_key, cache_root, source_paths
 from .compiler_errors import first_error
 from .errors import BindError
@@ -34,6 +34,20 @@ target_include_directories({ext} PRIVATE "${{F2PY_INCLUDE_DIR}}" {include_dirs})
 target_link_directories({ext} PRIVATE {library_dirs})
 target_link_libraries({ext} PRIVATE Python::NumPy {libraries})
 target_compile_options({ext} PRIVATE $<$<COMPILE_LANGUAGE:Fortran>:{flags}>)
+"""
+
+
+_CMAKE_PYBIND = """\
+cmake_minimum_required(VERSION 3.18)
+project({project} LANGUAGES C CXX)
+set(CMAKE_CXX_STANDARD 17)
+find_package(Python REQUIRED COMPONENTS Interpreter Development.Module)
+find_package(pybind11 CONFIG REQUIRED)
+pybind11_add_module({ext} MODULE {generated} {sources})
+target_include_directories({ext} PRIVATE "{wrapgen_include}" {include_dirs})
+target_link_directories({ext} PRIVATE {library_dirs})
+target_link_libraries({ext} PRIVATE {libraries})
+target_compile_options({ext} PRIVATE {flags})
 """
 
 
@@ -62,9 +76,7 @@ def build(spec: str | os.PathLike[str] | Library, cache: str | os.PathLike[str] 
           force: bool = False) -> Built:
     """Build (or find in the cache) the module for a spec; raises BindError with the compiler's first error."""
     lib, spec_file = _library(spec)
-    if lib.language != "fortran":
-        raise BindError(f"{spec_file}: building {lib.language} libraries is not implemented yet (Fortran is)")
-    compilers = ["gfortran", "cc"]
+    compilers = ["gfortran", "cc"] if lib.language == "fortran" else ["cc", "c++"]
     key = build_key(lib, compilers)
     root = (Path(cache) if cache is not None else cache_root()) / "build"
     final = root / f"{lib.name}-{key[:20]}"
@@ -73,7 +85,10 @@ def build(spec: str | os.PathLike[str] | Library, cache: str | os.PathLike[str] 
     root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{lib.name}-", dir=root))
     try:
-        _build_fortran(lib, spec_file, work)
+        if lib.language == "fortran":
+            _build_fortran(lib, spec_file, work)
+        else:
+            _build_pybind(lib, spec_file, work)
         (work / _DONE).write_text(key + "\n")
         if final.exists():
             shutil.rmtree(final)
@@ -128,9 +143,33 @@ def _build_fortran(lib: Library, spec_file: str, work: Path) -> None:
         library_dirs=_cmake_list([str((base / d).resolve()) for d in lib.library_dirs]),
         libraries=_cmake_list(lib.libraries), flags=";".join(["-O2", *lib.flags]),
     ))
+    _cmake_build(lib, spec_file, work, ext, [f"-DF2PY_INCLUDE_DIR={numpy.f2py.get_include()}"])
+
+
+def _build_pybind(lib: Library, spec_file: str, work: Path) -> None:
+    import pybind11
+
+    ext = pybind.extension_name(lib)
+    gen = work / "gen"
+    gen.mkdir()
+    (gen / f"{ext}.cpp").write_text(pybind.cpp_source(lib))
+    base = lib.base_dir or Path.cwd()
+    (gen / "CMakeLists.txt").write_text(_CMAKE_PYBIND.format(
+        project=f"wrapgen_{lib.name}", ext=ext, generated=_cmake_list([f"{ext}.cpp"]),
+        sources=_cmake_list([str(p) for p in source_paths(lib)]), wrapgen_include=pybind.INCLUDE_DIR,
+        include_dirs=_cmake_list([str((base / d).resolve()) for d in lib.include_dirs]),
+        library_dirs=_cmake_list([str((base / d).resolve()) for d in lib.library_dirs]),
+        libraries=_cmake_list(lib.libraries), flags=_cmake_list(["-O2", *lib.flags]),
+    ))
+    _cmake_build(lib, spec_file, work, ext, [f"-Dpybind11_DIR={pybind11.get_cmake_dir()}"])
+
+
+def _cmake_build(lib: Library, spec_file: str, work: Path, ext: str, defines: list[str]) -> None:
+    """Configure and build gen/ with CMake, then assemble the package: extension, wrapper, stub."""
+    log = work / "build.log"
     build_dir = work / "cmake"
-    cmd = ["cmake", "-S", str(gen), "-B", str(build_dir), "-DCMAKE_BUILD_TYPE=Release",
-           f"-DPython_EXECUTABLE={sys.executable}", f"-DF2PY_INCLUDE_DIR={numpy.f2py.get_include()}"]
+    cmd = ["cmake", "-S", str(work / "gen"), "-B", str(build_dir), "-DCMAKE_BUILD_TYPE=Release",
+           f"-DPython_EXECUTABLE={sys.executable}", *defines]
     if shutil.which("ninja"):
         cmd += ["-G", "Ninja"]
     _run(cmd, work, log, "cmake configure")

@@ -21,7 +21,7 @@ def python_returns(fn: Function) -> list[str]:
     """Names of what the Python function returns: the result, then out args except the status."""
     status = fn.errors.source if fn.errors else None
     outs = [n for n, a in fn.args.items() if a.intent == "out" and n != status]
-    return (["result"] if fn.result is not None else []) + outs
+    return (["result"] if fn.result is not None and status != "return" else []) + outs
 
 
 def _extension_returns(fn: Function) -> list[str]:
@@ -77,6 +77,11 @@ def docstring(lib: Library, fname: str, fn: Function) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _ext_attribute(lib: Library, fname: str, fn: Function) -> str:
+    # f2py names routines after their Fortran symbol (module.routine); the pybind11 module uses fname.
+    return extension_attribute(fname, fn) if lib.language == "fortran" else fname
+
+
 def module_source(lib: Library, extension: str, spec_file: str) -> str:
     """The generated module's source."""
     new_classes = declared_classes(lib)
@@ -116,7 +121,7 @@ def _function_source(lib: Library, fname: str, fn: Function) -> list[str]:
     ext_rets = _extension_returns(fn)
     rets = python_returns(fn)
     status = fn.errors.source if fn.errors else None
-    symbol = extension_attribute(fname, fn)
+    symbol = _ext_attribute(lib, fname, fn)
     spec_json = json.dumps(fn.model_dump(mode="json", by_alias=True))
     out = [f"_spec_{fname} = {spec_json!r}  # parsed only to explain a refused argument",
            f"_f_{fname} = _ext.{symbol}  # a module global is one lookup cheaper per call than _ext.{symbol}"]

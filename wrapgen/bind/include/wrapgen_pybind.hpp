@@ -1,0 +1,54 @@
+// Helpers for the pybind11 code wrapgen generates (C and C++ kernels).
+#pragma once
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <algorithm>
+#include <limits>
+#include <string>
+
+namespace wg {
+namespace py = pybind11;
+
+// An array argument that must already have the right dtype, order and writability: it is used
+// in place and never copied. A mismatch raises; the Python layer then explains it in full.
+template <typename T>
+py::array_t<T> strict(py::handle h, const char *name, bool writeable, char order) {
+    if (!py::isinstance<py::array_t<T>>(h))  // an ndarray with an equivalent dtype
+        throw py::type_error(std::string("argument '") + name + "' must be an ndarray of the declared dtype");
+    auto a = py::reinterpret_borrow<py::array>(h);
+    const int need = order == 'F' ? py::array::f_style : py::array::c_style;
+    if (!(a.flags() & need))
+        throw py::type_error(std::string("argument '") + name + "' is not contiguous in the declared order");
+    if (writeable && !a.writeable())
+        throw py::value_error(std::string("argument '") + name + "' is read-only");
+    return py::reinterpret_borrow<py::array_t<T>>(a);
+}
+
+// Extent i of an array, 1 past its rank (as in spec expressions).
+inline long long extent(const py::array &a, int i) { return i < a.ndim() ? static_cast<long long>(a.shape(i)) : 1; }
+
+inline long long size(const py::array &a) { return static_cast<long long>(a.size()); }
+
+// A computed size must fit the kernel's integer type.
+template <typename To>
+To narrow(long long v, const char *name) {
+    if (v < static_cast<long long>(std::numeric_limits<To>::min()) ||
+        v > static_cast<long long>(std::numeric_limits<To>::max()))
+        throw py::value_error(std::string("computed '") + name + "' = " + std::to_string(v) +
+                              " does not fit the kernel's integer type");
+    return static_cast<To>(v);
+}
+
+inline void check_shape(const py::array &a, const char *name, std::initializer_list<long long> want) {
+    bool ok = static_cast<size_t>(a.ndim()) == want.size();
+    int i = 0;
+    for (long long w : want) {
+        if (!ok) break;
+        ok = w < 0 || static_cast<long long>(a.shape(i)) == w;  // w < 0: any extent
+        ++i;
+    }
+    if (!ok) throw py::value_error(std::string("argument '") + name + "' has the wrong shape");
+}
+
+}  // namespace wg
