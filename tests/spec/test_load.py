@@ -351,3 +351,18 @@ def test_hidden_values_must_not_depend_on_each_other_in_a_cycle() -> None:
               a: {dtype: float64, shape: [n]}
     """)
     assert got == ["s.yaml:7:46: functions.f.args.n.value: hidden values depend on each other in a cycle: n -> m -> n"]
+
+
+def test_a_callbacks_hidden_argument_has_no_value() -> None:
+    got = problems("""\
+          f:
+            args:
+              fcn: {dtype: callback}
+            callbacks:
+              fcn:
+                args:
+                  n: {dtype: int32, intent: hide, value: "3"}
+                  x: {dtype: float64, shape: [n]}
+    """)
+    assert got == ["s.yaml:11:46: functions.f.callbacks.fcn.args.n.value: a callback's hidden argument comes from "
+                   "the legacy code: no value"]

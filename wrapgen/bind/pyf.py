@@ -25,14 +25,14 @@ def pyf_source(lib: Library) -> str:
     if lib.language != "fortran":
         raise BindError(f"{lib.name}: a .pyf is for Fortran libraries, not {lib.language}")
     name = extension_name(lib)
-    lines = [f"python module {name}", "  interface"]
+    lines = [callback_modules(lib), f"python module {name}", "  interface"]
     modules: dict[str, list[str]] = {}
     for fname, fn in lib.functions.items():
         module, _ = fortran_symbol(fname, fn)
         if module is None:
-            lines += [f"    {line}" for line in _routine(fname, fn)]
+            lines += [f"    {line}" for line in _routine(fname, fn, lib)]
         else:
-            modules.setdefault(module, []).extend(_routine(fname, fn))
+            modules.setdefault(module, []).extend(_routine(fname, fn, lib))
     for module, body in modules.items():  # F90 module procedures: f2py writes a wrapper that uses the module
         lines += [f"    module {module}", *(f"      {line}" for line in body), f"    end module {module}"]
     lines += ["  end interface", f"end python module {name}", ""]
@@ -52,19 +52,64 @@ def extension_attribute(fname: str, fn: Function) -> str:
     return f"{module}.{routine}" if module else routine
 
 
-def _routine(fname: str, fn: Function) -> list[str]:
-    for aname, arg in fn.args.items():
-        if arg.dtype == "callback":
-            raise BindError(f"{fname}: callback argument {aname!r} is not supported by the Fortran binding yet")
+def user_routines_module(lib: Library, fname: str) -> str:
+    """The f2py module that declares a routine's callback signatures (f2py wants '__user__' in the name)."""
+    return f"{extension_name(lib)}_{fname}__user__routines"
+
+
+def callback_modules(lib: Library) -> str:
+    """f2py signature blocks for every callback: how the legacy code calls back into Python."""
+    out = []
+    for fname, fn in lib.functions.items():
+        if not fn.callbacks:
+            continue
+        module = user_routines_module(lib, fname)
+        out += [f"python module {module}", "  interface"]
+        for cname, cb in fn.callbacks.items():
+            fake = Function(args=cb.args)  # the expression helpers work on any argument table
+            kind = "function" if cb.result is not None else "subroutine"
+            out.append(f"    {kind} {cname}({', '.join(cb.args)})")
+            if cb.result is not None:
+                out.append(f"      {FORTRAN_TYPES[cb.result.dtype]} :: {cname}")
+            for aname, arg in cb.args.items():
+                intent = {"in": "in", "hide": "in", "out": "out", "inout": "in, out"}[arg.intent]
+                decl = f"{FORTRAN_TYPES[arg.dtype]}"
+                depends: set[str] = set()
+                if arg.is_array:
+                    dims = []
+                    for item in arg.shape or []:
+                        e = expr.parse(item)
+                        dims.append(to_f2py(e, fake))
+                        depends |= e.scalars | e.arrays
+                    decl += f", dimension({', '.join(dims)})"
+                decl += f", intent({intent})"
+                if depends - {aname}:
+                    decl += f", depend({', '.join(sorted(depends - {aname}))})"
+                out.append(f"      {decl} :: {aname}")
+            out.append(f"    end {kind} {cname}")
+        out += ["  end interface", f"end python module {module}", ""]
+    return "\n".join(out)
+
+
+def _routine(fname: str, fn: Function, lib: Library | None = None) -> list[str]:
     _, symbol = fortran_symbol(fname, fn)
     kind = "function" if fn.result is not None else "subroutine"
     out = [f"{kind} {symbol}({', '.join(fn.args)})"]
-    body = ["threadsafe"]  # f2py releases the GIL around the call; serialisation is done by the Python wrapper
+    body = []
+    if fn.callbacks and lib is not None:
+        body.append(f"use {user_routines_module(lib, fname)}")
+    else:
+        # f2py releases the GIL around the call (serialisation is the Python layer's job). Not with
+        # callbacks: f2py's callback code does not take the GIL back before calling into Python.
+        body.append("threadsafe")
     if fn.result is not None:
         body.append(f"{FORTRAN_TYPES[fn.result.dtype]} :: {symbol}")
     checks = _self_sized_checks(fn)
     for aname, arg in fn.args.items():
-        body.append(_declaration(aname, arg, fn, checks.get(aname, [])))
+        if arg.dtype == "callback":
+            body.append(f"external {aname}")
+        else:
+            body.append(_declaration(aname, arg, fn, checks.get(aname, [])))
     out += [f"  {b}" for b in body]
     out.append(f"end {kind} {symbol}")
     return out

@@ -162,3 +162,75 @@ def _layout(a: np.ndarray) -> str:
     if a.flags.f_contiguous:
         return "a Fortran-ordered array"
     return "a non-contiguous view"
+
+
+def callback_adapter(fn_name: str, cb_name: str, meta: Mapping[str, Any], user: Any,
+                     errors: list[BaseException]) -> Any:
+    """Wrap the user's callable in the signature f2py calls back with.
+
+    meta (generated from the spec): params (what f2py passes, in order), user (what the user's
+    callable takes), returns (what f2py expects back), user_returns (what the user's callable
+    returns), shapes/dtypes of those, abort (flag name and value, or the return value).
+    If the user's callable raises (or returns something malformed), the exception is kept in
+    `errors`, the kernel is told to stop through the abort protocol, and every later call-back
+    in the same kernel call answers the same way until the kernel returns.
+    """
+    from ..spec import expr
+
+    if not callable(user):
+        raise TypeError(f"{fn_name}(): argument '{cb_name}' must be callable, got {type(user).__name__}")
+    params, wanted, returns, user_returns = meta["params"], meta["user"], meta["returns"], meta["user_returns"]
+    shapes, dtypes, abort = meta["shapes"], meta["dtypes"], meta["abort"]
+
+    def shape_of(name: str, values: Mapping[str, Any]) -> tuple[int, ...]:
+        scalars = {k: int(v) for k, v in values.items() if isinstance(v, (int, np.integer))}
+        arrays = {k: np.shape(v) for k, v in values.items() if isinstance(v, np.ndarray)}
+        return tuple(expr.parse(item).evaluate(scalars, arrays) for item in shapes[name])
+
+    def stop(values: dict[str, Any]) -> Any:
+        out = []
+        for r in returns:
+            if abort and abort[0] == r:
+                out.append(abort[1])
+            elif r in shapes:
+                out.append(np.zeros(shape_of(r, values), dtype=dtypes[r]))
+            elif r == "return":
+                out.append(abort[1] if abort and abort[0] == "return" else 0)
+            else:
+                out.append(values.get(r, 0))
+        return out[0] if len(out) == 1 else tuple(out)
+
+    def adapter(*args: Any) -> Any:
+        values = dict(zip(params, args))
+        if errors:
+            return stop(values)
+        try:
+            got = user(*(values[p] for p in wanted))
+            got = (got,) if len(user_returns) == 1 else tuple(got)
+            if len(got) != len(user_returns):
+                raise TypeError(f"{fn_name}(): callback '{cb_name}' must return {len(user_returns)} values "
+                                f"({', '.join(user_returns)}), got {len(got)}")
+            produced = dict(zip(user_returns, got))
+            for name, value in produced.items():
+                if name in shapes:
+                    want = shape_of(name, values)
+                    if np.shape(value) != want:
+                        raise ValueError(f"{fn_name}(): callback '{cb_name}' returned {name} of shape "
+                                         f"{np.shape(value)}, expected {want}")
+            out = [produced[r] if r in produced else values[r] for r in returns]
+            return out[0] if len(out) == 1 else tuple(out)
+        except BaseException as exc:  # noqa: BLE001 - travels to the caller after the kernel returns
+            errors.append(exc)
+            return stop(values)
+
+    return adapter
+
+
+def raise_callback_error(fn_name: str, errors: list[BaseException], stopped: bool) -> None:
+    """Re-raise what a callback raised, once the kernel has returned."""
+    if errors:
+        exc = errors[0]
+        exc.add_note(f"raised in a callback of {fn_name}(); "
+                     + ("the computation was stopped" if stopped else "the spec has no abort protocol, so the "
+                        "computation ran to its end with zeros from the failed calls"))
+        raise exc

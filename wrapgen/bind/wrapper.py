@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..spec.model import Arg, Function, Library
+from ..spec.model import Arg, Callback, Function, Library
 from .pyf import extension_attribute
 
 PY_TYPES = {"int32": "int", "int64": "int", "float32": "float", "float64": "float", "complex64": "complex",
@@ -57,7 +57,18 @@ def docstring(lib: Library, fname: str, fn: Function) -> str:
     if fn.doc:
         lines += [fn.doc, ""]
     if req or opt:
-        lines += ["Parameters", "----------"] + [_describe(n, fn.args[n]) for n in req + opt] + [""]
+        described = []
+        for n in req + opt:
+            if n in fn.callbacks:
+                meta = callback_meta(fn.callbacks[n])
+                cb_returns = ", ".join(meta["user_returns"]) or "None"
+                described.append(f"{n} : callable, called as {n}({', '.join(meta['user'])}) -> {cb_returns}"
+                                 + (f"\n    {fn.args[n].doc}" if fn.args[n].doc else "")
+                                 + ("\n    if it raises, the computation is stopped and the exception re-raised"
+                                    if fn.callbacks[n].abort else ""))
+            else:
+                described.append(_describe(n, fn.args[n]))
+        lines += ["Parameters", "----------"] + described + [""]
     if rets:
         lines += ["Returns", "-------"]
         for r in rets:
@@ -131,6 +142,8 @@ def _function_source(lib: Library, fname: str, fn: Function) -> list[str]:
         out.append(f"_codes_{fname} = [{rows}]")
     if not fn.threadsafe:
         out.append(f"_lock_{fname} = _threading.Lock()  # the spec says the kernel is not thread-safe")
+    for cname, cb in fn.callbacks.items():
+        out.append(f"_cbmeta_{fname}_{cname} = {callback_meta(cb)!r}")
     out += ["", "", f"def {fname}({', '.join(params)}):", f'    """{docstring(lib, fname, fn)}    """']
     for name in req + opt:
         r = fn.args[name].range
@@ -144,6 +157,16 @@ def _function_source(lib: Library, fname: str, fn: Function) -> list[str]:
             out += [f"    if getattr({name}, 'ndim', {len(arg.shape)}) != {len(arg.shape)}:",
                     f"        raise _rt.diagnose({fname!r}, _spec_{fname}, {given}, "
                     f"ValueError({f'argument {name!r} has the wrong rank'!r}))"]
+    if fn.callbacks:
+        out.append("    _cb_errors = []")
+    for cname, cb in fn.callbacks.items():
+        params = ", ".join(callback_meta(cb)["params"])
+        out += [f"    _cbh_{cname} = _rt.callback_adapter({fname!r}, {cname!r}, _cbmeta_{fname}_{cname}, {cname}, "
+                f"_cb_errors)",
+                # f2py passes as many arguments as the callable's signature names, so spell them out.
+                f"    def _cb_{cname}({params}):",
+                f"        return _cbh_{cname}({params})"]
+        call_args = [f"_cb_{cname}" if a == cname else a for a in call_args]
     call = f"_f_{fname}({', '.join(call_args)})"
     body = [f"{', '.join(ext_rets)} = {call}" if ext_rets else call]  # f2py returns a bare value for one output
     if not fn.threadsafe:
@@ -151,6 +174,9 @@ def _function_source(lib: Library, fname: str, fn: Function) -> list[str]:
     out += ["    try:"] + [f"        {b}" for b in body] + [
         "    except (ValueError, TypeError, _ext_error) as exc:",
         f"        raise _rt.diagnose({fname!r}, _spec_{fname}, {given}, exc) from None"]
+    if fn.callbacks:
+        out.append(f"    _rt.raise_callback_error({fname!r}, _cb_errors, "
+                   f"{any(cb.abort is not None for cb in fn.callbacks.values())!r})")
     if status:
         scalars = "{" + ", ".join(f"{n!r}: {n}" for n in req + opt if fn.args[n].shape is None) + "}"
         src = "_result" if status == "return" else status
@@ -161,6 +187,26 @@ def _function_source(lib: Library, fname: str, fn: Function) -> list[str]:
         vals = ["_result" if r == "result" else r for r in rets]
         out.append(f"    return {vals[0] if len(vals) == 1 else '(' + ', '.join(vals) + ')'}")
     return out
+
+
+def callback_meta(cb: Callback) -> dict:
+    """Plain data the runtime adapter needs (generated, so no spec parsing at call time)."""
+    abort_flag = cb.abort.set if cb.abort is not None and cb.abort.set else None
+    params = [n for n, a in cb.args.items() if a.intent in ("in", "hide", "inout")]  # f2py passes these
+    returns = (["return"] if cb.result is not None else []) + \
+        [n for n, a in cb.args.items() if a.intent in ("out", "inout")]
+    abort = None
+    if cb.abort is not None:
+        abort = (cb.abort.set, cb.abort.value) if cb.abort.set else ("return", cb.abort.return_)
+    return {
+        "params": params,
+        "user": [n for n in params if cb.args[n].intent != "hide" and n != abort_flag],
+        "returns": returns,
+        "user_returns": [r for r in returns if r != abort_flag],
+        "shapes": {n: list(a.shape) for n, a in cb.args.items() if a.shape is not None},
+        "dtypes": {n: a.dtype for n, a in cb.args.items()},
+        "abort": abort,
+    }
 
 
 def stub_source(lib: Library) -> str:

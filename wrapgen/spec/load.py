@@ -233,7 +233,7 @@ def _check_function(fn: Function, base: DataPath, lib: Library, located: Located
             yield located.issue(cpath, f"no argument {cname!r} with dtype callback in args", key=True)
         for aname, arg in cb.args.items():
             _fill_defaults(arg, lib.language)
-            yield from _check_arg_alone(aname, arg, (*cpath, "args", aname), cb.args, located)
+            yield from _check_arg_alone(aname, arg, (*cpath, "args", aname), cb.args, located, in_callback=True)
         if cb.abort is not None:
             a = cb.abort
             if (a.return_ is None) == (a.set is None):
@@ -269,15 +269,19 @@ def _check_hide_cycles(fn: Function, base: DataPath, located: Located) -> Iterat
         yield from visit(name, [])
 
 
-def _check_arg_alone(name: str, arg: Arg, path: DataPath, args: dict[str, Arg], located: Located) -> Iterator[SpecIssue]:
-    """Checks of one argument against its siblings."""
+def _check_arg_alone(name: str, arg: Arg, path: DataPath, args: dict[str, Arg], located: Located,
+                     in_callback: bool = False) -> Iterator[SpecIssue]:
+    """Checks of one argument against its siblings (of a callback: hide means 'not passed to Python')."""
     if arg.dtype == "callback" and (arg.shape is not None or arg.intent != "in"):
         yield located.issue(path, "a callback argument has no shape and intent in")
     if arg.dtype == "string" and arg.shape is not None:
         yield located.issue((*path, "shape"), "string arguments are scalars (give no shape)")
     if arg.intent == "work" and arg.shape is None:
         yield located.issue((*path, "intent"), "a work array needs a shape (its size is computed for the caller)",)
-    if arg.intent == "hide":
+    if arg.intent == "hide" and in_callback:
+        if arg.value is not None:
+            yield located.issue((*path, "value"), "a callback's hidden argument comes from the legacy code: no value")
+    elif arg.intent == "hide":
         if arg.value is None:
             yield located.issue((*path, "intent"), "intent hide needs 'value', the expression that computes it")
         if arg.shape is not None or arg.dtype not in INTEGER_DTYPES:

@@ -1,0 +1,87 @@
+"""A Fortran integrator calling back into Python: results, the abort protocol, malformed callbacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from wrapgen.bind.build import load
+from wrapgen.bind.pyf import pyf_source
+from wrapgen.spec import load_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+ODE = ROOT / "services" / "ode.yaml"
+
+
+@pytest.fixture(scope="module")
+def ode(tmp_path_factory):
+    return load(ODE, cache=tmp_path_factory.mktemp("cache"))
+
+
+def test_exponential_decay(ode) -> None:
+    y = np.array([1.0, 2.0])
+    ode.rk4(lambda t, y: -y, y, 0.0, 1.0, 200)
+    np.testing.assert_allclose(y, [np.exp(-1), 2 * np.exp(-1)], rtol=1e-10)
+
+
+def test_harmonic_oscillator_and_time_dependence(ode) -> None:
+    y = np.array([1.0, 0.0])  # x'' = -x
+    ode.rk4(lambda t, y: np.array([y[1], -y[0]]), y, 0.0, np.pi / 2, 400)
+    np.testing.assert_allclose(y, [0.0, -1.0], atol=1e-10)
+    z = np.array([0.0])  # z' = t  ->  z(2) = 2
+    ode.rk4(lambda t, z: np.array([t]), z, 0.0, 2.0, 4)
+    assert z[0] == pytest.approx(2.0, rel=1e-12)
+
+
+def test_a_raising_callback_stops_the_kernel_and_its_exception_comes_back(ode) -> None:
+    calls = []
+
+    def rhs(t, y):
+        calls.append(t)
+        if t > 0.5:
+            raise KeyError(f"no data after t={t:g}")
+        return -y
+
+    y = np.array([1.0])
+    with pytest.raises(KeyError, match="no data after t=0.55") as info:
+        ode.rk4(rhs, y, 0.0, 1.0, 10)
+    assert info.value.__notes__ == ["raised in a callback of rk4(); the computation was stopped"]
+    assert calls[-1] == pytest.approx(0.55)  # the kernel made no call after the failed one
+    assert y[0] == pytest.approx(np.exp(-0.5), rel=1e-6)  # the last completed step
+
+
+@pytest.mark.parametrize(
+    ("rhs", "error", "message"),
+    [
+        (lambda t, y: np.zeros(3), ValueError, "rk4(): callback 'f' returned dydt of shape (3,), expected (2,)"),
+        (lambda t, y: (y, y), ValueError, "returned dydt of shape (2, 2), expected (2,)"),
+        (lambda t: t, TypeError, "takes 1 positional argument but 2 were given"),
+    ],
+)
+def test_malformed_callbacks_are_reported(ode, rhs, error, message) -> None:
+    y = np.ones(2)
+    with pytest.raises(error) as info:
+        ode.rk4(rhs, y, 0.0, 1.0, 5)
+    assert message in str(info.value)
+    assert y.tolist() == [1.0, 1.0]  # it failed in the first step
+
+
+def test_arguments_are_checked(ode) -> None:
+    with pytest.raises(TypeError, match=r"rk4\(\): argument 'f' must be callable, got int"):
+        ode.rk4(5, np.ones(2), 0.0, 1.0, 10)
+    with pytest.raises(ValueError, match=r"argument 'nsteps' = 0 is outside \[1, inf\]"):
+        ode.rk4(lambda t, y: -y, np.ones(2), 0.0, 1.0, 0)
+
+
+def test_docstring_shows_the_callback_signature(ode) -> None:
+    assert "f : callable, called as f(t, y) -> dydt" in ode.rk4.__doc__
+    assert "if it raises, the computation is stopped" in ode.rk4.__doc__
+
+
+def test_routines_with_callbacks_keep_the_gil() -> None:
+    # f2py's callback code calls into Python without taking the GIL back, so no `threadsafe` here.
+    text = pyf_source(load_spec(ODE))
+    routine = text[text.index("subroutine rk4"):]
+    assert "threadsafe" not in routine and "use _ode_rk4__user__routines" in routine
