@@ -364,5 +364,5 @@ def test_a_callbacks_hidden_argument_has_no_value() -> None:
                   n: {dtype: int32, intent: hide, value: "3"}
                   x: {dtype: float64, shape: [n]}
     """)
-    assert got == ["s.yaml:11:46: functions.f.callbacks.fcn.args.n.value: a callback's hidden argument comes from "
+    assert got == ["s.yaml:11:50: functions.f.callbacks.fcn.args.n.value: a callback's hidden argument comes from "
                    "the legacy code: no value"]
