@@ -182,6 +182,11 @@ def _check_library(lib: Library, located: Located, base_dir: Path | None) -> Ite
     for name, fn in lib.functions.items():
         yield from _identifier(name, ("functions", name), located, "a function name", key=True)
         yield from _check_function(fn, ("functions", name), lib, located)
+    for cpp_type, py_name in lib.exceptions.items():
+        if lib.language != "cpp":
+            yield located.issue(("exceptions", cpp_type), f"exceptions need language cpp, not {lib.language}", key=True)
+        if not _DOTTED.match(py_name):
+            yield located.issue(("exceptions", cpp_type), f"{py_name!r} is not an exception class name")
     for cname, cls in lib.classes.items():
         base = ("classes", cname)
         yield from _identifier(cname, base, located, "a class name", key=True)
@@ -272,6 +277,8 @@ def _check_hide_cycles(fn: Function, base: DataPath, located: Located) -> Iterat
 def _check_arg_alone(name: str, arg: Arg, path: DataPath, args: dict[str, Arg], located: Located,
                      in_callback: bool = False) -> Iterator[SpecIssue]:
     """Checks of one argument against its siblings (of a callback: hide means 'not passed to Python')."""
+    if arg.dtype == "object" and not arg.ctype:
+        yield located.issue((*path, "dtype"), "dtype object needs ctype, the C++ type (e.g. const sim::System &)")
     if arg.dtype == "callback" and (arg.shape is not None or arg.intent != "in"):
         yield located.issue(path, "a callback argument has no shape and intent in")
     if arg.dtype == "string" and arg.shape is not None:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, PrivateAttr, field_validator, model_validator
 
-Dtype = Literal["int32", "int64", "float32", "float64", "complex64", "complex128", "bool", "string", "callback"]
+Dtype = Literal["int32", "int64", "float32", "float64", "complex64", "complex128", "bool", "string", "callback",
+                "object"]
 Intent = Literal["in", "out", "inout", "hide", "work"]
 Language = Literal["fortran", "c", "cpp"]
 Scalar = bool | int | float | str
@@ -188,6 +189,9 @@ class Library(_Model):
     flags: list[str] = Field([], description="extra compiler flags")
     functions: dict[str, Function] = {}
     classes: dict[str, Class] = {}
+    exceptions: dict[str, str] = Field(
+        {}, description="C++ exception type -> Python exception (a builtin, module.Class, or a new class name); "
+                        "list derived types before their bases")
 
     _base_dir: Path | None = PrivateAttr(None)
 
