@@ -85,7 +85,7 @@ def test_unknown_keys_at_every_level_name_the_expected_ones() -> None:
         "s.yaml:8:27: functions.f.args.a.sahpe: unknown key 'sahpe'; expected one of dtype, shape, order, intent, "
         "convert, value, default, range, units, doc, ctype",
         "s.yaml:9:1: extra: unknown key 'extra'; expected one of name, language, version, doc, sources, headers, "
-        "libraries, library_dirs, include_dirs, flags, functions, classes",
+        "libraries, library_dirs, include_dirs, flags, functions, classes, exceptions",
     ]
 
 
