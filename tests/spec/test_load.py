@@ -366,3 +366,18 @@ def test_a_callbacks_hidden_argument_has_no_value() -> None:
     """)
     assert got == ["s.yaml:11:50: functions.f.callbacks.fcn.args.n.value: a callback's hidden argument comes from "
                    "the legacy code: no value"]
+
+
+def test_cpp_exception_tables_and_object_arguments() -> None:
+    got = problems("exceptions:\n  std::runtime_error: 'not a name'\n", header="name: lib\nlanguage: c\nlibraries: [m]\n")
+    assert got == [
+        "s.yaml:5:3: exceptions.std::runtime_error: exceptions need language cpp, not c",
+        "s.yaml:5:23: exceptions.std::runtime_error: 'not a name' is not an exception class name",
+    ]
+    got = problems("""\
+          f:
+            args:
+              other: {dtype: object}
+    """, header="name: lib\nlanguage: cpp\nlibraries: [m]\nfunctions:\n")
+    assert got == ["s.yaml:7:22: functions.f.args.other.dtype: dtype object needs ctype, the C++ type "
+                   "(e.g. const sim::System &)"]
