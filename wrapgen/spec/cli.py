@@ -27,6 +27,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                           "message and exit 1 if there is any.")
     p.add_argument("specs", nargs="+", metavar="SPEC")
     p.set_defaults(func=_check)
+    p = subparsers.add_parser("init", help="draft a spec from legacy sources (Fortran)",
+                              description="Read legacy sources and write a draft spec with every routine, its "
+                                          "arguments and inferred types; decisions only a person can make "
+                                          "(intents, extents, error codes) are marked TODO. The draft validates.")
+    p.add_argument("sources", nargs="+", metavar="SOURCE")
+    p.add_argument("-o", "--output", required=True, metavar="SPEC", help="where to write the draft")
+    p.add_argument("--name", help="library (module) name; default: the first source's stem")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(func=_init)
 
 
 def _schema(_args: argparse.Namespace) -> int:
@@ -49,3 +58,18 @@ def _check(args: argparse.Namespace) -> int:
             print(f"{path}: ok: library {lib.name} ({lib.language}), {len(lib.functions)} functions, "
                   f"{len(lib.classes)} classes")
     return failed
+
+
+def _init(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..errors import UsageError
+    from .draft import draft
+
+    if Path(args.output).exists() and not args.force:
+        raise UsageError(f"{args.output} exists; give --force to overwrite it")
+    text = draft(args.sources, args.output, name=args.name)
+    routines = sum(1 for line in text.splitlines() if line.startswith("  ") and not line.startswith("   "))
+    print(f"{args.output}: draft with {routines} routines and {text.count('TODO')} TODO marks; "
+          f"check it with: wrapgen check {args.output}")
+    return 0
