@@ -266,3 +266,21 @@ def test_blas1_kernels_and_strict_inputs(cache) -> None:
     with pytest.raises(TypeError, match=r"daxpy1\(\): argument 'x' must be float64, got float32 \(intent in:"):
         blas1.daxpy1(2.0, x.astype(np.float32), y)
     assert y.tolist() == [1.0, 3.0, 5.0, 7.0]
+
+
+def test_an_edited_library_can_be_loaded_again_in_the_same_process(tmp_path) -> None:
+    # The notebook workflow: edit the legacy source, call load() again, get the new code.
+    (tmp_path / "scale.f").write_text(SCALE_F)
+    spec = tmp_path / "scale.yaml"
+    spec.write_text(SCALE_SPEC)
+    first = load(spec, cache=tmp_path / "cache")
+    x = np.ones(2)
+    first.scale(x, 3.0)
+    assert x.tolist() == [3.0, 3.0]
+    (tmp_path / "scale.f").write_text(SCALE_F.replace("X(I) = ALPHA * X(I)", "X(I) = ALPHA + X(I)"))
+    second = load(spec, cache=tmp_path / "cache")
+    assert second is not first and second._ext is not first._ext
+    second.scale(x, 3.0)
+    assert x.tolist() == [6.0, 6.0]  # the edited kernel adds
+    first.scale(x, 2.0)
+    assert x.tolist() == [12.0, 12.0]  # the old module object keeps the old code

@@ -78,3 +78,40 @@ def test_init_command(run_cli, tmp_path) -> None:
     assert load_spec(out).name == "blas"
     again = run_cli("init", str(ROOT / "legacy" / "blas1" / "saxpy.f"), "-o", str(out))
     assert again.returncode == 1 and "exists; give --force to overwrite it" in again.stderr
+
+
+def test_a_c_header_draft_marks_pointer_guesses(tmp_path) -> None:
+    out = tmp_path / "md.yaml"
+    text = draft([ROOT / "legacy" / "md" / "lj.c", ROOT / "legacy" / "md" / "lj.h"], out)
+    lib = load_spec(out)
+    fn = lib.functions["lj_forces"]
+    assert list(fn.args) == ["n", "pos", "epsilon", "sigma", "forces", "energy"]
+    assert (fn.args["pos"].dtype, fn.args["pos"].intent) == ("float64", "in")  # const double *
+    assert fn.args["forces"].intent == "inout" and "or a single output value" in text
+    assert fn.errors is not None and fn.errors.source == "return"
+    assert "TODO: is the int result a status?" in text
+    assert lib.headers == [os.path.relpath(ROOT / "legacy" / "md" / "lj.h", tmp_path)]
+
+
+def test_a_cpp_class_draft_builds_and_works_unchanged(tmp_path) -> None:
+    out = tmp_path / "p.yaml"
+    text = draft([ROOT / "legacy" / "particles" / "particles.cpp", ROOT / "legacy" / "particles" / "particles.hpp"],
+                 out)
+    assert '"sim::Unstable": UnstableError' in text
+    assert "box: {dtype: float64, getter: box, setter: set_box}" in text
+    mod = load(out, cache=tmp_path / "cache")
+    p = mod.ParticleSystem(2, 5.0)
+    p.set_velocities([1.0] * 6)
+    assert p.step(1.0) == 0 and p.positions().tolist() == [1.0] * 6
+    assert mod.ParticleSystem(p, "copy").describe() == "copy: 2 particles in a box of 5"
+    with pytest.raises(mod.UnstableError, match="particle 0 would move more than half the box"):
+        p.step(10.0)
+
+
+def test_unparsable_headers_and_mixed_languages(tmp_path) -> None:
+    bad = tmp_path / "bad.h"
+    bad.write_text("int f(int n\n")
+    with pytest.raises(SpecError, match=r"bad.h:1:12: cannot parse: expected '\)'"):
+        draft([bad], tmp_path / "x.yaml")
+    with pytest.raises(SpecError, match="mixed Fortran and C/C"):
+        draft([ROOT / "legacy" / "blas1" / "saxpy.f", ROOT / "legacy" / "md" / "lj.c"], tmp_path / "x.yaml")

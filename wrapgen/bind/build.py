@@ -85,10 +85,13 @@ def build(spec: str | os.PathLike[str] | Library, cache: str | os.PathLike[str] 
     root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{lib.name}-", dir=root))
     try:
+        # A name unique to this build: CPython hands back an already-imported extension of the same
+        # name even from another file, so an edited library could not be loaded again in-process.
+        ext = f"_{lib.name}_{key[:12]}"
         if lib.language == "fortran":
-            _build_fortran(lib, spec_file, work)
+            _build_fortran(lib, spec_file, work, ext)
         else:
-            _build_pybind(lib, spec_file, work)
+            _build_pybind(lib, spec_file, work, ext)
         (work / _DONE).write_text(key + "\n")
         if final.exists():
             shutil.rmtree(final)
@@ -116,14 +119,13 @@ def _cmake_list(items: list[str]) -> str:
     return " ".join(f'"{i}"' for i in items)
 
 
-def _build_fortran(lib: Library, spec_file: str, work: Path) -> None:
+def _build_fortran(lib: Library, spec_file: str, work: Path, ext: str) -> None:
     import numpy.f2py
 
-    ext = pyf.extension_name(lib)
     gen = work / "gen"
     gen.mkdir()
     log = work / "build.log"
-    (gen / f"{ext}.pyf").write_text(pyf.pyf_source(lib))
+    (gen / f"{ext}.pyf").write_text(pyf.pyf_source(lib, ext))
     _run([sys.executable, "-m", "numpy.f2py", f"{ext}.pyf"], gen, log, "f2py")
     generated = sorted(p.name for p in gen.iterdir() if p.suffix in (".c", ".f", ".f90"))
     for name in generated:
@@ -146,13 +148,12 @@ def _build_fortran(lib: Library, spec_file: str, work: Path) -> None:
     _cmake_build(lib, spec_file, work, ext, [f"-DF2PY_INCLUDE_DIR={numpy.f2py.get_include()}"])
 
 
-def _build_pybind(lib: Library, spec_file: str, work: Path) -> None:
+def _build_pybind(lib: Library, spec_file: str, work: Path, ext: str) -> None:
     import pybind11
 
-    ext = pybind.extension_name(lib)
     gen = work / "gen"
     gen.mkdir()
-    (gen / f"{ext}.cpp").write_text(pybind.cpp_source(lib))
+    (gen / f"{ext}.cpp").write_text(pybind.cpp_source(lib, ext))
     base = lib.base_dir or Path.cwd()
     (gen / "CMakeLists.txt").write_text(_CMAKE_PYBIND.format(
         project=f"wrapgen_{lib.name}", ext=ext, generated=_cmake_list([f"{ext}.cpp"]),
@@ -206,6 +207,10 @@ def load(spec: str | os.PathLike[str] | Library, cache: str | os.PathLike[str] |
     existing = sys.modules.get(built.name)
     if existing is not None and Path(getattr(existing, "__file__", "")).parent == built.package:
         return existing
+    # Another build of a library with this name may be loaded (a changed spec): its submodules
+    # (the extension) must not be picked up by the new package's relative imports.
+    for name in [n for n in sys.modules if n == built.name or n.startswith(built.name + ".")]:
+        del sys.modules[name]
     init = built.package / "__init__.py"
     module_spec = importlib.util.spec_from_file_location(built.name, init,
                                                          submodule_search_locations=[str(built.package)])

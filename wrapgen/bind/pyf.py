@@ -20,19 +20,19 @@ def extension_name(lib: Library) -> str:
     return f"_{lib.name}"
 
 
-def pyf_source(lib: Library) -> str:
-    """The f2py signature file for every function of a Fortran library."""
+def pyf_source(lib: Library, ext: str | None = None) -> str:
+    """The f2py signature file for every function of a Fortran library (extension module name ext)."""
     if lib.language != "fortran":
         raise BindError(f"{lib.name}: a .pyf is for Fortran libraries, not {lib.language}")
-    name = extension_name(lib)
-    lines = [callback_modules(lib), f"python module {name}", "  interface"]
+    name = ext or extension_name(lib)
+    lines = [callback_modules(lib, name), f"python module {name}", "  interface"]
     modules: dict[str, list[str]] = {}
     for fname, fn in lib.functions.items():
         module, _ = fortran_symbol(fname, fn)
         if module is None:
-            lines += [f"    {line}" for line in _routine(fname, fn, lib)]
+            lines += [f"    {line}" for line in _routine(fname, fn, name)]
         else:
-            modules.setdefault(module, []).extend(_routine(fname, fn, lib))
+            modules.setdefault(module, []).extend(_routine(fname, fn, name))
     for module, body in modules.items():  # F90 module procedures: f2py writes a wrapper that uses the module
         lines += [f"    module {module}", *(f"      {line}" for line in body), f"    end module {module}"]
     lines += ["  end interface", f"end python module {name}", ""]
@@ -52,18 +52,18 @@ def extension_attribute(fname: str, fn: Function) -> str:
     return f"{module}.{routine}" if module else routine
 
 
-def user_routines_module(lib: Library, fname: str) -> str:
+def user_routines_module(ext: str, fname: str) -> str:
     """The f2py module that declares a routine's callback signatures (f2py wants '__user__' in the name)."""
-    return f"{extension_name(lib)}_{fname}__user__routines"
+    return f"{ext}_{fname}__user__routines"
 
 
-def callback_modules(lib: Library) -> str:
+def callback_modules(lib: Library, ext: str) -> str:
     """f2py signature blocks for every callback: how the legacy code calls back into Python."""
     out = []
     for fname, fn in lib.functions.items():
         if not fn.callbacks:
             continue
-        module = user_routines_module(lib, fname)
+        module = user_routines_module(ext, fname)
         out += [f"python module {module}", "  interface"]
         for cname, cb in fn.callbacks.items():
             fake = Function(args=cb.args)  # the expression helpers work on any argument table
@@ -91,13 +91,13 @@ def callback_modules(lib: Library) -> str:
     return "\n".join(out)
 
 
-def _routine(fname: str, fn: Function, lib: Library | None = None) -> list[str]:
+def _routine(fname: str, fn: Function, ext: str) -> list[str]:
     _, symbol = fortran_symbol(fname, fn)
     kind = "function" if fn.result is not None else "subroutine"
     out = [f"{kind} {symbol}({', '.join(fn.args)})"]
     body = []
-    if fn.callbacks and lib is not None:
-        body.append(f"use {user_routines_module(lib, fname)}")
+    if fn.callbacks:
+        body.append(f"use {user_routines_module(ext, fname)}")
     else:
         # f2py releases the GIL around the call (serialisation is the Python layer's job). Not with
         # callbacks: f2py's callback code does not take the GIL back before calling into Python.

@@ -153,12 +153,50 @@ def _value(v: object) -> str:
     return text if re.fullmatch(r"[A-Za-z0-9_.]+", text) else '"' + text.replace('"', '\\"') + '"'
 
 
-def render(name: str, language: str, sources: list[str], functions: list[DraftFunction], origin: str) -> str:
+def _arg_lines(args: list[DraftArg], indent: str) -> list[str]:
+    out = []
+    for arg in args:
+        body = ", ".join(f"{k}: {_value(v)}" for k, v in arg.fields.items())
+        comment = f"  # TODO: {'; '.join(arg.todo)}" if arg.todo else ""
+        out.append(f"{indent}{arg.name}: {{{body}}}{comment}")
+    return out
+
+
+def render(name: str, language: str, sources: list[str], functions: list[DraftFunction], origin: str,
+           headers: list[str] = (), classes: list[DraftClass] = (), exceptions: dict[str, str] | None = None) -> str:  # type: ignore[assignment]
     """The draft spec as YAML text with TODO comments."""
     lines = [f"# Draft spec written by `wrapgen init` from {origin}.",
              "# Lines marked TODO are guesses only a person can confirm: intents, extents and error codes.",
              "# Check with `wrapgen check THIS_FILE`, build with `wrapgen build THIS_FILE`.",
-             f"name: {name}", f"language: {language}", 'version: "0"', f"sources: {_value(sources)}", "functions:"]
+             f"name: {name}", f"language: {language}", 'version: "0"', f"sources: {_value(sources)}"]
+    if headers:
+        lines.append(f"headers: {_value(list(headers))}")
+    if exceptions:
+        lines.append("exceptions:  # TODO: C++ exception type -> Python exception (a builtin, or a new class name)")
+        lines += [f"  {_value(k)}: {v}" for k, v in exceptions.items()]
+    if classes:
+        lines.append("classes:")
+        for cls in classes:
+            lines += [f"  {cls.name}:", f"    symbol: {_value(cls.symbol)}", '    doc: ""  # TODO: what it models']
+            if cls.constructors:
+                lines.append("    constructors:")
+                for ctor in cls.constructors:
+                    lines.append("      - args: {}" if not ctor else "      - args:")
+                    lines += _arg_lines(ctor, "          ")
+            if cls.methods:
+                lines.append("    methods:")
+                for m in cls.methods:
+                    lines.append(f"      {m.name}:")
+                    if m.args:
+                        lines.append("        args:")
+                        lines += _arg_lines(m.args, "          ")
+                    if m.result:
+                        lines.append(f"        result: {{{', '.join(f'{k}: {_value(v)}' for k, v in m.result.items())}}}")
+            if cls.properties:
+                lines.append("    properties:")
+                lines += [f"      {n}: {{{', '.join(f'{k}: {_value(v)}' for k, v in f.items())}}}"
+                          for n, f in cls.properties]
+    lines.append("functions:" if functions else "functions: {}")
     for fn in functions:
         lines.append(f"  {fn.name}:")
         if fn.symbol:
@@ -166,23 +204,185 @@ def render(name: str, language: str, sources: list[str], functions: list[DraftFu
         lines.append('    doc: ""  # TODO: what it computes')
         if fn.args:
             lines.append("    args:  # in the routine's own order")
-        for arg in fn.args:
-            body = ", ".join(f"{k}: {_value(v)}" for k, v in arg.fields.items())
-            comment = f"  # TODO: {'; '.join(arg.todo)}" if arg.todo else ""
-            lines.append(f"      {arg.name}: {{{body}}}{comment}")
+        lines += _arg_lines(fn.args, "      ")
         if fn.result:
-            lines.append(f"    result: {{dtype: {fn.result['dtype']}}}")
+            lines.append(f"    result: {{{', '.join(f'{k}: {_value(v)}' for k, v in fn.result.items())}}}")
         callbacks = [a.name for a in fn.args if a.fields.get("dtype") == "callback"]
         if callbacks:
             lines.append("    callbacks:  # TODO: the arguments each callable is called with")
             lines += [f"      {c}: {{args: {{}}}}" for c in callbacks]
-        if fn.errors_from:
+        if fn.errors_from == "return":
+            lines += ["    errors:  # TODO: is the int result a status? then list its codes; else delete this",
+                      "      from: return",
+                      "      codes:",
+                      '        - {code: "!=0", exception: RuntimeError, message: "failed with status {code}"}']
+        elif fn.errors_from:
             lines += ["    errors:  # TODO: the codes the routine documents",
                       f"      from: {fn.errors_from}",
                       "      codes:",
                       '        - {code: "<0", exception: ValueError, message: "argument {-code} had an illegal value"}',
                       '        - {code: ">0", exception: RuntimeError, message: "failed with status {code}"}']
     return "\n".join(lines) + "\n"
+
+
+_C_SCALARS = {"int": "int32", "int32_t": "int32", "long": "int64", "long long": "int64", "int64_t": "int64",
+              "double": "float64", "float": "float32", "bool": "bool", "_Bool": "bool"}
+
+
+def _clang_args(language: str) -> list[str]:
+    import subprocess
+
+    args = ["-x", "c++" if language == "cpp" else "c"] + (["-std=c++17"] if language == "cpp" else [])
+    try:  # the libclang wheel has no builtin headers (stddef.h); gcc's serve
+        inc = subprocess.run(["gcc", "-print-file-name=include"], capture_output=True, text=True, timeout=30).stdout
+        if inc.strip() and Path(inc.strip()).is_dir():
+            args += ["-isystem", inc.strip()]
+    except OSError:
+        pass
+    return args
+
+
+def _c_type(t, name: str, ints: list[str]) -> tuple[dict[str, object], list[str]]:
+    """Spec fields and TODOs for a clang type."""
+    from clang.cindex import TypeKind
+
+    spelling = t.spelling
+    canonical = t.get_canonical().spelling
+    bare = re.sub(r"\b(const|volatile)\b|[&\s]+$", "", spelling).strip()
+    if "std::vector<" in canonical or "std::vector<" in spelling:
+        inner = re.search(r"vector<\s*([\w\s]+?)\s*(?:,|>)", canonical) or re.search(r"vector<\s*([\w\s]+?)\s*>", spelling)
+        dtype = _C_SCALARS.get(inner.group(1).strip(), "float64") if inner else "float64"
+        return {"dtype": dtype, "shape": [":"], "ctype": f"std::vector<{inner.group(1).strip() if inner else 'double'}>"}, []
+    if "basic_string" in canonical or bare in ("std::string", "string"):
+        return {"dtype": "string"}, []
+    if t.kind == TypeKind.POINTER:
+        pointee = t.get_pointee()
+        base = re.sub(r"\bconst\b", "", pointee.spelling).strip()
+        if base == "char" and pointee.is_const_qualified():
+            return {"dtype": "string"}, []
+        if base in _C_SCALARS:
+            size = next((i for i in ints if i.lower() in ("n", "m", "size", "count", "len")), ints[0] if ints else None)
+            fields: dict[str, object] = {"dtype": _C_SCALARS[base], "shape": [size or ":"]}
+            todos = [f"extent guessed as {size}; give the real one" if size else "give the array's extent"]
+            if pointee.is_const_qualified():
+                fields["intent"] = "in"
+            else:
+                fields["intent"] = "inout"
+                todos.append("intent inout or out? or a single output value: then no shape and intent out")
+            return fields, todos
+    if bare in _C_SCALARS or canonical in _C_SCALARS:
+        return {"dtype": _C_SCALARS.get(bare, _C_SCALARS.get(canonical))}, []
+    return {"dtype": "object", "ctype": canonical}, [f"passed as the C++ type {canonical}; check it is bound"]
+
+
+def _qualified(cursor) -> str:
+    parts = []
+    c = cursor
+    from clang.cindex import CursorKind
+
+    while c is not None and c.kind != CursorKind.TRANSLATION_UNIT:
+        if c.spelling:
+            parts.append(c.spelling)
+        c = c.semantic_parent
+    return "::".join(reversed(parts))
+
+
+@dataclass
+class DraftClass:
+    """A C++ class as it will be written."""
+
+    name: str
+    symbol: str
+    constructors: list[list[DraftArg]]
+    methods: list[DraftFunction]
+    properties: list[tuple[str, dict[str, object]]]
+
+
+def draft_c(paths: list[Path], language: str) -> tuple[list[DraftFunction], list[DraftClass], dict[str, str]]:
+    """Functions, classes and exception classes declared in C or C++ files."""
+    from clang.cindex import AccessSpecifier, CursorKind, Index
+
+    index = Index.create()
+    wanted = {str(p.resolve()) for p in paths}
+    functions: list[DraftFunction] = []
+    classes: list[DraftClass] = []
+    exceptions: dict[str, str] = {}
+
+    def in_files(c) -> bool:
+        return c.location.file is not None and str(Path(c.location.file.name).resolve()) in wanted
+
+    def function(c, owner: str | None = None) -> DraftFunction:
+        params = list(c.get_arguments())
+        ints = [a.spelling for a in params if a.type.get_canonical().spelling in ("int", "long", "long long")]
+        args = []
+        for a in params:
+            fields, todos = _c_type(a.type, a.spelling, ints)
+            args.append(DraftArg(a.spelling or f"arg{len(args)}", fields, todos))
+        result = None
+        errors_from = None
+        rt = c.result_type
+        if rt.spelling != "void":
+            fields, _ = _c_type(rt, "result", [])
+            fields.pop("intent", None)
+            if fields.get("shape") and "ctype" not in fields:
+                fields = {"dtype": "object", "ctype": rt.spelling}
+            result = fields
+            if fields.get("dtype") == "int32" and owner is None and language == "c":
+                errors_from = "return"
+        symbol = _qualified(c) if owner is None and "::" in _qualified(c) else None
+        return DraftFunction(c.spelling, symbol, args, result, errors_from)
+
+    def visit(cursor) -> None:
+        for c in cursor.get_children():
+            if c.kind == CursorKind.NAMESPACE:
+                visit(c)
+            elif not in_files(c):
+                continue
+            elif c.kind == CursorKind.FUNCTION_DECL and c.spelling not in {f.name for f in functions}:
+                functions.append(function(c))
+            elif c.kind in (CursorKind.CLASS_DECL, CursorKind.STRUCT_DECL) and c.is_definition() and language == "cpp":
+                bases = [b.type.spelling for b in c.get_children() if b.kind == CursorKind.CXX_BASE_SPECIFIER]
+                if any(re.search(r"std::(\w+_error|exception|logic_error|runtime_error)", b) for b in bases):
+                    exceptions[_qualified(c)] = c.spelling if c.spelling.endswith("Error") else f"{c.spelling}Error"
+                    continue
+                public = [m for m in c.get_children() if m.access_specifier == AccessSpecifier.PUBLIC]
+                ctors = [m for m in public if m.kind == CursorKind.CONSTRUCTOR and not m.is_copy_constructor()
+                         and not m.is_move_constructor()]
+                methods = [m for m in public if m.kind == CursorKind.CXX_METHOD and not m.spelling.startswith("operator")]
+                setters = {m.spelling[4:]: m for m in methods if m.spelling.startswith("set_")}
+                props: list[tuple[str, dict[str, object]]] = []
+                plain: list[DraftFunction] = []
+                for m in methods:
+                    name = m.spelling
+                    if name in setters and not list(m.get_arguments()) and m.is_const_method():
+                        fields, _ = _c_type(m.result_type, name, [])
+                        if fields.get("dtype") not in ("object",) and "shape" not in fields:
+                            props.append((name, {"dtype": fields["dtype"], "getter": name, "setter": f"set_{name}"}))
+                            continue
+                    if name.startswith("set_") and name[4:] in {p[0] for p in props}:
+                        continue
+                    plain.append(function(m, owner=c.spelling))
+                plain = [f for f in plain if not (f.name.startswith("set_") and f.name[4:] in {p[0] for p in props})]
+                for f in [f for f in public if f.kind == CursorKind.FIELD_DECL]:
+                    fields, _ = _c_type(f.type, f.spelling, [])
+                    if "shape" not in fields and fields.get("dtype") != "object":
+                        props.append((f.spelling, {"dtype": fields["dtype"]}))
+                constructors = []
+                for ctor in ctors:
+                    ints = []
+                    constructors.append([DraftArg(a.spelling, *_c_type(a.type, a.spelling, ints))
+                                         for a in ctor.get_arguments()])
+                classes.append(DraftClass(c.spelling, _qualified(c), constructors, plain, props))
+
+    for p in paths:
+        tu = index.parse(str(p), args=_clang_args(language))
+        errors = [d for d in tu.diagnostics if d.severity >= 3]
+        if errors:
+            d = errors[0]
+            raise SpecError([SpecIssue(str(d.location.file or p), d.location.line, d.location.column, "",
+                                       f"cannot parse: {d.spelling}")])
+        visit(tu.cursor)
+    return functions, classes, exceptions
 
 
 LANGUAGES = {".f": "fortran", ".for": "fortran", ".f77": "fortran", ".f90": "fortran", ".f95": "fortran",
@@ -201,14 +401,27 @@ def draft(sources: list[str | os.PathLike[str]], output: str | os.PathLike[str],
         bad = [str(p) for p in paths if p.suffix.lower() not in LANGUAGES]
         raise SpecError([SpecIssue(bad[0], 0, 0, "", f"cannot tell the language from the suffix; expected one of "
                                                      f"{', '.join(sorted(LANGUAGES))}")])
-    if len(kinds) != 1 or kinds != {"fortran"}:
-        raise SpecError([SpecIssue(str(paths[0]), 0, 0, "", "only Fortran sources can be drafted so far")])
-    functions = draft_fortran(paths)
-    if not functions:
-        raise SpecError([SpecIssue(str(paths[0]), 0, 0, "", "no subroutines or functions found")])
     out = Path(output)
-    rel = [os.path.relpath(p.resolve(), out.resolve().parent) for p in paths]
     lib_name = name or re.sub(r"\W", "_", paths[0].stem)
-    text = render(lib_name, "fortran", rel, functions, ", ".join(str(p) for p in paths))
+    origin = ", ".join(str(p) for p in paths)
+
+    def rel(ps: list[Path]) -> list[str]:
+        return [os.path.relpath(p.resolve(), out.resolve().parent) for p in ps]
+
+    if kinds == {"fortran"}:
+        functions = draft_fortran(paths)
+        if not functions:
+            raise SpecError([SpecIssue(str(paths[0]), 0, 0, "", "no subroutines or functions found")])
+        text = render(lib_name, "fortran", rel(paths), functions, origin)
+    elif kinds <= {"c", "cpp"}:
+        language = "cpp" if "cpp" in kinds else "c"
+        headers = [p for p in paths if p.suffix.lower() in (".h", ".hpp", ".hh")]
+        sources = [p for p in paths if p not in headers]
+        functions, classes, exceptions = draft_c(headers or sources, language)
+        if not functions and not classes:
+            raise SpecError([SpecIssue(str(paths[0]), 0, 0, "", "no functions or classes found")])
+        text = render(lib_name, language, rel(sources), functions, origin, rel(headers), classes, exceptions)
+    else:
+        raise SpecError([SpecIssue(str(paths[0]), 0, 0, "", "mixed Fortran and C/C++ sources: draft one spec each")])
     out.write_text(text)
     return text
