@@ -6,7 +6,7 @@
 same signature and the same compiled Fortran. "pybind11" is a hand-written binding of the same
 Fortran (bench/peers/blas1_pybind.cpp), built here with CMake. "wrapgen" is the generated module
 (its Python function: status check, diagnosis only on failure). numpy's `y += a * x` is a reference.
-"/faster" is wrapgen over the faster of the two hand-made peers. "isolated" rows run the same call through wrapgen.load(..., isolated=True): a worker
+"/faster" is wrapgen over the faster of the two hand-made peers. "isolated" rows run the same call through wrapgen.load(..., isolate=True): a worker
 process per function, arguments and the inout array pickled both ways. Times are per call, the best
 of --repeat timeit runs.
 """
@@ -75,7 +75,7 @@ def main() -> int:
         print(f"{name:<18} {fmt(t_ours):>11} {fmt(t_f2py):>11} {fmt(t_pyb):>11} "
               f"{fmt(t_ref) if t_ref else '':>11} {t_ours / t_f2py:>7.2f} {t_ours / t_pyb:>9.2f} "
               f"{t_ours / min(t_f2py, t_pyb):>8.2f}")
-    iso = wrapgen.load(ROOT / "services" / "blas1.yaml", isolated=True)
+    iso = wrapgen.load(ROOT / "services" / "blas1.yaml", isolate=True)
     for n, number in ((10, 2000), (1_000_000, 20)):
         x, y = np.random.default_rng(n).standard_normal((2, n))
         t_iso = per_call(lambda x=x, y=y: iso.daxpy1(0.5, x, y), number, args.repeat)

@@ -10,15 +10,15 @@ from .errors import UsageError, WrapgenError
 __all__ = ["UsageError", "WrapgenError", "__version__", "load"]
 
 
-def load(spec: str | os.PathLike[str], isolated: bool = False) -> types.ModuleType:
+def load(spec: str | os.PathLike[str], isolate: bool = False) -> types.ModuleType:
     """Import the module a spec file describes, building it first if needed (the one-call API).
 
-    isolated=True runs every call in a worker process with the spec's limits: a crash, STOP,
+    isolate=True runs every call in a worker process with the spec's limits: a crash, STOP,
     hang or memory blow-up in the kernel then raises an exception instead of ending Python.
     """
     from .bind.build import load as _load
 
-    return _load(spec, isolated=isolated)
+    return _load(spec, isolate=isolate)
 
 
 def __getattr__(name: str) -> str:

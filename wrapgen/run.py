@@ -35,15 +35,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     conn = Connection(args.fd)
     try:
+        import numpy as np
+
+        from wrapgen.bind import shared
         from wrapgen.bind.build import load
-        from wrapgen.bind.wrapper import python_params
-        from wrapgen.spec import load_spec
 
         module = load(args.spec, cache=args.cache)
-        fn_spec = load_spec(args.spec).functions[args.function]
         fn = getattr(module, args.function)
-        required, optional = python_params(fn_spec)
-        inout = [n for n in required + optional if fn_spec.args[n].intent == "inout" and fn_spec.args[n].is_array]
         if args.memory:
             # The limit is what the call may add: Python, numpy and the module are already mapped.
             limit = _vm_size() + args.memory
@@ -52,17 +50,34 @@ def main(argv: list[str] | None = None) -> int:
         conn.send(("error", exc))
         return 1
     conn.send(("ready", os.getpid()))
-    names = required + optional
+    mappings = shared.MappingCache()
     while True:
         try:
             message = conn.recv()
         except EOFError:
             return 0
-        _, call_args, call_kwargs = message
+        _, call_args, call_kwargs, stand_ins = message
+        segments = mappings.receive(conn, stand_ins)
+        arrays = {s.index: seg.array for s, seg in zip(stand_ins, segments)}
+        call_args = shared.replace(call_args, lambda v: arrays[v.index] if isinstance(v, shared.SharedArray) else v)
+        call_kwargs = shared.replace(call_kwargs, lambda v: arrays[v.index] if isinstance(v, shared.SharedArray)
+                                     else v)
+        out_segments: list[shared.Segment] = []
         try:
             result = fn(*call_args, **call_kwargs)
-            bound = dict(zip(names, call_args)) | call_kwargs
-            reply = ("ok", result, {n: bound[n] for n in inout if n in bound})
+            # inout arrays were updated in the shared pages; returned arrays go back the same way.
+
+            def export(value):
+                if shared.shareable(value):
+                    stand_in, seg = shared.export(value, len(out_segments))
+                    out_segments.append(seg)
+                    return stand_in
+                return value
+
+            # Arrays that came pickled (small ones) go back the same way; the caller keeps the inout ones.
+            small = {key: value for key, value in [*enumerate(call_args), *call_kwargs.items()]
+                     if isinstance(value, np.ndarray) and not any(value is seg.array for seg in segments)}
+            reply = ("ok", shared.replace(result, export), len(out_segments), small)
         except BaseException as exc:  # the exception travels to the caller
             if type(exc).__module__ == module.__name__:
                 # Classes the spec declares live in the generated module, which the caller's
@@ -72,8 +87,15 @@ def main(argv: list[str] | None = None) -> int:
                 reply = ("error", exc)
         try:
             conn.send(reply)
+            shared.send_segments(conn, out_segments, os.getppid())
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
             conn.send(("error", RuntimeError(f"{args.function}: the result could not be sent back: {exc}")))
+        finally:
+            del call_args, call_kwargs, arrays
+            for seg in segments:
+                seg.array = None  # the mapping stays cached for the next call
+            for seg in out_segments:
+                seg.close()
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ ROOT = HERE.parents[1]
 
 @pytest.fixture(scope="module")
 def bad(tmp_path_factory):
-    with load(HERE / "kernels" / "misbehave.yaml", cache=tmp_path_factory.mktemp("cache"), isolated=True) as mod:
+    with load(HERE / "kernels" / "misbehave.yaml", cache=tmp_path_factory.mktemp("cache"), isolate=True) as mod:
         yield mod
 
 
@@ -67,7 +67,7 @@ def test_runaway_memory_hits_the_spec_limit(bad) -> None:
 
 
 def test_declared_errors_and_argument_checks_still_arrive_as_themselves(tmp_path) -> None:
-    with load(ROOT / "services" / "tridiag.yaml", cache=tmp_path, isolated=True) as mod:
+    with load(ROOT / "services" / "tridiag.yaml", cache=tmp_path, isolate=True) as mod:
         d = np.array([0.0, 4.0, 4.0])
         with pytest.raises(mod.ZeroPivotError, match="zero pivot in row 1"):
             mod.tridiag(np.ones(2), d, np.ones(2), np.ones(3))
@@ -84,7 +84,7 @@ def test_lapack_xerbla_stop_is_caught_when_isolated(tmp_path) -> None:
     spec = tmp_path / "bare.yaml"
     spec.write_text((ROOT / "services" / "lapack.yaml").read_text()
                     .replace("sources: [../legacy/lapack/xerbla.f]\n", "").replace("name: lapack", "name: lapack_bare"))
-    with load(spec, cache=tmp_path / "cache", isolated=True) as mod:
+    with load(spec, cache=tmp_path / "cache", isolate=True) as mod:
         with pytest.raises(KernelExited, match="parameter number  7 had an illegal value"):
             mod.dgesv(np.asfortranarray(np.eye(3)), np.asfortranarray(np.ones((2, 1))))
         b = np.asfortranarray(np.ones((3, 1)))
@@ -94,8 +94,62 @@ def test_lapack_xerbla_stop_is_caught_when_isolated(tmp_path) -> None:
 
 def test_the_one_call_api_can_isolate(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("WRAPGEN_CACHE", str(tmp_path))
-    with wrapgen.load(ROOT / "services" / "blas1.yaml", isolated=True) as mod:
+    with wrapgen.load(ROOT / "services" / "blas1.yaml", isolate=True) as mod:
         assert mod.dadd(1.0, 2.0) == 3.0
         y = np.ones(3)
         mod.daxpy1(2.0, np.arange(3.0), y)
         assert y.tolist() == [1.0, 3.0, 5.0]
+
+
+def test_arrays_travel_through_shared_memory_and_refusals_match_in_process(tmp_path) -> None:
+    with load(ROOT / "services" / "tridiag.yaml", cache=tmp_path, isolate=True) as mod:
+        n = 200_000
+        b = np.ones(n)
+        mod.tridiag(np.ones(n - 1), np.full(n, 4.0), np.ones(n - 1), b)
+        assert b[0] == pytest.approx(0.2113248654, rel=1e-9)  # solved, and copied back into the caller's b
+        strided = np.ones(2 * n)[::2]
+        with pytest.raises(TypeError, match=r"tridiag\(\): argument 'b' must be contiguous, got a strided view"):
+            mod.tridiag(np.ones(n - 1), np.full(n, 4.0), np.ones(n - 1), strided)
+        with pytest.raises(TypeError, match="argument 'b' must be Fortran-ordered|must be float64, got float32"):
+            mod.tridiag(np.ones(n - 1), np.full(n, 4.0), np.ones(n - 1), np.ones(n, dtype=np.float32))
+
+
+def test_returned_arrays_come_back_through_shared_memory(tmp_path) -> None:
+    with load(ROOT / "services" / "md.yaml", cache=tmp_path, isolate=True) as mod:
+        pos = np.random.default_rng(0).random((300, 3)) * 10
+        forces, energy = mod.lj_forces(pos, 1.0, 1.0)
+        direct = load(ROOT / "services" / "md.yaml", cache=tmp_path)
+        f2, e2 = direct.lj_forces(pos, 1.0, 1.0)
+        np.testing.assert_array_equal(forces, f2)
+        assert energy == e2
+        assert forces.flags.writeable  # the caller's own copy, not a view on unmapped pages
+        forces[0, 0] = 1.0
+
+
+def test_abort_is_a_crash_and_exits_are_crashes_too(bad) -> None:
+    with pytest.raises(KernelCrashed, match=r"crashed with SIGABRT \(Aborted\)"):
+        bad.do_abort()
+    with pytest.raises(KernelCrashed):  # KernelExited is a KernelCrashed: one except clause catches all
+        bad.do_stop(0)
+    alive(bad)
+
+
+def test_calls_from_several_threads_do_not_mix(tmp_path) -> None:
+    import threading
+
+    with load(ROOT / "services" / "blas1.yaml", cache=tmp_path, isolate=True) as mod:
+        results: dict[int, np.ndarray] = {}
+
+        def work(i: int) -> None:
+            y = np.full(20_000, float(i))
+            for _ in range(5):
+                mod.daxpy1(1.0, np.ones(20_000), y)
+            results[i] = y
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for i, y in results.items():
+            assert (y == i + 5.0).all()

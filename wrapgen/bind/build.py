@@ -192,14 +192,14 @@ def _cmake_build(lib: Library, spec_file: str, work: Path, ext: str, defines: li
 
 
 def load(spec: str | os.PathLike[str] | Library, cache: str | os.PathLike[str] | None = None,
-         isolated: bool = False) -> types.ModuleType:
+         isolate: bool = False) -> types.ModuleType:
     """Import the module for a spec, building it first if the cache has no up-to-date build.
 
-    With isolated=True every call runs in a worker process (see wrapgen.bind.isolate).
+    With isolate=True every call runs in a worker process (see wrapgen.bind.isolate).
     """
-    if isolated:
+    if isolate:
         if isinstance(spec, Library):
-            raise BindError("isolated=True needs the spec's file path, so that worker processes can load it")
+            raise BindError("isolate=True needs the spec's file path, so that worker processes can load it")
         from .isolate import IsolatedModule
 
         return IsolatedModule(spec, cache=cache)

@@ -15,10 +15,10 @@ class IsolatedCallError(BindError):
 
 
 class KernelCrashed(IsolatedCallError):
-    """The kernel's process died on a signal (segmentation fault, abort, ...)."""
+    """The kernel's process died: on a signal (segmentation fault, abort, ...) or, as KernelExited, by exiting."""
 
 
-class KernelExited(IsolatedCallError):
+class KernelExited(KernelCrashed):
     """The kernel ended its process itself: a Fortran STOP, exit(), or a runtime error."""
 
 

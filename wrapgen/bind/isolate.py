@@ -1,11 +1,12 @@
 """Run kernel calls in a worker process each, so a crash, STOP, hang or memory blow-up fails one call.
 
-    mod = wrapgen.load("services/tridiag.yaml", isolated=True)
+    mod = wrapgen.load("services/tridiag.yaml", isolate=True)
     mod.tridiag(dl, d, du, b)      # same signature; b is updated in place as usual
 
 Each function gets its own long-lived worker (`python -m wrapgen.run`), limited by the spec's
 `resources` (memory, timeout). A worker that dies is replaced on the next call. Arguments and results
-travel pickled; intent inout arrays are written back into the caller's arrays after the call.
+are passed through shared memory (memfd; see wrapgen.bind.shared), everything else pickled; intent
+inout arrays are copied back into the caller's arrays only after a clean return.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import types
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -24,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..spec import load_spec
+from . import shared
 from .build import build
 from .runtime import KernelError
 from .wrapper import declared_classes, docstring, python_params
@@ -32,12 +35,23 @@ from .errors import BindError, KernelCrashed, KernelExited, KernelOutOfMemory, K
 _MEMORY_WORDS = ("memory", "Allocation would exceed", "Cannot allocate", "MemoryError", "std::bad_alloc")
 
 
+def _stand_ins(value: Any) -> list[shared.SharedArray]:
+    found: list[shared.SharedArray] = []
+    shared.replace(value, lambda v: found.append(v) if isinstance(v, shared.SharedArray) else None)
+    return found
+
+
 class IsolatedFunction:
     """A kernel function whose calls run in a worker process."""
 
     def __init__(self, spec: Path, name: str, cache: str | None, timeout: float | None, memory: int | None,
-                 doc: str | None, params: list[str], declared: dict[str, type[KernelError]]) -> None:
+                 doc: str | None, params: list[str], declared: dict[str, type[KernelError]],
+                 inout: set[str], strict: set[str]) -> None:
         self._spec, self.__name__, self._cache = spec, name, cache
+        self._inout = inout  # arrays the kernel may write: copied back after a clean return
+        self._strict = strict  # arrays that must match exactly (no silent copy)
+        self._lock = threading.Lock()
+        self._pool: list[shared.Segment] = []  # reused across calls
         self._declared = declared
         self._params = params  # Python parameter order, to find a positional inout argument
         self.timeout, self.memory = timeout, memory
@@ -64,26 +78,90 @@ class IsolatedFunction:
             raise value
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:  # one conversation at a time on the worker's socket
+            return self._call(args, kwargs)
+
+    def _call(self, args: tuple, kwargs: dict) -> Any:
         if self._proc is None or self._proc.poll() is not None:
             self._start()
-        assert self._conn is not None
+        assert self._conn is not None and self._proc is not None
+        # A strided view cannot travel as shared pages; refuse it where the module itself would (no
+        # silent copies), instead of letting a contiguous pickle through.
+        for position, value in [*enumerate(args), *kwargs.items()]:
+            name = self._params[position] if isinstance(position, int) and position < len(self._params) else position
+            if name in self._strict and isinstance(value, np.ndarray) and not shared.shareable(value) \
+                    and value.nbytes and not (value.flags.c_contiguous or value.flags.f_contiguous):
+                raise TypeError(f"{self.__name__}(): argument '{name}' must be contiguous, got a strided view "
+                                f"(no silent copy)")
+        segments: list[shared.Segment] = []
+        originals: list[np.ndarray] = []
+
+        def export(value: Any) -> Any:
+            if shared.shareable(value):
+                i = len(segments)
+                stand_in, seg = shared.export(value, i, self._pool[i] if i < len(self._pool) else None)
+                segments.append(seg)
+                originals.append(value)
+                return stand_in
+            return value
+
         try:
-            self._conn.send(("call", args, kwargs))
-        except (BrokenPipeError, ConnectionResetError):
-            self._receive(timeout=0, what="receiving the call")  # raises with the cause
-        reply = self._receive(timeout=self.timeout, what="running")
-        if reply[0] == "error":
-            raise reply[1]
-        if reply[0] == "declared":  # an exception class the spec declares: rebuilt on this side
-            _, cls_name, message, code = reply
-            exc = self._declared[cls_name](message)
-            exc.code = code
-            raise exc
-        _, result, inout = reply
-        for name, value in inout.items():
-            original = kwargs[name] if name in kwargs else args[self._params.index(name)]
-            np.copyto(original, value)
-        return result
+            call_args, call_kwargs = shared.replace(args, export), shared.replace(kwargs, export)
+            stand_ins = [s for s in _stand_ins(call_args) + _stand_ins(call_kwargs)]
+            try:
+                self._conn.send(("call", call_args, call_kwargs, sorted(stand_ins, key=lambda s: s.index)))
+                shared.send_segments(self._conn, segments, self._proc.pid)
+            except (BrokenPipeError, ConnectionResetError):
+                self._receive(timeout=0, what="receiving the call")  # raises with the cause
+            reply = self._receive(timeout=self.timeout, what="running")
+            if reply[0] == "error":
+                raise reply[1]
+            if reply[0] == "declared":  # an exception class the spec declares: rebuilt on this side
+                _, cls_name, message, code = reply
+                exc = self._declared[cls_name](message)
+                exc.code = code
+                raise exc
+            _, result, n_returned, small = reply
+            for key, value in small.items():  # pickled (small) arrays the kernel may have written
+                name = self._params[key] if isinstance(key, int) and key < len(self._params) else key
+                original = args[key] if isinstance(key, int) else kwargs[key]
+                if name in self._inout and isinstance(original, np.ndarray):
+                    np.copyto(original, value)
+            # Only now, after a clean return, do the caller's arrays change: copy back what the kernel
+            # may have written (intent inout) from the shared pages.
+            for original, seg, stand_in in zip(originals, segments, sorted(stand_ins, key=lambda s: s.index)):
+                if original.flags.writeable and self._writes(stand_in, call_args, call_kwargs):
+                    np.copyto(original, seg.array)
+            if n_returned:
+                returned = shared.receive_segments(self._conn, _stand_ins(result))
+                by_index = {i: seg for i, seg in enumerate(returned)}
+                try:
+                    result = shared.replace(result, lambda v: by_index[v.index].array.copy()
+                                            if isinstance(v, shared.SharedArray) else v)
+                finally:
+                    for seg in returned:
+                        seg.close()
+            return result
+        finally:
+            # Keep the segments for the next call (pages already faulted in, on both sides).
+            for i, seg in enumerate(segments):
+                seg.array = None
+                if i < len(self._pool):
+                    if self._pool[i] is not seg:
+                        self._pool[i].close()
+                        self._pool[i] = seg
+                else:
+                    self._pool.append(seg)
+
+    def _writes(self, stand_in: shared.SharedArray, call_args: tuple, call_kwargs: dict) -> bool:
+        """Whether the argument behind stand_in is one the kernel may write (intent inout)."""
+        for name, value in call_kwargs.items():
+            if value is stand_in:
+                return name in self._inout
+        for position, value in enumerate(call_args):
+            if value is stand_in:
+                return position < len(self._params) and self._params[position] in self._inout
+        return False
 
     def _receive(self, timeout: float | None, what: str) -> tuple[Any, ...]:
         assert self._conn is not None and self._proc is not None
@@ -140,6 +218,9 @@ class IsolatedFunction:
         if self._log is not None:
             self._log.close()
             self._log = None
+        for seg in self._pool:
+            seg.close()
+        self._pool = []
 
 
 class IsolatedModule(types.ModuleType):
@@ -164,7 +245,9 @@ class IsolatedModule(types.ModuleType):
             required, optional = python_params(fn)
             f = IsolatedFunction(path, name, str(cache) if cache is not None else None,
                                  timeout if timeout is not None else r.timeout, r.memory,
-                                 docstring(lib, name, fn), required + optional, declared)
+                                 docstring(lib, name, fn), required + optional, declared,
+                                 {n for n, a in fn.args.items() if a.intent == "inout" and a.is_array},
+                                 {n for n, a in fn.args.items() if a.is_array and a.convert == "error"})
             self._functions[name] = f
             setattr(self, name, f)
 

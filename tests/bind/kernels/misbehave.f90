@@ -39,3 +39,11 @@ subroutine hog(mib, total)
   a = 1.0d0
   total = sum(a)
 end subroutine hog
+
+subroutine do_abort()
+  interface
+    subroutine c_abort() bind(C, name="abort")
+    end subroutine c_abort
+  end interface
+  call c_abort()
+end subroutine do_abort
