@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 
 from ..spec import load_spec
 from ..spec.model import Library
-from . import pybind, pyf, wrapper
+from . import f2py_patches, pybind, pyf, wrapper
 from .cache import build_key, cache_root, source_paths
 from .compiler_errors import first_error
 from .errors import BindError
@@ -128,15 +127,7 @@ def _build_fortran(lib: Library, spec_file: str, work: Path, ext: str) -> None:
     (gen / f"{ext}.pyf").write_text(pyf.pyf_source(lib, ext))
     _run([sys.executable, "-m", "numpy.f2py", f"{ext}.pyf"], gen, log, "f2py")
     generated = sorted(p.name for p in gen.iterdir() if p.suffix in (".c", ".f", ".f90"))
-    for name in generated:
-        if name.endswith((".f", ".f90")):
-            # f2py copies the .pyf body into the interface blocks of its Fortran wrappers for assumed-shape
-            # routines outside modules, `threadsafe` included, which is not Fortran (numpy 2.4).
-            path = gen / name
-            text = path.read_text()
-            cleaned = re.sub(r"(?mi)^[ \t]*threadsafe[ \t]*\n", "", text)
-            if cleaned != text:
-                path.write_text(cleaned)
+    f2py_patches.patch_generated(gen, sum(len(fn.callbacks) for fn in lib.functions.values()))
     base = lib.base_dir or Path.cwd()
     (gen / "CMakeLists.txt").write_text(_CMAKE_FORTRAN.format(
         project=f"wrapgen_{lib.name}", ext=ext, generated=_cmake_list(generated),

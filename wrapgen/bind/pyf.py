@@ -95,13 +95,11 @@ def _routine(fname: str, fn: Function, ext: str) -> list[str]:
     _, symbol = fortran_symbol(fname, fn)
     kind = "function" if fn.result is not None else "subroutine"
     out = [f"{kind} {symbol}({', '.join(fn.args)})"]
-    body = []
+    # f2py releases the GIL around the call (serialisation is the Python layer's job). With callbacks
+    # too: the build patches f2py's callback functions to take the GIL back (f2py_patches).
+    body = ["threadsafe"]
     if fn.callbacks:
-        body.append(f"use {user_routines_module(ext, fname)}")
-    else:
-        # f2py releases the GIL around the call (serialisation is the Python layer's job). Not with
-        # callbacks: f2py's callback code does not take the GIL back before calling into Python.
-        body.append("threadsafe")
+        body.insert(0, f"use {user_routines_module(ext, fname)}")
     if fn.result is not None:
         body.append(f"{FORTRAN_TYPES[fn.result.dtype]} :: {symbol}")
     checks = _self_sized_checks(fn)
