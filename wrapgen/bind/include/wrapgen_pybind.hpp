@@ -1,5 +1,7 @@
 // Helpers for the pybind11 code wrapgen generates (C and C++ kernels).
 #pragma once
+#include <complex>
+#include <pybind11/complex.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -49,6 +51,30 @@ inline void check_shape(const py::array &a, const char *name, std::initializer_l
         ++i;
     }
     if (!ok) throw py::value_error(std::string("argument '") + name + "' has the wrong shape");
+}
+
+// A data pointer handed to a C prototype whatever element type it declares: std::complex<double> *
+// and C99's double _Complex * have the same layout, but C++ will not convert between them.
+struct any_ptr {
+    void *p;
+    template <typename T>
+    operator T *() const {
+        return static_cast<T *>(p);
+    }
+};
+
+// A complex scalar passed by value to a C99 prototype (GNU C++ knows _Complex as an extension).
+inline __complex__ double c_complex(std::complex<double> v) {
+    __complex__ double r;
+    __real__ r = v.real();
+    __imag__ r = v.imag();
+    return r;
+}
+inline __complex__ float c_complex(std::complex<float> v) {
+    __complex__ float r;
+    __real__ r = v.real();
+    __imag__ r = v.imag();
+    return r;
 }
 
 }  // namespace wg
