@@ -97,3 +97,25 @@ def test_without_a_header_prototypes_come_from_the_spec() -> None:
     text = cpp_source(lib)
     assert 'extern "C" {\nint lj_forces(int n, const double * pos, double epsilon, double sigma, ' \
            'double * forces, double * energy);\n}' in text
+
+
+def test_c_function_pointer_callbacks_are_refused_clearly(tmp_path) -> None:
+    from wrapgen.bind import BindError
+    from wrapgen.spec import parse_spec
+
+    lib = parse_spec("""\
+name: cb
+language: c
+libraries: [m]
+functions:
+  integrate:
+    args:
+      f: {dtype: callback}
+      a: {dtype: float64}
+    callbacks:
+      f: {args: {x: {dtype: float64}}, result: {dtype: float64}}
+    result: {dtype: float64}
+""")
+    with pytest.raises(BindError, match="integrate: argument 'f' is a callback; callbacks are supported for "
+                                        "Fortran kernels, not yet for C/C"):
+        cpp_source(lib)

@@ -231,6 +231,10 @@ def _is_vector(arg: Arg | None) -> bool:
 def _wrapper(fname: str, fn: Function, language: str, owner: str | None = None,
              lambda_only: bool = False) -> list[str] | str:
     """A C++ function (or, for a method, a lambda taking self) with f2py's calling convention."""
+    for n, a in fn.args.items():
+        if a.dtype == "callback":
+            raise BindError(f"{fname}: argument {n!r} is a callback; callbacks are supported for Fortran kernels, "
+                            f"not yet for C/C++ function pointers")
     req, opt = python_params(fn)
     params = [f"{owner} &self"] if owner else []
     for n in req + opt:
