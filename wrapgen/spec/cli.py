@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                           "message and exit 1 if there is any.")
     p.add_argument("specs", nargs="+", metavar="SPEC")
     p.set_defaults(func=_check)
-    p = subparsers.add_parser("init", help="draft a spec from legacy sources (Fortran)",
+    p = subparsers.add_parser("init", help="draft a spec from legacy sources (Fortran files or C/C++ headers)",
                               description="Read legacy sources and write a draft spec with every routine, its "
                                           "arguments and inferred types; decisions only a person can make "
                                           "(intents, extents, error codes) are marked TODO. The draft validates.")
