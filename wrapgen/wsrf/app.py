@@ -1,0 +1,260 @@
+"""The WSGI application: routes SOAP requests to kernel operations, factories and WS-Resource operations.
+
+    POST /<library>              kernel operations (stateless) and Create_<function> factories
+    POST /<library>/<function>   a WS-Resource of that function (key in a wsa reference parameter)
+    GET  /<library>?wsdl         the WSDL (also at /<library>/<function>?wsdl)
+    GET  /<library>/blob/<token> a large array offered for download (raw little-endian bytes)
+
+Client faults are answered with HTTP 400, server faults with 500; nothing a client sends can take a
+worker down: every error becomes a SOAP Fault.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from lxml import etree
+
+from . import ns as N
+from .envelope import Request, envelope, epr, fault_envelope, parse_request, serialize, xs_datetime
+from .errors import ClientFault, ResourceUnknownFault, SoapFault, WSRFError
+from .model import Operation, ServiceModel, service_model
+from .resource import ResourceHandlers
+from .store import Store
+from .values import decode_params, encode_outputs
+from .wsdl import build_wsdl, kernel_action
+
+log = logging.getLogger("wrapgen.wsrf")
+
+
+@dataclass
+class ServiceConfig:
+    """What a server publishes and its limits (also what `wrapgen serve` options set)."""
+
+    specs: list[str]
+    state: str
+    max_request: int = 256 * 1024 * 1024  # bytes; larger requests are refused before parsing
+    inline_limit: int = 16 * 1024 * 1024  # arrays above this many bytes are offered as a download URL
+    lifetime: float | None = 24 * 3600.0  # initial lifetime of a new WS-Resource, seconds (None: no limit)
+    blob_ttl: float = 3600.0  # how long a stateless call's download stays available
+    query_timeout: float = 2.0  # seconds for one QueryResourceProperties evaluation
+    cache: str | None = None  # wrapgen build cache
+
+    def to_env(self) -> dict[str, str]:
+        """The config as an environment variable for server worker processes."""
+        import json
+
+        return {"WRAPGEN_WSRF_CONFIG": json.dumps(self.__dict__)}
+
+    @classmethod
+    def from_env(cls) -> ServiceConfig:
+        """The config a worker process was started with."""
+        import json
+
+        return cls(**json.loads(os.environ["WRAPGEN_WSRF_CONFIG"]))
+
+
+def kernel_fault(exc: BaseException) -> SoapFault:
+    """The SOAP fault for an exception a kernel call raised (declared errors, refusals, crashes)."""
+    from ..bind.errors import IsolatedCallError
+    from ..bind.runtime import KernelError
+
+    if isinstance(exc, SoapFault):
+        return exc
+    name = type(exc).__name__
+    element = N.q("KERNEL", "KernelFault")
+    if isinstance(exc, KernelError):
+        return ClientFault(str(exc), element=element, exception=name,
+                           error_code=None if exc.code is None else str(exc.code))
+    if isinstance(exc, (ValueError, TypeError)):
+        return ClientFault(str(exc), element=element, exception=name)
+    if isinstance(exc, IsolatedCallError):
+        return SoapFault(str(exc), element=element, exception=name)
+    log.exception("unexpected error in a kernel call")
+    return SoapFault(f"{name}: {exc}", element=element, exception=name)
+
+
+@dataclass
+class Call:
+    """One HTTP request's context."""
+
+    base_url: str
+    model: ServiceModel
+    request: Request | None = None
+    blobs: list[str] = field(default_factory=list)
+
+
+class WsrfApp:
+    """A WSGI application serving every spec of a ServiceConfig."""
+
+    def __init__(self, config: ServiceConfig) -> None:
+        self.config = config
+        self.models: dict[str, ServiceModel] = {}
+        for spec in config.specs:
+            m = service_model(spec)
+            if m.name in self.models:
+                raise WSRFError(f"{spec}: library name {m.name!r} is already served by {self.models[m.name].spec}")
+            self.models[m.name] = m
+        self.store = Store(config.state)
+        self.resources = ResourceHandlers(self)
+        self._modules: dict[str, Any] = {}
+        self._wsdl: dict[tuple[str, str], bytes] = {}
+
+    # --- kernel calls -------------------------------------------------------------------------------------
+    def module(self, model: ServiceModel) -> Any:
+        """The library's isolated module (one worker process per function, started on first use)."""
+        mod = self._modules.get(model.name)
+        if mod is None:
+            from ..bind.isolate import IsolatedModule
+
+            mod = self._modules[model.name] = IsolatedModule(model.spec, cache=self.config.cache)
+        return mod
+
+    def close(self) -> None:
+        """Stop the kernel workers of this process."""
+        for mod in self._modules.values():
+            mod.close()
+        self._modules.clear()
+
+    def offloader(self, call: Call, resource: str | None) -> Callable[[Any], str | None]:
+        """Offer arrays above the inline limit as download URLs."""
+        from .codec import array_parts
+
+        def offload(arr: Any) -> str | None:
+            if getattr(arr, "nbytes", 0) <= self.config.inline_limit:
+                return None
+            data = array_parts(arr)[3]
+            token = self.store.put_blob(data, resource, None if resource else time.time() + self.config.blob_ttl)
+            return f"{call.base_url}/{call.model.name}/blob/{token}"
+        return offload
+
+    # --- WSGI ---------------------------------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "/").strip("/").split("/")
+        base = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST') or environ.get('SERVER_NAME')}"
+        method = environ.get("REQUEST_METHOD", "GET")
+        model = self.models.get(path[0])
+        if model is None:
+            if path == [""] and method == "GET":
+                return self._text(start_response, "200 OK", self._index(base))
+            return self._text(start_response, "404 Not Found", f"no service at /{'/'.join(path)}; served: "
+                              + ", ".join(f"/{n}" for n in self.models) + "\n")
+        call = Call(base, model)
+        if method == "GET":
+            return self._get(call, path, environ, start_response)
+        if method != "POST":
+            return self._text(start_response, "405 Method Not Allowed", "use POST for SOAP, GET for ?wsdl\n")
+        op = None
+        if len(path) == 2:
+            op = model.operations.get(path[1])
+        if len(path) > 2 or (len(path) == 2 and op is None):
+            return self._text(start_response, "404 Not Found", f"no resource type at /{'/'.join(path)}\n")
+        try:
+            body = self._read(environ)
+            call.request = parse_request(body)
+            if op is None:
+                env = self._library_call(call)
+            else:
+                env = self.resources.dispatch(call, op)
+            return self._soap(start_response, "200 OK", serialize(env))
+        except SoapFault as f:
+            relates = call.request.message_id if call.request else None
+            status = "400 Bad Request" if f.faultcode == "Client" else "500 Internal Server Error"
+            element = f.element.replace("{KERNEL}", f"{{{model.tns}}}")
+            f.element = element
+            return self._soap(start_response, status, serialize(fault_envelope(f, relates)))
+        except Exception as exc:  # a bug must still answer as a fault and keep the worker serving
+            log.exception("internal error")
+            f = SoapFault(f"internal error: {type(exc).__name__}: {exc}")
+            return self._soap(start_response, "500 Internal Server Error", serialize(fault_envelope(f)))
+
+    def _read(self, environ: dict[str, Any]) -> bytes:
+        cap = self.config.max_request
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or -1)
+        except ValueError:
+            raise ClientFault("Content-Length is not a number") from None
+        if length > cap:
+            raise ClientFault(f"the request has {length} bytes, over this server's limit of {cap} bytes; "
+                              "send large inputs by reference or raise --max-request")
+        stream = environ["wsgi.input"]
+        data = stream.read(length) if length >= 0 else stream.read(cap + 1)
+        if len(data) > cap:
+            raise ClientFault(f"the request is over this server's limit of {cap} bytes")
+        if length >= 0 and len(data) != length:
+            raise ClientFault(f"the request ended after {len(data)} of {length} bytes")
+        return data
+
+    def _get(self, call: Call, path: list[str], environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        query = environ.get("QUERY_STRING", "")
+        if len(path) == 3 and path[1] == "blob":
+            data = self.store.get_blob(path[2])
+            if data is None:
+                return self._text(start_response, "404 Not Found", "no such download (expired or destroyed)\n")
+            start_response("200 OK", [("Content-Type", "application/octet-stream"),
+                                      ("Content-Length", str(len(data)))])
+            return [data]
+        if query.lower() in ("wsdl", "wsdl=") and (len(path) == 1 or (len(path) == 2 and path[1] in
+                                                                         call.model.operations)):
+            key = (call.model.name, call.base_url)
+            if key not in self._wsdl:
+                self._wsdl[key] = build_wsdl(call.model, call.base_url)
+            data = self._wsdl[key]
+            start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(data)))])
+            return [data]
+        return self._text(start_response, "404 Not Found", f"GET {'/'.join(path)}?wsdl for the service description\n")
+
+    def _index(self, base: str) -> str:
+        lines = ["wrapgen WS-RF services", ""]
+        for m in self.models.values():
+            lines.append(f"{m.name} {m.lib.version}: {base}/{m.name}?wsdl  operations: {', '.join(m.operations)}")
+            for fname, why in m.skipped.items():
+                lines.append(f"    not served: {fname}: {why}")
+        return "\n".join(lines) + "\n"
+
+    @staticmethod
+    def _text(start_response: Callable, status: str, text: str) -> Iterable[bytes]:
+        data = text.encode()
+        start_response(status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(data)))])
+        return [data]
+
+    @staticmethod
+    def _soap(start_response: Callable, status: str, data: bytes) -> Iterable[bytes]:
+        start_response(status, [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(data)))])
+        return [data]
+
+    # --- library port: kernel operations and factories ---------------------------------------------------
+    def _library_call(self, call: Call) -> etree._Element:
+        model, req = call.model, call.request
+        assert req is not None
+        tag = req.body.tag
+        ns, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+        if ns != model.tns:
+            raise ClientFault(f"unknown operation <{tag}> on /{model.name}: expected an element in {model.tns} "
+                              f"(operations: {', '.join(model.operations)}; factories: "
+                              f"{', '.join('Create_' + o for o in model.operations)})")
+        if local in model.operations:
+            op = model.operations[local]
+            params = decode_params(req.body, model.tns, op, require=True)
+            try:
+                returned = getattr(self.module(model), op.name)(**params)
+            except Exception as exc:
+                raise kernel_fault(exc) from None
+            body = etree.Element(N.q(model.tns, f"{op.name}Response"), nsmap={"tns": model.tns})
+            encode_outputs(body, model.tns, op, op.collect(returned, params), self.offloader(call, None))
+            return envelope(body, kernel_action(model, op.name, True), req.message_id)
+        if local.startswith("Create_") and local[7:] in model.operations:
+            return self.resources.create(call, model.operations[local[7:]])
+        raise ClientFault(f"unknown operation {local!r} on /{model.name}; operations: {', '.join(model.operations)}; "
+                          f"factories: {', '.join('Create_' + o for o in model.operations)}")
+
+
+def make_app(config: ServiceConfig) -> WsrfApp:
+    """The WSGI application for a config."""
+    return WsrfApp(config)

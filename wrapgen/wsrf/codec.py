@@ -1,0 +1,170 @@
+"""Spec values <-> XML: scalars as XML Schema types, arrays as NDArray (dtype, shape, order, base64 data).
+
+Array data always travels little-endian in the order the NDArray names, so a C- or F-ordered array is
+sent without a transposing copy. A payload whose byte count does not match dtype x shape is refused,
+never truncated or padded.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from lxml import etree
+
+from ..spec.model import Arg
+from .errors import ClientFault
+
+DTYPES = ("int32", "int64", "float32", "float64", "complex64", "complex128", "bool")
+XSD_TYPES = {"int32": "xs:int", "int64": "xs:long", "float32": "xs:float", "float64": "xs:double",
+             "bool": "xs:boolean", "string": "xs:string"}
+MAX_RANK = 32
+
+
+def _le(dtype: str) -> np.dtype:
+    return np.dtype(dtype).newbyteorder("<") if dtype != "bool" else np.dtype(bool)
+
+
+def array_from_parts(name: str, dtype: str | None, shape: list[Any] | None, order: str | None,
+                     data: bytes | None, expected_dtype: str | None = None) -> np.ndarray:
+    """Rebuild an array from NDArray fields, checking every field; errors name the argument."""
+    if dtype not in DTYPES:
+        raise ClientFault(f"argument {name!r}: NDArray dtype {dtype!r} is not one of {', '.join(DTYPES)}")
+    if expected_dtype is not None and dtype != expected_dtype:
+        raise ClientFault(f"argument {name!r}: expected an NDArray of dtype {expected_dtype}, got {dtype} "
+                          f"(no silent conversion)")
+    dims: list[int] = []
+    for d in shape or []:
+        try:
+            v = int(str(d).strip())
+        except ValueError:
+            raise ClientFault(f"argument {name!r}: NDArray shape entry {d!r} is not an integer") from None
+        if v < 0:
+            raise ClientFault(f"argument {name!r}: NDArray shape entry {v} is negative")
+        dims.append(v)
+    if len(dims) > MAX_RANK:
+        raise ClientFault(f"argument {name!r}: NDArray rank {len(dims)} is over {MAX_RANK}")
+    order = (order or "C").strip()
+    if order not in ("C", "F"):
+        raise ClientFault(f"argument {name!r}: NDArray order must be C or F, got {order!r}")
+    dt = _le(dtype)
+    data = data or b""
+    expected = math.prod(dims) * dt.itemsize
+    if len(data) != expected:
+        raise ClientFault(f"argument {name!r}: NDArray data has {len(data)} bytes, expected {expected} for shape "
+                          f"({', '.join(map(str, dims))}) {dtype}; nothing was truncated or padded")
+    # A private writable buffer: inout arrays are updated in place by the kernel.
+    arr = np.ndarray(tuple(dims), dtype=dt, buffer=bytearray(data), order=order)
+    return arr if np.little_endian else arr.astype(arr.dtype.newbyteorder("="))
+
+
+def array_parts(arr: np.ndarray) -> tuple[str, list[int], str, bytes]:
+    """(dtype, shape, order, little-endian bytes) of an array, without a transposing copy."""
+    arr = np.asarray(arr)
+    dtype = arr.dtype.name if arr.dtype != np.bool_ else "bool"
+    if dtype not in DTYPES:
+        raise ClientFault(f"cannot send an array of dtype {arr.dtype}")
+    order = "F" if arr.ndim > 1 and arr.flags.f_contiguous and not arr.flags.c_contiguous else "C"
+    le = arr.astype(_le(dtype), copy=False)
+    return dtype, list(arr.shape), order, le.tobytes(order=order)
+
+
+def decode_base64(name: str, text: str | None) -> bytes:
+    """Strict base64 (whitespace allowed, as XML Schema does)."""
+    if not text:
+        return b""
+    try:
+        return base64.b64decode("".join(text.split()), validate=True)
+    except binascii.Error as exc:
+        raise ClientFault(f"argument {name!r}: NDArray data is not valid base64 ({exc})") from None
+
+
+def scalar_from_text(name: str, arg: Arg, text: str | None) -> Any:
+    """Parse one XML Schema scalar for an argument; errors say what was expected."""
+    text = (text or "").strip()
+    try:
+        if arg.dtype in ("int32", "int64"):
+            v = int(text)
+            bits = 31 if arg.dtype == "int32" else 63
+            if not -(2**bits) <= v < 2**bits:
+                raise ValueError
+            return v
+        if arg.dtype in ("float32", "float64"):
+            return float({"INF": "inf", "-INF": "-inf", "NaN": "nan"}.get(text, text))
+        if arg.dtype == "bool":
+            if text not in ("true", "false", "1", "0"):
+                raise ValueError
+            return text in ("true", "1")
+        if arg.dtype == "string":
+            return text
+    except ValueError:
+        raise ClientFault(f"argument {name!r}: {text!r} is not a valid {XSD_TYPES[arg.dtype]} ({arg.dtype})") \
+            from None
+    raise ClientFault(f"argument {name!r}: dtype {arg.dtype} cannot be sent over SOAP")
+
+
+def scalar_text(arg: Arg, value: Any) -> str:
+    """XML Schema lexical form of a scalar."""
+    if arg.dtype == "bool":
+        return "true" if value else "false"
+    if arg.dtype in ("float32", "float64"):
+        v = float(value)
+        return "INF" if v == math.inf else "-INF" if v == -math.inf else "NaN" if v != v else repr(v)
+    if arg.dtype in ("int32", "int64"):
+        return str(int(value))
+    return str(value)
+
+
+def _child(parent: etree._Element, ns: str, local: str, text: str | None = None) -> etree._Element:
+    e = etree.SubElement(parent, f"{{{ns}}}{local}")
+    if text is not None:
+        e.text = text
+    return e
+
+
+def encode_value(parent: etree._Element, ns: str, name: str, arg: Arg, value: Any,
+                 offload: Callable[[np.ndarray], str | None] | None = None) -> etree._Element:
+    """Append <name> holding value (scalar text, Complex or NDArray) under parent."""
+    elem = _child(parent, ns, name)
+    if arg.is_array:
+        dtype, shape, order, data = array_parts(value)
+        _child(elem, ns, "dtype", dtype)
+        for d in shape:
+            _child(elem, ns, "shape", str(d))
+        _child(elem, ns, "order", order)
+        href = offload(value) if offload is not None else None
+        if href is not None:
+            _child(elem, ns, "href", href)
+        else:
+            _child(elem, ns, "data", base64.b64encode(data).decode("ascii"))
+    elif arg.dtype in ("complex64", "complex128"):
+        c = complex(value)
+        _child(elem, ns, "re", repr(c.real))
+        _child(elem, ns, "im", repr(c.imag))
+    else:
+        elem.text = scalar_text(arg, value)
+    return elem
+
+
+def decode_value(elem: etree._Element, ns: str, name: str, arg: Arg) -> Any:
+    """The Python value of an element written by encode_value (or by any client following the WSDL)."""
+    if arg.is_array:
+        def field(local: str) -> str | None:
+            e = elem.find(f"{{{ns}}}{local}")
+            return e.text if e is not None else None
+        if elem.find(f"{{{ns}}}href") is not None:
+            raise ClientFault(f"argument {name!r}: an NDArray sent to the service must carry its data inline")
+        shape = [e.text for e in elem.findall(f"{{{ns}}}shape")]
+        return array_from_parts(name, (field("dtype") or "").strip(), shape, field("order"),
+                                decode_base64(name, field("data")),
+                                expected_dtype=arg.dtype if arg.convert == "error" or arg.intent == "inout" else None)
+    if arg.dtype in ("complex64", "complex128"):
+        try:
+            return complex(float(elem.findtext(f"{{{ns}}}re") or "nan"), float(elem.findtext(f"{{{ns}}}im") or "0"))
+        except ValueError:
+            raise ClientFault(f"argument {name!r}: expected a Complex with numeric re and im") from None
+    return scalar_from_text(name, arg, elem.text)

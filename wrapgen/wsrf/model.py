@@ -1,0 +1,96 @@
+"""The service a spec becomes: one operation per servable function, with typed inputs and outputs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..bind.wrapper import python_params, python_returns
+from ..spec import load_spec
+from ..spec.model import Arg, Function, Library
+from .errors import WSRFError
+from .ns import q
+
+SERVABLE = ("int32", "int64", "float32", "float64", "complex64", "complex128", "bool", "string")
+
+
+@dataclass
+class Operation:
+    """One kernel function as a SOAP operation (stateless) and as a WS-Resource type (stateful)."""
+
+    name: str
+    fn: Function
+    inputs: list[tuple[str, Arg, bool]]  # (name, arg, required) in the Python signature's order
+    outputs: list[tuple[str, Arg]]  # inout arrays first, then what the function returns
+    namespace: str  # of the resource's messages and properties
+
+    def collect(self, returned: Any, inout: dict[str, Any]) -> dict[str, Any]:
+        """Map what the Python function returned (plus the updated inout arrays) to output names."""
+        names = python_returns(self.fn)
+        values = [] if not names else [returned] if len(names) == 1 else list(returned)
+        out = {n: inout[n] for n, a in self.outputs if n not in names}
+        out.update(zip(names, values))
+        return out
+
+
+@dataclass
+class ServiceModel:
+    """A spec's library as a service."""
+
+    lib: Library
+    spec: Path
+    operations: dict[str, Operation] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # function -> why it cannot be served
+
+    @property
+    def name(self) -> str:
+        """The library name, also the service's URL path."""
+        return self.lib.name
+
+    @property
+    def tns(self) -> str:
+        """The target namespace of the kernel operations and their types."""
+        return f"urn:wrapgen:{self.lib.name}"
+
+    @property
+    def key_qname(self) -> str:
+        """QName of the reference parameter that carries a resource key."""
+        return q(self.tns, "ResourceKey")
+
+
+def _why_not(fname: str, fn: Function) -> str | None:
+    for n, a in fn.args.items():
+        if a.intent in ("in", "inout") and a.dtype not in SERVABLE:
+            return f"argument {n!r} has dtype {a.dtype}, which cannot travel over SOAP"
+        if a.intent == "out" and a.dtype not in SERVABLE:
+            return f"output {n!r} has dtype {a.dtype}, which cannot travel over SOAP"
+        if a.is_array and a.dtype == "string":
+            return f"argument {n!r} is an array of strings, which NDArray does not carry"
+    if fn.result is not None and fn.result.dtype not in SERVABLE:
+        return f"its result has dtype {fn.result.dtype}, which cannot travel over SOAP"
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", fname):
+        return "its name is not a valid XML NCName"
+    return None
+
+
+def service_model(spec: str | Path) -> ServiceModel:
+    """Load a spec and describe the service it becomes; functions that cannot travel are listed as skipped."""
+    path = Path(spec).resolve()
+    lib = load_spec(path)
+    model = ServiceModel(lib, path)
+    for fname, fn in lib.functions.items():
+        why = _why_not(fname, fn)
+        if why:
+            model.skipped[fname] = why
+            continue
+        required, optional = python_params(fn)
+        inputs = [(n, fn.args[n], True) for n in required] + [(n, fn.args[n], False) for n in optional]
+        outputs = [(n, fn.args[n]) for n in required + optional if fn.args[n].intent == "inout" and fn.args[n].is_array]
+        outputs += [(r, fn.result if r == "result" else fn.args[r]) for r in python_returns(fn)]  # type: ignore[misc]
+        model.operations[fname] = Operation(fname, fn, inputs, outputs, f"{model.tns}:{fname}")
+    if not model.operations:
+        raise WSRFError(f"{path}: no function of library {lib.name!r} can be served: "
+                        + "; ".join(f"{k}: {v}" for k, v in model.skipped.items()))
+    return model

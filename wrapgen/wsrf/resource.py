@@ -1,0 +1,310 @@
+"""WS-Resource operations: the factory, Start/Cancel/FetchResult, WS-ResourceProperties 1.2 and
+WS-ResourceLifetime 1.2 on one computation's resource."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lxml import etree
+
+from . import ns as N
+from .envelope import envelope, epr, now_utc, xs_datetime
+from .errors import ClientFault, InvalidResourcePropertyQNameFault, ResourceNotDestroyedFault, \
+    ResourceUnknownFault, SoapFault
+from .model import Operation
+from .query import QueryError, evaluate_xpath
+from .store import Resource
+from .values import decode_params, encode_outputs, encode_params, missing_inputs
+from .wsdl import resource_action
+
+if TYPE_CHECKING:
+    from .app import Call, WsrfApp
+
+_DURATION = re.compile(r"(-)?P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?")
+
+
+def parse_duration(text: str) -> float:
+    """xs:duration (PnYnMnDTnHnMnS; years as 365 days, months as 30) in seconds."""
+    m = _DURATION.fullmatch(text.strip())
+    if not m or text.strip() in ("P", "-P") or text.strip().endswith("T"):
+        raise ClientFault(f"RequestedLifetimeDuration {text!r} is not an xs:duration such as PT1H30M")
+    y, mo, d, h, mi, s = (float(g) if g else 0.0 for g in m.groups()[1:])
+    seconds = ((y * 365 + mo * 30 + d) * 24 + h) * 3600 + mi * 60 + s
+    return -seconds if m.group(1) else seconds
+
+
+def parse_datetime(text: str) -> float:
+    """xs:dateTime to a POSIX time; a time without a zone is taken as UTC."""
+    try:
+        t = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ClientFault(f"{text!r} is not an xs:dateTime such as 2026-12-01T12:00:00Z") from None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=timezone.utc)
+    return t.timestamp()
+
+
+def stop_process(pid: int | None) -> None:
+    """Stop a runner and its kernel worker (they share a process group)."""
+    if pid:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+class ResourceHandlers:
+    """The operations of every function's resource type, bound to one application."""
+
+    def __init__(self, app: WsrfApp) -> None:
+        self.app = app
+
+    # --- factory --------------------------------------------------------------------------------------
+    def create(self, call: Call, op: Operation) -> etree._Element:
+        """Create_<function>: a new resource in state Created; returns its EPR."""
+        model, req = call.model, call.request
+        assert req is not None
+        params = decode_params(req.body, model.tns, op, require=False)
+        lifetime = self.app.config.lifetime
+        key = self.app.store.create(model.name, op.name, params, time.time() + lifetime if lifetime else None)
+        body = etree.Element(N.q(model.tns, f"Create_{op.name}Response"), nsmap={"tns": model.tns})
+        body.append(epr(f"{call.base_url}/{model.name}/{op.name}", model.key_qname, key))
+        from .wsdl import kernel_action
+
+        return envelope(body, kernel_action(model, f"Create_{op.name}", True), req.message_id)
+
+    # --- dispatch -------------------------------------------------------------------------------------
+    def dispatch(self, call: Call, op: Operation) -> etree._Element:
+        """Run the resource operation named by the request body."""
+        req = call.request
+        assert req is not None
+        tag = req.body.tag
+        key = req.header(call.model.key_qname)
+        local = tag.split("}")[-1]
+        if tag == N.q(op.namespace, local) and local in ("Start", "Cancel", "FetchResult"):
+            handler, response = getattr(self, f"op_{local}"), resource_action(op, local, True)
+        elif local in N.BODY_NS and tag == N.q(N.BODY_NS[local], local) and hasattr(self, f"op_{local}"):
+            handler, response = getattr(self, f"op_{local}"), N.action(local, True)
+        else:
+            raise ClientFault(f"unknown operation <{tag}> on a {op.name} resource; operations: Start, Cancel, "
+                              "FetchResult (in {op.namespace}), GetResourcePropertyDocument, GetResourceProperty, "
+                              "GetMultipleResourceProperties, QueryResourceProperties, SetResourceProperties, "
+                              "Destroy, SetTerminationTime")
+        if not key:
+            raise ResourceUnknownFault(f"the request carries no {call.model.key_qname} reference parameter: "
+                                       "address the resource with the EndpointReference Create returned")
+        res = self.app.store.get(key, call.model.name, op.name)
+        if res is None:
+            raise ResourceUnknownFault(f"no {op.name} resource with key {key!r} (it never existed, was destroyed, "
+                                       "or its termination time passed)")
+        body = handler(call, op, res, req.body)
+        return envelope(body, response, req.message_id)
+
+    # --- computation --------------------------------------------------------------------------------------
+    def op_Start(self, call: Call, op: Operation, res: Resource, body: etree._Element) -> etree._Element:
+        """Start the computation in a detached runner process."""
+        if res.status != "Created":
+            raise ClientFault(f"this {op.name} resource was already started (status {res.status})")
+        missing = missing_inputs(op, res.params)
+        if missing:
+            raise ClientFault(f"{op.name}: cannot start: missing argument{'s' if len(missing) > 1 else ''} "
+                              f"{', '.join(map(repr, missing))}; set them with SetResourceProperties (Parameters)")
+        if not self.app.store.mark_running(res.key):
+            raise ClientFault(f"this {op.name} resource was started or cancelled meanwhile")
+        from .runner import launch
+
+        state = Path(self.app.config.state)
+        launch(state, res.key, call.model.spec, self.app.config.cache, state.with_suffix(".runner.log"))
+        return etree.Element(N.q(op.namespace, "StartResponse"))
+
+    def op_Cancel(self, call: Call, op: Operation, res: Resource, body: etree._Element) -> etree._Element:
+        """Stop a computation that has not finished."""
+        changed, pid = self.app.store.cancel(res.key)
+        if not changed:
+            raise ClientFault(f"this {op.name} resource has finished (status {res.status}); nothing to cancel")
+        stop_process(pid)
+        return etree.Element(N.q(op.namespace, "CancelResponse"))
+
+    def op_FetchResult(self, call: Call, op: Operation, res: Resource, body: etree._Element) -> etree._Element:
+        """The outputs of a Succeeded computation; the kernel's fault for a Failed one."""
+        if res.status == "Failed":
+            f = SoapFault(res.error or "failed", element=N.q(call.model.tns, "KernelFault"),
+                          error_code=res.error_code, exception=res.exception)
+            if res.exception and res.exception not in ("KernelCrashed", "KernelExited", "KernelTimeout",
+                                                       "KernelOutOfMemory", "Exception"):
+                f.faultcode = "Client"
+            raise f
+        if res.status != "Succeeded":
+            raise ClientFault(f"no result: the {op.name} computation is {res.status}"
+                              + (" (call Start first)" if res.status == "Created" else ""))
+        out = etree.Element(N.q(op.namespace, "FetchResultResponse"), nsmap={"tns": call.model.tns})
+        encode_outputs(out, call.model.tns, op, res.result or {}, self.app.offloader(call, res.key))
+        return out
+
+    # --- resource properties ------------------------------------------------------------------------------
+    def document(self, call: Call, op: Operation, res: Resource) -> etree._Element:
+        """The resource property document."""
+        ns, tns = op.namespace, call.model.tns
+        doc = etree.Element(N.q(ns, "ResourceProperties"), nsmap={"r": ns, "tns": tns, "wsrf-rl": N.RL,
+                                                                  "wsrf-rp": N.RP, "xsi": N.XSI})
+        etree.SubElement(doc, N.q(ns, "Status")).text = res.status
+        etree.SubElement(doc, N.q(ns, "Progress")).text = repr(float(res.progress))
+        encode_params(etree.SubElement(doc, N.q(ns, "Parameters")), tns, op, res.params)
+        if res.status == "Succeeded" and res.result is not None:
+            encode_outputs(etree.SubElement(doc, N.q(ns, "Result")), tns, op, res.result,
+                           self.app.offloader(call, res.key))
+        if res.error:
+            etree.SubElement(doc, N.q(ns, "Error")).text = res.error
+        etree.SubElement(doc, N.q(N.RL, "CurrentTime")).text = xs_datetime(now_utc())
+        tt = etree.SubElement(doc, N.q(N.RL, "TerminationTime"))
+        if res.termination is None:
+            tt.set(N.q(N.XSI, "nil"), "true")
+        else:
+            tt.text = xs_datetime(datetime.fromtimestamp(res.termination, timezone.utc))
+        etree.SubElement(doc, N.q(N.RP, "QueryExpressionDialect")).text = N.XPATH_DIALECT
+        return doc
+
+    def op_GetResourcePropertyDocument(self, call: Call, op: Operation, res: Resource,
+                                       body: etree._Element) -> etree._Element:
+        """The whole document."""
+        out = etree.Element(N.q(N.RP, "GetResourcePropertyDocumentResponse"))
+        out.append(self.document(call, op, res))
+        return out
+
+    def _property(self, doc: etree._Element, qname_el: etree._Element, what: str) -> list[etree._Element]:
+        text = (qname_el.text or "").strip()
+        prefix, _, local = text.rpartition(":")
+        ns = qname_el.nsmap.get(prefix or None)
+        if not local or (prefix and ns is None):
+            raise InvalidResourcePropertyQNameFault(f"{what} {text!r} is not a QName with a declared prefix")
+        found = [c for c in doc if c.tag == (f"{{{ns}}}{local}" if ns else local)]
+        if not found:
+            names = ", ".join(sorted({c.tag for c in doc}))
+            raise InvalidResourcePropertyQNameFault(f"this resource has no property {{{ns or ''}}}{local}; "
+                                                    f"it has {names}")
+        return found
+
+    def op_GetResourceProperty(self, call: Call, op: Operation, res: Resource,
+                               body: etree._Element) -> etree._Element:
+        """One property by QName."""
+        out = etree.Element(N.q(N.RP, "GetResourcePropertyResponse"))
+        out.extend(self._property(self.document(call, op, res), body, "GetResourceProperty"))
+        return out
+
+    def op_GetMultipleResourceProperties(self, call: Call, op: Operation, res: Resource,
+                                         body: etree._Element) -> etree._Element:
+        """Several properties by QName, in the order asked."""
+        doc = self.document(call, op, res)
+        out = etree.Element(N.q(N.RP, "GetMultipleResourcePropertiesResponse"))
+        names = body.findall(N.q(N.RP, "ResourceProperty"))
+        if not names:
+            raise InvalidResourcePropertyQNameFault("GetMultipleResourceProperties names no ResourceProperty")
+        found = []
+        for el in names:
+            found += [e for e in self._property(doc, el, "ResourceProperty") if e not in found]
+        out.extend(found)
+        return out
+
+    def op_QueryResourceProperties(self, call: Call, op: Operation, res: Resource,
+                                   body: etree._Element) -> etree._Element:
+        """An XPath 1.0 query over the document, evaluated in a child process with a time limit."""
+        qe = body.find(N.q(N.RP, "QueryExpression"))
+        if qe is None:
+            raise ClientFault("QueryResourceProperties has no QueryExpression", element=N.q(N.RP, "InvalidQueryExpressionFault"))
+        dialect = (qe.get("Dialect") or "").strip()
+        if dialect != N.XPATH_DIALECT:
+            raise ClientFault(f"query dialect {dialect!r} is not supported; use {N.XPATH_DIALECT}",
+                              element=N.q(N.RP, "UnknownQueryExpressionDialectFault"))
+        expression = (qe.text or "").strip()
+        namespaces = {k: v for k, v in qe.nsmap.items() if k}
+        try:
+            items = evaluate_xpath(self.document(call, op, res), expression, namespaces,
+                                   self.app.config.query_timeout)
+        except QueryError as exc:
+            raise ClientFault(str(exc), element=N.q(N.RP, exc.fault)) from None
+        out = etree.Element(N.q(N.RP, "QueryResourcePropertiesResponse"))
+        texts = []
+        for item in items:
+            if isinstance(item, etree._Element):
+                out.append(item)
+            else:
+                texts.append(item)
+        if texts:
+            out.text = " ".join(texts)
+        return out
+
+    def op_SetResourceProperties(self, call: Call, op: Operation, res: Resource,
+                                 body: etree._Element) -> etree._Element:
+        """Insert/Update/Delete of Parameters, allowed until Start."""
+        params = dict(res.params)
+        target = N.q(op.namespace, "Parameters")
+        changes = [c for c in body if isinstance(c.tag, str)]
+        if not changes:
+            raise ClientFault("SetResourceProperties holds no Insert, Update or Delete",
+                              element=N.q(N.RP, "InvalidModificationFault"))
+        for change in changes:
+            kind = change.tag.split("}")[-1]
+            if change.tag not in (N.q(N.RP, "Insert"), N.q(N.RP, "Update"), N.q(N.RP, "Delete")):
+                raise ClientFault(f"unexpected <{change.tag}> in SetResourceProperties",
+                                  element=N.q(N.RP, "InvalidModificationFault"))
+            if kind == "Delete":
+                props = [change.get("ResourceProperty", "")]
+                el_ns = change.nsmap
+                prefix, _, local = props[0].rpartition(":")
+                qn = f"{{{el_ns.get(prefix or None, '')}}}{local}"
+                if qn != target:
+                    raise ClientFault(f"property {qn} cannot be deleted; only {target} can be changed",
+                                      element=N.q(N.RP, "UnableToModifyResourcePropertyFault"))
+                params = {}
+                continue
+            for el in change:
+                if not isinstance(el.tag, str):
+                    continue
+                if el.tag != target:
+                    raise ClientFault(f"property {el.tag} cannot be changed; only {target} can, before Start",
+                                      element=N.q(N.RP, "UnableToModifyResourcePropertyFault"))
+                params = decode_params(el, call.model.tns, op, require=False)
+        if not self.app.store.set_params(res.key, params):
+            raise ClientFault(f"the parameters are fixed once the computation has started (status "
+                              f"{self.app.store.get(res.key).status if self.app.store.get(res.key) else 'destroyed'})",
+                              element=N.q(N.RP, "UnableToModifyResourcePropertyFault"))
+        return etree.Element(N.q(N.RP, "SetResourcePropertiesResponse"))
+
+    # --- lifetime -----------------------------------------------------------------------------------------
+    def op_Destroy(self, call: Call, op: Operation, res: Resource, body: etree._Element) -> etree._Element:
+        """Destroy now (a running computation is stopped)."""
+        existed, pid = self.app.store.destroy(res.key)
+        if not existed:
+            raise ResourceNotDestroyedFault("the resource was destroyed meanwhile")
+        stop_process(pid)
+        return etree.Element(N.q(N.RL, "DestroyResponse"))
+
+    def op_SetTerminationTime(self, call: Call, op: Operation, res: Resource,
+                              body: etree._Element) -> etree._Element:
+        """Schedule destruction at a time or after a duration (nil: never)."""
+        now = time.time()
+        rtt = body.find(N.q(N.RL, "RequestedTerminationTime"))
+        dur = body.find(N.q(N.RL, "RequestedLifetimeDuration"))
+        if (rtt is None) == (dur is None):
+            raise ClientFault("SetTerminationTime needs exactly one of RequestedTerminationTime and "
+                              "RequestedLifetimeDuration", element=N.q(N.RL, "UnableToSetTerminationTimeFault"))
+        if rtt is not None:
+            nil = rtt.get(N.q(N.XSI, "nil")) in ("true", "1")
+            when = None if nil else parse_datetime(rtt.text or "")
+        else:
+            when = now + parse_duration(dur.text or "")
+        self.app.store.set_termination(res.key, when)
+        out = etree.Element(N.q(N.RL, "SetTerminationTimeResponse"), nsmap={"xsi": N.XSI})
+        ntt = etree.SubElement(out, N.q(N.RL, "NewTerminationTime"))
+        if when is None:
+            ntt.set(N.q(N.XSI, "nil"), "true")
+        else:
+            ntt.text = xs_datetime(datetime.fromtimestamp(when, timezone.utc))
+        etree.SubElement(out, N.q(N.RL, "CurrentTime")).text = xs_datetime(datetime.fromtimestamp(now, timezone.utc))
+        return out

@@ -1,0 +1,167 @@
+"""`wrapgen.wsrf.Server`: gunicorn sync workers serving the specs, plus the lifetime sweeper.
+
+    with Server(["services/heat.yaml"], state="run/state.db") as srv:
+        print(srv.url)            # http://127.0.0.1:PORT
+
+The listening socket is bound here (port 0 picks a free one) and handed to gunicorn as fd://N, so
+tests can run many servers at once with no port races. Binds 127.0.0.1 unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from ..bind.build import build
+from .app import ServiceConfig
+from .errors import WSRFError
+from .model import service_model
+from .resource import stop_process
+from .store import Store
+
+log = logging.getLogger("wrapgen.wsrf")
+
+
+class Sweeper:
+    """Destroys resources whose termination time has passed and drops expired downloads."""
+
+    def __init__(self, store: Store, interval: float = 1.0) -> None:
+        self.store, self.interval = store, interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def sweep(self) -> list[str]:
+        """One pass; returns the keys destroyed."""
+        now = time.time()
+        done = []
+        for key in self.store.expired(now):
+            existed, pid = self.store.destroy(key)
+            stop_process(pid)
+            if existed:
+                done.append(key)
+        self.store.drop_expired_blobs(now)
+        return done
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.sweep()
+            except Exception:  # a locked or damaged database must not end the sweeper
+                log.exception("sweeper pass failed")
+
+    def start(self) -> None:
+        """Sweep in a background thread."""
+        self._thread = threading.Thread(target=self._loop, name="wsrf-sweeper", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop sweeping."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+
+class Server:
+    """A running WS-RF server (gunicorn master + workers) for one or more specs."""
+
+    def __init__(self, specs: list[str | os.PathLike[str]], state: str | os.PathLike[str], host: str = "127.0.0.1",
+                 port: int = 0, workers: int | None = None, sweep_interval: float = 1.0, log_file: str | None = None,
+                 **limits: Any) -> None:
+        self.config = ServiceConfig(specs=[str(Path(s).resolve()) for s in specs], state=str(Path(state).resolve()),
+                                    **limits)
+        self.host, self.port = host, port
+        self.workers = workers or os.cpu_count() or 1
+        self.sweeper = Sweeper(Store(self.config.state), sweep_interval)
+        self.log_file = log_file
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._sock: socket.socket | None = None
+
+    @property
+    def url(self) -> str:
+        """http://host:port of the running server."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def prepare(self) -> None:
+        """Check every spec and build its module once, so workers never race to compile."""
+        for spec in self.config.specs:
+            service_model(spec)
+            build(spec, cache=self.config.cache)
+
+    def start(self, timeout: float = 60.0) -> Server:
+        """Start serving; returns when the server answers."""
+        self.prepare()
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError as exc:
+            sock.close()
+            raise WSRFError(f"cannot listen on {self.host}:{self.port}: {exc.strerror}") from None
+        sock.listen(128)
+        sock.set_inheritable(True)
+        self._sock = sock
+        self.port = sock.getsockname()[1]
+        env = {**os.environ, **self.config.to_env()}
+        cmd = [sys.executable, "-P", "-m", "gunicorn", "--bind", f"fd://{sock.fileno()}", "--workers",
+               str(self.workers), "--worker-class", "sync", "--timeout", "0", "--graceful-timeout", "5",
+               "--log-level", "warning", "wrapgen.wsrf.wsgi:application"]
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
+        self._proc = subprocess.Popen(cmd, pass_fds=[sock.fileno()], env=env, stdin=subprocess.DEVNULL,
+                                      stdout=out, stderr=out if self.log_file else None)
+        if out is not subprocess.DEVNULL:
+            out.close()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/", timeout=5) as r:
+                    r.read()
+                break
+            except OSError:
+                if self._proc.poll() is not None:
+                    self._cleanup()
+                    raise WSRFError(f"the server exited with status {self._proc.returncode} while starting"
+                                    + (f"; see {self.log_file}" if self.log_file else "")) from None
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise WSRFError(f"the server did not answer within {timeout:g} s") from None
+                time.sleep(0.05)
+        self.sweeper.start()
+        return self
+
+    def _cleanup(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def stop(self) -> None:
+        """Stop the workers (running computations go on and finish into the state database)."""
+        self.sweeper.stop()
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._cleanup()
+
+    def wait(self) -> int:
+        """Block until the server exits (for the CLI)."""
+        assert self._proc is not None
+        return self._proc.wait()
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
