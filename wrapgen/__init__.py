@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import types
+from typing import Any
 
 from .errors import UsageError, WrapgenError
 
-__all__ = ["UsageError", "WrapgenError", "__version__", "load"]
+__all__ = ["UsageError", "WrapgenError", "__version__", "connect", "load"]
 
 
 def load(spec: str | os.PathLike[str], isolate: bool = False) -> types.ModuleType:
@@ -19,6 +20,13 @@ def load(spec: str | os.PathLike[str], isolate: bool = False) -> types.ModuleTyp
     from .bind.build import load as _load
 
     return _load(spec, isolate=isolate)
+
+
+def connect(url: str, timeout: float = 300.0) -> Any:
+    """A served library (http://host:port/<library>) as a Python object with the kernel's functions."""
+    from .wsrf.client import connect as _connect
+
+    return _connect(url, timeout)
 
 
 def __getattr__(name: str) -> str:

@@ -63,3 +63,7 @@ class RemoteFault(WSRFError):
                  exception: str | None = None) -> None:
         super().__init__(message)
         self.element, self.error_code, self.exception = element, error_code, exception
+
+
+class ResourceUnknown(RemoteFault):
+    """The service answered ResourceUnknownFault: the resource was destroyed, expired or never existed."""

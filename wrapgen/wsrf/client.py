@@ -1,0 +1,436 @@
+"""`wrapgen.connect(URL)`: a served library as a Python object, built from its WSDL alone (zeep).
+
+    heat = wrapgen.connect("http://127.0.0.1:8080/heat")
+    heat.heat_step(u, alpha=1.0, dt=0.1, dx=1.0)       # u updated in place, as with wrapgen.load
+    run = heat.heat_step.create(u=u, alpha=1.0, dt=0.1, dx=1.0)
+    run.start(); run.wait(); u2 = run.result(); run.destroy()
+
+Arrays travel as NDArray (base64, no per-element XML); results offered as a download URL are fetched.
+Faults come back as exceptions: the kernel's declared classes (created on the proxy, deriving from
+RemoteFault and KernelError), ValueError/TypeError for refused arguments, RemoteFault otherwise.
+"""
+
+from __future__ import annotations
+
+import builtins
+import time
+import urllib.request
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+from lxml import etree
+
+from ..bind.runtime import KernelError
+from . import ns as N
+from .codec import array_from_parts, array_parts
+from .errors import RemoteFault, ResourceUnknown, WSRFError
+
+_STATUS_DONE = ("Succeeded", "Failed", "Cancelled")
+
+
+def _zeep() -> Any:
+    import zeep
+
+    return zeep
+
+
+class _Remote:
+    """Shared plumbing: the zeep client, fault translation, NDArray conversion."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        zeep = _zeep()
+        from zeep.transports import Transport
+
+        self.url = url.rstrip("/").removesuffix("?wsdl")
+        self.library = self.url.rsplit("/", 1)[-1]
+        self.timeout = timeout
+        transport = Transport(timeout=timeout, operation_timeout=None)
+        settings = zeep.Settings(xml_huge_tree=True, strict=True)
+        try:
+            self.client = zeep.Client(self.url + "?wsdl", transport=transport, settings=settings)
+        except Exception as exc:
+            raise WSRFError(f"cannot load the WSDL of {self.url}: {exc}") from None
+        self.tns = f"urn:wrapgen:{self.library}"
+        self._classes: dict[str, type[BaseException]] = {}
+
+    def exception_class(self, name: str) -> type[BaseException]:
+        """The Python class for a fault's Exception name."""
+        builtin = getattr(builtins, name, None)
+        if name in ("ValueError", "TypeError") and isinstance(builtin, type):
+            return builtin
+        if name not in self._classes:
+            self._classes[name] = type(name, (RemoteFault, KernelError), {"__module__": self.library,
+                                                                          "__doc__": f"Raised by {self.url}."})
+        return self._classes[name]
+
+    def translate(self, fault: Any) -> BaseException:
+        """A zeep Fault as the exception the server's kernel raised."""
+        detail = fault.detail
+        element = exception = code = None
+        if detail is not None and len(detail):
+            d = detail[0]
+            element = d.tag
+            exception = d.findtext(f"{{{self.tns}}}Exception")
+            code = d.findtext(N.q(N.BF, "ErrorCode"))
+        message = fault.message or "SOAP fault"
+        if exception:
+            cls = self.exception_class(exception)
+            if issubclass(cls, RemoteFault):
+                exc = cls(message, element, code, exception)
+                if code is not None:
+                    try:
+                        exc.code = int(code)
+                    except ValueError:
+                        exc.code = code
+                return exc
+            return cls(message)
+        if element == N.q(N.R, "ResourceUnknownFault"):
+            return ResourceUnknown(message, element, code, None)
+        return RemoteFault(message, element, code, None)
+
+    def call(self, service: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Call an operation, translating faults."""
+        zeep = _zeep()
+        try:
+            return getattr(service, name)(*args, **kwargs)
+        except zeep.exceptions.Fault as f:
+            raise self.translate(f) from None
+        except zeep.exceptions.TransportError as exc:
+            raise WSRFError(f"{self.url}: HTTP {exc.status_code}: {exc.message}") from None
+
+    @staticmethod
+    def to_ndarray(value: Any) -> dict[str, Any]:
+        """A numpy array (or array-like) as NDArray fields."""
+        dtype, shape, order, data = array_parts(np.asarray(value))
+        return {"dtype": dtype, "shape": shape, "order": order, "data": data}
+
+    def from_ndarray(self, name: str, nd: Any) -> np.ndarray:
+        """NDArray fields (inline or by download URL) as a numpy array."""
+        data = nd.data
+        if data is None and nd.href:
+            with urllib.request.urlopen(nd.href, timeout=self.timeout) as r:
+                data = r.read()
+        return array_from_parts(name, nd.dtype, list(nd.shape or []), nd.order, data)
+
+    def decode(self, name: str, value: Any) -> Any:
+        """A zeep value as Python/numpy."""
+        if hasattr(value, "dtype") and hasattr(value, "shape") and hasattr(value, "order"):
+            return self.from_ndarray(name, value)
+        if hasattr(value, "re") and hasattr(value, "im"):
+            return complex(value.re, value.im)
+        return value
+
+    def encode(self, value: Any) -> Any:
+        """A Python/numpy value for zeep."""
+        if isinstance(value, np.ndarray):
+            return self.to_ndarray(value)
+        if isinstance(value, complex):
+            return {"re": value.real, "im": value.imag}
+        if isinstance(value, np.generic):
+            return value.item()
+        return value
+
+
+class RemoteFunction:
+    """One kernel operation of a served library; .create() makes a WS-Resource for it."""
+
+    def __init__(self, remote: _Remote, name: str, inputs: list[tuple[str, bool]], outputs: list[str]) -> None:
+        self._r, self.__name__ = remote, name
+        self.inputs, self.outputs = inputs, outputs
+        self.__doc__ = f"{name}({', '.join(n if req else n + '=...' for n, req in inputs)}) on {remote.url}"
+
+    def _bind_args(self, args: tuple, kwargs: dict) -> dict[str, Any]:
+        names = [n for n, _ in self.inputs]
+        if len(args) > len(names):
+            raise TypeError(f"{self.__name__}() takes {len(names)} arguments, {len(args)} given")
+        given = dict(zip(names, args))
+        for k, v in kwargs.items():
+            if k not in names:
+                raise TypeError(f"{self.__name__}() got an unexpected argument {k!r}; arguments: {', '.join(names)}")
+            if k in given:
+                raise TypeError(f"{self.__name__}() got argument {k!r} twice")
+            given[k] = v
+        return given
+
+    def output_values(self, response: Any) -> list[Any]:
+        """The raw output values of a response (zeep unwraps a response with a single element)."""
+        if len(self.outputs) == 1:
+            return [response]
+        return [getattr(response, n) for n in self.outputs]
+
+    def unpack(self, response: Any, given: dict[str, Any]) -> Any:
+        """Outputs as the local module returns them: inout arrays updated in place, the rest returned."""
+        returned = []
+        for n, raw in zip(self.outputs, self.output_values(response)):
+            value = self._r.decode(n, raw)
+            original = given.get(n)
+            if isinstance(original, np.ndarray) and isinstance(value, np.ndarray) and original.flags.writeable:
+                np.copyto(original, value)  # an inout array: same in-place contract as wrapgen.load
+            else:
+                returned.append(value)
+        return None if not returned else returned[0] if len(returned) == 1 else tuple(returned)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        given = self._bind_args(args, kwargs)
+        missing = [n for n, req in self.inputs if req and n not in given]
+        if missing:
+            raise TypeError(f"{self.__name__}() missing argument(s): {', '.join(missing)}")
+        response = self._r.call(self._r.client.service, self.__name__,
+                                **{k: self._r.encode(v) for k, v in given.items()})
+        return self.unpack(response, given)
+
+    def create(self, **params: Any) -> Resource:
+        """A new WS-Resource for one computation (parameters may also be set later)."""
+        given = self._bind_args((), params)
+        epr = self._r.call(self._r.client.service, f"Create_{self.__name__}",
+                           **{k: self._r.encode(v) for k, v in given.items()})
+        return Resource(self, epr)
+
+
+class Resource:
+    """A WS-Resource for one computation: properties, start, wait, result, cancel, destroy.
+
+    Its operations are sent as plain XML (the reference parameter as a header block): resource
+    properties are open content (xs:any), which a typed client would reshape.
+    """
+
+    def __init__(self, fn: RemoteFunction, epr: Any) -> None:
+        self.fn, self._r = fn, fn._r
+        self.address = epr.Address if not isinstance(epr.Address, dict) else epr.Address["_value_1"]
+        rp = epr.ReferenceParameters
+        params = rp._value_1 if rp is not None else []
+        self.key = next((e.text for e in params if etree.QName(e).localname == "ResourceKey"), None)
+        if not self.key:
+            raise WSRFError(f"the EndpointReference from {self._r.url} carries no ResourceKey")
+        self._ns = f"{self._r.tns}:{fn.__name__}"
+
+    def _post(self, body: etree._Element, action: str) -> etree._Element:
+        from .envelope import envelope, parse_xml, serialize
+
+        header = etree.Element(f"{{{self._r.tns}}}ResourceKey", nsmap={"k": self._r.tns})
+        header.text = self.key
+        header.set(N.q(N.WSA, "IsReferenceParameter"), "true")
+        data = serialize(envelope(body, action, to=self.address, extra_headers=[header]))
+        session = self._r.client.transport.session
+        try:
+            resp = session.post(self.address, data=data, timeout=self._r.timeout,
+                                headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{action}"'})
+        except OSError as exc:
+            raise WSRFError(f"{self.address}: {exc}") from None
+        try:
+            env = parse_xml(resp.content, "response")
+            result = env.find(N.q(N.SOAP_ENV, "Body"))[0]
+        except Exception:
+            raise WSRFError(f"{self.address}: HTTP {resp.status_code}: not a SOAP response: "
+                            f"{resp.content[:200]!r}") from None
+        if result.tag == N.q(N.SOAP_ENV, "Fault"):
+            raise self._r.translate(_FaultView(result))
+        return result
+
+    def _own(self, name: str) -> etree._Element:
+        return self._post(etree.Element(f"{{{self._ns}}}{name}"),
+                          f"{self._ns}/{self.fn.__name__}ResourcePortType/{name}Request")
+
+    def _wsrf(self, operation: str, body: etree._Element | None = None) -> etree._Element:
+        if body is None:
+            body = etree.Element(N.q(N.BODY_NS[operation], operation))
+        return self._post(body, N.action(operation))
+
+    def document(self) -> etree._Element:
+        """The resource property document as XML."""
+        return self._wsrf("GetResourcePropertyDocument")[0]
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        """Status, Progress, Parameters, Result (when done), Error, CurrentTime and TerminationTime."""
+        out: dict[str, Any] = {}
+        for e in self.document():
+            local = etree.QName(e).localname
+            if local in ("Parameters", "Result"):
+                out[local] = {etree.QName(c).localname: self._value(c) for c in e}
+            elif local == "Progress":
+                out[local] = float(e.text)
+            elif local == "TerminationTime":
+                out[local] = None if e.get(N.q(N.XSI, "nil")) in ("true", "1") else e.text
+            elif local != "QueryExpressionDialect":
+                out[local] = e.text
+        return out
+
+    def _value(self, e: etree._Element) -> Any:
+        ns = etree.QName(e).namespace
+        name = etree.QName(e).localname
+        if e.find(f"{{{ns}}}dtype") is not None:
+            import base64
+
+            data_el = e.find(f"{{{ns}}}data")
+            href = e.findtext(f"{{{ns}}}href")
+            if data_el is not None:
+                data = base64.b64decode("".join((data_el.text or "").split()))
+            elif href:
+                with urllib.request.urlopen(href, timeout=self._r.timeout) as r:
+                    data = r.read()
+            else:
+                data = b""
+            return array_from_parts(name, e.findtext(f"{{{ns}}}dtype"), [s.text for s in e.findall(f"{{{ns}}}shape")],
+                                    e.findtext(f"{{{ns}}}order"), data)
+        if e.find(f"{{{ns}}}re") is not None:
+            return complex(float(e.findtext(f"{{{ns}}}re")), float(e.findtext(f"{{{ns}}}im")))
+        return _typed(e.text)
+
+    def get_property(self, qname: str) -> list[etree._Element]:
+        """One resource property by QName ('{ns}local')."""
+        q = etree.QName(qname)
+        body = etree.Element(N.q(N.RP, "GetResourceProperty"), nsmap={"p": q.namespace} if q.namespace else None)
+        body.text = f"p:{q.localname}" if q.namespace else q.localname
+        return list(self._wsrf("GetResourceProperty", body))
+
+    @property
+    def status(self) -> str:
+        """Created, Running, Succeeded, Failed or Cancelled."""
+        return self.get_property(f"{{{self._ns}}}Status")[0].text
+
+    def query(self, xpath: str, namespaces: dict[str, str] | None = None) -> list[Any]:
+        """QueryResourceProperties with the XPath 1.0 dialect (prefix r: is this resource's namespace)."""
+        body = etree.Element(N.q(N.RP, "QueryResourceProperties"))
+        qe = etree.SubElement(body, N.q(N.RP, "QueryExpression"), Dialect=N.XPATH_DIALECT,
+                              nsmap={"r": self._ns, "wsrf-rl": N.RL, "tns": self._r.tns, **(namespaces or {})})
+        qe.text = xpath
+        result = self._wsrf("QueryResourceProperties", body)
+        items: list[Any] = list(result)
+        if result.text and result.text.strip():
+            items.insert(0, result.text.strip())
+        return items
+
+    def set_parameters(self, **params: Any) -> None:
+        """Replace the parameters before Start (SetResourceProperties Update of Parameters)."""
+        given = self.fn._bind_args((), params)
+        body = etree.Element(N.q(N.RP, "SetResourceProperties"))
+        p = etree.SubElement(etree.SubElement(body, N.q(N.RP, "Update")), f"{{{self._ns}}}Parameters")
+        for n, _ in self.fn.inputs:
+            if n in given:
+                _append_value(p, self._r.tns, n, given[n])
+        self._wsrf("SetResourceProperties", body)
+
+    def start(self) -> None:
+        """Start the computation on the server."""
+        self._own("Start")
+
+    def cancel(self) -> None:
+        """Stop the computation."""
+        self._own("Cancel")
+
+    def wait(self, timeout: float | None = None, interval: float = 0.05) -> str:
+        """Poll until Succeeded, Failed or Cancelled; returns the status."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            st = self.status
+            if st in _STATUS_DONE:
+                return st
+            if deadline is not None and time.monotonic() > deadline:
+                raise WSRFError(f"{self.fn.__name__} resource still {st} after {timeout:g} s")
+            time.sleep(interval)
+            interval = min(interval * 1.5, 1.0)
+
+    def result(self) -> Any:
+        """The outputs, as the function returns them (inout arrays returned, since no caller array exists)."""
+        resp = self._own("FetchResult")
+        by_name = {etree.QName(c).localname: self._value(c) for c in resp}
+        values = [by_name[n] for n in self.fn.outputs]
+        return None if not values else values[0] if len(values) == 1 else tuple(values)
+
+    def set_termination_time(self, seconds_from_now: float | None) -> str | None:
+        """Schedule destruction after a duration (None: never); returns the new termination time."""
+        body = etree.Element(N.q(N.RL, "SetTerminationTime"), nsmap={"xsi": N.XSI})
+        if seconds_from_now is None:
+            etree.SubElement(body, N.q(N.RL, "RequestedTerminationTime")).set(N.q(N.XSI, "nil"), "true")
+        else:
+            etree.SubElement(body, N.q(N.RL, "RequestedLifetimeDuration")).text = f"PT{float(seconds_from_now)!r}S"
+        resp = self._wsrf("SetTerminationTime", body)
+        t = resp.find(N.q(N.RL, "NewTerminationTime"))
+        return None if t is None or t.get(N.q(N.XSI, "nil")) in ("true", "1") else t.text
+
+    def destroy(self) -> None:
+        """Destroy the resource (a running computation is stopped)."""
+        self._wsrf("Destroy")
+
+    def __enter__(self) -> Resource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.destroy()
+        except WSRFError:
+            pass
+
+
+def _typed(text: str | None) -> Any:
+    """A scalar's XML text as int, float or bool when it reads as one."""
+    if text is None:
+        return None
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text, text)
+
+
+class _FaultView:
+    """A SOAP Fault element with the attributes of zeep's Fault that translate() reads."""
+
+    def __init__(self, fault: etree._Element) -> None:
+        self.message = fault.findtext("faultstring")
+        self.detail = fault.find("detail")
+
+
+def _append_value(parent: etree._Element, tns: str, name: str, value: Any) -> None:
+    e = etree.SubElement(parent, f"{{{tns}}}{name}")
+    if isinstance(value, np.ndarray):
+        import base64
+
+        dtype, shape, order, data = array_parts(value)
+        etree.SubElement(e, f"{{{tns}}}dtype").text = dtype
+        for d in shape:
+            etree.SubElement(e, f"{{{tns}}}shape").text = str(d)
+        etree.SubElement(e, f"{{{tns}}}order").text = order
+        etree.SubElement(e, f"{{{tns}}}data").text = base64.b64encode(data).decode()
+    elif isinstance(value, (bool, np.bool_)):
+        e.text = "true" if value else "false"
+    elif isinstance(value, complex):
+        etree.SubElement(e, f"{{{tns}}}re").text = repr(value.real)
+        etree.SubElement(e, f"{{{tns}}}im").text = repr(value.imag)
+    else:
+        e.text = repr(float(value)) if isinstance(value, float) else str(value)
+
+
+class ServiceProxy:
+    """A served library: one RemoteFunction attribute per kernel operation."""
+
+    def __init__(self, url: str, timeout: float = 300.0) -> None:
+        self._r = _Remote(url, timeout)
+        self.url = self._r.url
+        binding = self._r.client.wsdl.bindings.get(f"{{{self._r.tns}}}{self._r.library}Binding")
+        if binding is None:
+            raise WSRFError(f"{url} does not look like a wrapgen service (no {self._r.library}Binding in its WSDL)")
+        self._functions: dict[str, RemoteFunction] = {}
+        for name, op in binding._operations.items():
+            if name.startswith("Create_"):
+                continue
+            inputs = [(n, getattr(el, "min_occurs", 1) >= 1) for n, el in op.input.body.type.elements]
+            outputs = [n for n, _ in op.output.body.type.elements]
+            self._functions[name] = f = RemoteFunction(self._r, name, inputs, outputs)
+            setattr(self, name, f)
+
+    def __getattr__(self, name: str) -> Any:
+        if "_r" in self.__dict__ and name[:1].isupper():
+            return self._r.exception_class(name)  # declared exception classes, as on a local module
+        raise AttributeError(name)
+
+    def __dir__(self) -> list[str]:
+        return sorted(self._functions)
+
+
+def connect(url: str, timeout: float = 300.0) -> ServiceProxy:
+    """A proxy for the service at URL (http://host:port/<library>)."""
+    return ServiceProxy(url, timeout)
