@@ -35,23 +35,11 @@ def _zeep() -> Any:
     return zeep
 
 
-class _Remote:
-    """Shared plumbing: the zeep client, fault translation, NDArray conversion."""
+class FaultTranslator:
+    """Turns SOAP faults from one service into Python exceptions (declared classes made once, on demand)."""
 
-    def __init__(self, url: str, timeout: float) -> None:
-        zeep = _zeep()
-        from zeep.transports import Transport
-
-        self.url = url.rstrip("/").removesuffix("?wsdl")
-        self.library = self.url.rsplit("/", 1)[-1]
-        self.timeout = timeout
-        transport = Transport(timeout=timeout, operation_timeout=None)
-        settings = zeep.Settings(xml_huge_tree=True, strict=True)
-        try:
-            self.client = zeep.Client(self.url + "?wsdl", transport=transport, settings=settings)
-        except Exception as exc:
-            raise WSRFError(f"cannot load the WSDL of {self.url}: {exc}") from None
-        self.tns = f"urn:wrapgen:{self.library}"
+    def __init__(self, tns: str, library: str, url: str) -> None:
+        self.tns, self.library, self.url = tns, library, url
         self._classes: dict[str, type[BaseException]] = {}
 
     def exception_class(self, name: str) -> type[BaseException]:
@@ -65,7 +53,7 @@ class _Remote:
         return self._classes[name]
 
     def translate(self, fault: Any) -> BaseException:
-        """A zeep Fault as the exception the server's kernel raised."""
+        """A fault (zeep's, or anything with .message and .detail) as the exception the server raised."""
         detail = fault.detail
         element = exception = code = None
         if detail is not None and len(detail):
@@ -89,13 +77,33 @@ class _Remote:
             return ResourceUnknown(message, element, code, None)
         return RemoteFault(message, element, code, None)
 
+
+class _Remote:
+    """Shared plumbing: the zeep client, fault translation, NDArray conversion."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        zeep = _zeep()
+        from zeep.transports import Transport
+
+        self.url = url.rstrip("/").removesuffix("?wsdl")
+        self.library = self.url.rsplit("/", 1)[-1]
+        self.timeout = timeout
+        transport = Transport(timeout=timeout, operation_timeout=None)
+        settings = zeep.Settings(xml_huge_tree=True, strict=True)
+        try:
+            self.client = zeep.Client(self.url + "?wsdl", transport=transport, settings=settings)
+        except Exception as exc:
+            raise WSRFError(f"cannot load the WSDL of {self.url}: {exc}") from None
+        self.tns = f"urn:wrapgen:{self.library}"
+        self.faults = FaultTranslator(self.tns, self.library, self.url)
+
     def call(self, service: Any, name: str, *args: Any, **kwargs: Any) -> Any:
         """Call an operation, translating faults."""
         zeep = _zeep()
         try:
             return getattr(service, name)(*args, **kwargs)
         except zeep.exceptions.Fault as f:
-            raise self.translate(f) from None
+            raise self.faults.translate(f) from None
         except zeep.exceptions.TransportError as exc:
             raise WSRFError(f"{self.url}: HTTP {exc.status_code}: {exc.message}") from None
 
@@ -185,7 +193,14 @@ class RemoteFunction:
         given = self._bind_args((), params)
         epr = self._r.call(self._r.client.service, f"Create_{self.__name__}",
                            **{k: self._r.encode(v) for k, v in given.items()})
-        return Resource(self, epr)
+        address = epr.Address if not isinstance(epr.Address, dict) else epr.Address["_value_1"]
+        rp = epr.ReferenceParameters
+        key = next((e.text for e in (rp._value_1 if rp is not None else []) if etree.QName(e).localname ==
+                    "ResourceKey"), None)
+        if not key:
+            raise WSRFError(f"the EndpointReference from {self._r.url} carries no ResourceKey")
+        return Resource(address, key, self._r.tns, self.__name__, self._r.timeout, fn=self, faults=self._r.faults,
+                        session=self._r.client.transport.session)
 
 
 class Resource:
@@ -195,26 +210,54 @@ class Resource:
     properties are open content (xs:any), which a typed client would reshape.
     """
 
-    def __init__(self, fn: RemoteFunction, epr: Any) -> None:
-        self.fn, self._r = fn, fn._r
-        self.address = epr.Address if not isinstance(epr.Address, dict) else epr.Address["_value_1"]
-        rp = epr.ReferenceParameters
-        params = rp._value_1 if rp is not None else []
-        self.key = next((e.text for e in params if etree.QName(e).localname == "ResourceKey"), None)
-        if not self.key:
-            raise WSRFError(f"the EndpointReference from {self._r.url} carries no ResourceKey")
-        self._ns = f"{self._r.tns}:{fn.__name__}"
+    def __init__(self, address: str, key: str, tns: str, function: str, timeout: float = 300.0,
+                 fn: RemoteFunction | None = None, faults: FaultTranslator | None = None,
+                 session: Any = None) -> None:
+        self.address, self.key, self.tns, self.function, self.timeout = address, key, tns, function, timeout
+        self.fn = fn
+        self._faults = faults or FaultTranslator(tns, tns.rsplit(":", 1)[-1], address)
+        if session is None:
+            import requests
+
+            session = requests.Session()
+        self._session = session
+        self._ns = f"{tns}:{function}"
+
+    @classmethod
+    def from_epr(cls, epr: etree._Element | bytes | str, timeout: float = 300.0) -> Resource:
+        """A resource addressed by a WS-Addressing EndpointReference (XML, as Create returns it)."""
+        from .envelope import parse_epr, parse_xml
+
+        if not isinstance(epr, etree._Element):
+            epr = parse_xml(epr.encode() if isinstance(epr, str) else epr, "EndpointReference")
+        if epr.tag != N.q(N.WSA, "EndpointReference"):
+            found = epr.find(f".//{N.q(N.WSA, 'EndpointReference')}")
+            if found is None:
+                raise WSRFError(f"expected a wsa:EndpointReference ({N.WSA}), got <{epr.tag}>")
+            epr = found
+        address, params = parse_epr(epr)
+        keys = [(qn, v) for qn, v in params.items() if qn.endswith("}ResourceKey")]
+        if not keys:
+            raise WSRFError("the EndpointReference has no ResourceKey reference parameter")
+        qn, key = keys[0]
+        tns = qn[1:].split("}")[0]
+        return cls(address, key, tns, address.rstrip("/").rsplit("/", 1)[-1], timeout)
+
+    def epr(self) -> etree._Element:
+        """This resource's EndpointReference."""
+        from .envelope import epr
+
+        return epr(self.address, f"{{{self.tns}}}ResourceKey", self.key)
 
     def _post(self, body: etree._Element, action: str) -> etree._Element:
         from .envelope import envelope, parse_xml, serialize
 
-        header = etree.Element(f"{{{self._r.tns}}}ResourceKey", nsmap={"k": self._r.tns})
+        header = etree.Element(f"{{{self.tns}}}ResourceKey", nsmap={"k": self.tns})
         header.text = self.key
         header.set(N.q(N.WSA, "IsReferenceParameter"), "true")
         data = serialize(envelope(body, action, to=self.address, extra_headers=[header]))
-        session = self._r.client.transport.session
         try:
-            resp = session.post(self.address, data=data, timeout=self._r.timeout,
+            resp = self._session.post(self.address, data=data, timeout=self.timeout,
                                 headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{action}"'})
         except OSError as exc:
             raise WSRFError(f"{self.address}: {exc}") from None
@@ -225,17 +268,23 @@ class Resource:
             raise WSRFError(f"{self.address}: HTTP {resp.status_code}: not a SOAP response: "
                             f"{resp.content[:200]!r}") from None
         if result.tag == N.q(N.SOAP_ENV, "Fault"):
-            raise self._r.translate(_FaultView(result))
+            raise self._faults.translate(_FaultView(result))
         return result
 
     def _own(self, name: str) -> etree._Element:
         return self._post(etree.Element(f"{{{self._ns}}}{name}"),
-                          f"{self._ns}/{self.fn.__name__}ResourcePortType/{name}Request")
+                          f"{self._ns}/{self.function}ResourcePortType/{name}Request")
 
     def _wsrf(self, operation: str, body: etree._Element | None = None) -> etree._Element:
         if body is None:
             body = etree.Element(N.q(N.BODY_NS[operation], operation))
         return self._post(body, N.action(operation))
+
+    def _function(self) -> RemoteFunction:
+        if self.fn is None:
+            raise WSRFError("this resource was opened from an EPR alone; use connect(URL).<function>.create() "
+                            "to have typed parameters")
+        return self.fn
 
     def document(self) -> etree._Element:
         """The resource property document as XML."""
@@ -268,7 +317,7 @@ class Resource:
             if data_el is not None:
                 data = base64.b64decode("".join((data_el.text or "").split()))
             elif href:
-                with urllib.request.urlopen(href, timeout=self._r.timeout) as r:
+                with urllib.request.urlopen(href, timeout=self.timeout) as r:
                     data = r.read()
             else:
                 data = b""
@@ -294,7 +343,7 @@ class Resource:
         """QueryResourceProperties with the XPath 1.0 dialect (prefix r: is this resource's namespace)."""
         body = etree.Element(N.q(N.RP, "QueryResourceProperties"))
         qe = etree.SubElement(body, N.q(N.RP, "QueryExpression"), Dialect=N.XPATH_DIALECT,
-                              nsmap={"r": self._ns, "wsrf-rl": N.RL, "tns": self._r.tns, **(namespaces or {})})
+                              nsmap={"r": self._ns, "wsrf-rl": N.RL, "tns": self.tns, **(namespaces or {})})
         qe.text = xpath
         result = self._wsrf("QueryResourceProperties", body)
         items: list[Any] = list(result)
@@ -304,12 +353,12 @@ class Resource:
 
     def set_parameters(self, **params: Any) -> None:
         """Replace the parameters before Start (SetResourceProperties Update of Parameters)."""
-        given = self.fn._bind_args((), params)
+        given = self._function()._bind_args((), params)
         body = etree.Element(N.q(N.RP, "SetResourceProperties"))
         p = etree.SubElement(etree.SubElement(body, N.q(N.RP, "Update")), f"{{{self._ns}}}Parameters")
-        for n, _ in self.fn.inputs:
+        for n, _ in self._function().inputs:
             if n in given:
-                _append_value(p, self._r.tns, n, given[n])
+                _append_value(p, self.tns, n, given[n])
         self._wsrf("SetResourceProperties", body)
 
     def start(self) -> None:
@@ -328,14 +377,16 @@ class Resource:
             if st in _STATUS_DONE:
                 return st
             if deadline is not None and time.monotonic() > deadline:
-                raise WSRFError(f"{self.fn.__name__} resource still {st} after {timeout:g} s")
+                raise WSRFError(f"{self.function} resource still {st} after {timeout:g} s")
             time.sleep(interval)
             interval = min(interval * 1.5, 1.0)
 
     def result(self) -> Any:
-        """The outputs, as the function returns them (inout arrays returned, since no caller array exists)."""
+        """The outputs as the function returns them (inout arrays too: no caller array exists), or by name."""
         resp = self._own("FetchResult")
         by_name = {etree.QName(c).localname: self._value(c) for c in resp}
+        if self.fn is None:
+            return by_name  # opened from an EPR alone: {output name: value}
         values = [by_name[n] for n in self.fn.outputs]
         return None if not values else values[0] if len(values) == 1 else tuple(values)
 
@@ -424,7 +475,7 @@ class ServiceProxy:
 
     def __getattr__(self, name: str) -> Any:
         if "_r" in self.__dict__ and name[:1].isupper():
-            return self._r.exception_class(name)  # declared exception classes, as on a local module
+            return self._r.faults.exception_class(name)  # declared exception classes, as on a local module
         raise AttributeError(name)
 
     def __dir__(self) -> list[str]:

@@ -1,0 +1,179 @@
+"""`wrapgen serve` and the GT4-style resource tools `wrapgen wsrf ...`."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `serve` and `wsrf`."""
+    p = subparsers.add_parser("serve", help="publish spec-wrapped kernels as WS-RF grid services",
+                              description="Serve each SPEC as a SOAP service at http://HOST:PORT/<library>?wsdl "
+                                          "(gunicorn sync workers; kernels run in isolated processes).")
+    p.add_argument("specs", nargs="+", metavar="SPEC")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port (0 picks a free one; default 8080)")
+    p.add_argument("--workers", type=int, default=None, help="server workers (default: one per core)")
+    p.add_argument("--state", default="wrapgen-wsrf.db", help="SQLite file holding WS-Resource state")
+    p.add_argument("--max-request", type=int, default=256 * 1024 * 1024, metavar="BYTES",
+                   help="largest request accepted (default 256 MiB)")
+    p.add_argument("--inline-limit", type=int, default=16 * 1024 * 1024, metavar="BYTES",
+                   help="arrays above this size are returned as a download URL (default 16 MiB)")
+    p.add_argument("--lifetime", type=float, default=24 * 3600.0, metavar="SECONDS",
+                   help="initial lifetime of a new resource; 0 for none (default one day)")
+    p.add_argument("--log", default=None, metavar="FILE", help="server log file (default: stderr)")
+    p.set_defaults(func=_serve)
+
+    w = subparsers.add_parser("wsrf", help="WS-Resource tools: create, start, get-property, query, destroy, ...")
+    sub = w.add_subparsers(dest="wsrf_command", metavar="TOOL", required=True)
+
+    c = sub.add_parser("create", help="create a resource for FUNCTION and write its EPR")
+    c.add_argument("url", help="the service, http://HOST:PORT/<library>")
+    c.add_argument("function")
+    c.add_argument("params", nargs="*", metavar="NAME=VALUE", help="a number, or @file.npy for an array")
+    c.add_argument("-o", "--out", type=Path, default=None, help="write the EPR here (default: stdout)")
+    c.set_defaults(func=_create)
+    for name, helptext in (("start", "start the computation"), ("status", "print the status"),
+                           ("result", "print the result (arrays summarised; --save DIR writes .npy files)"),
+                           ("cancel", "stop the computation"), ("destroy", "destroy the resource"),
+                           ("get-properties", "print the resource property document")):
+        t = sub.add_parser(name, help=helptext)
+        t.add_argument("-e", "--epr", type=Path, required=True, help="EPR file written by `wrapgen wsrf create`")
+        if name == "result":
+            t.add_argument("--save", type=Path, default=None, metavar="DIR")
+        t.set_defaults(func=_tool, tool=name)
+    g = sub.add_parser("get-property", help="print one resource property")
+    g.add_argument("-e", "--epr", type=Path, required=True)
+    g.add_argument("qname", help="{namespace}local, or a local name of the resource's own namespace")
+    g.set_defaults(func=_tool, tool="get-property")
+    q = sub.add_parser("query", help="XPath 1.0 query over the resource properties (prefix r: is the resource's)")
+    q.add_argument("-e", "--epr", type=Path, required=True)
+    q.add_argument("xpath")
+    q.set_defaults(func=_tool, tool="query")
+    s = sub.add_parser("set-termination-time", help="destroy after SECONDS (or 'infinity' for never)")
+    s.add_argument("-e", "--epr", type=Path, required=True)
+    s.add_argument("seconds")
+    s.set_defaults(func=_tool, tool="set-termination-time")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .server import Server
+
+    srv = Server(args.specs, state=args.state, host=args.host, port=args.port, workers=args.workers,
+                 log_file=args.log, max_request=args.max_request, inline_limit=args.inline_limit,
+                 lifetime=args.lifetime or None)
+    srv.start()
+    from .app import WsrfApp
+
+    for name, model in WsrfApp(srv.config).models.items():
+        print(f"serving {name} at {srv.url}/{name}?wsdl  ({', '.join(model.operations)})", flush=True)
+        for fname, why in model.skipped.items():
+            print(f"  not served: {fname}: {why}", flush=True)
+
+    def stop(*_: Any) -> None:
+        srv.stop()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    status = srv.wait()
+    srv.stop()
+    return status
+
+
+def _value(text: str) -> Any:
+    if text.startswith("@"):
+        import numpy as np
+
+        path = Path(text[1:])
+        try:
+            return np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"cannot read array file {path}: {exc}") from None
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+def _create(args: argparse.Namespace) -> int:
+    from lxml import etree
+
+    from .client import connect
+
+    params = {}
+    for item in args.params:
+        name, eq, value = item.partition("=")
+        if not eq or not name:
+            raise UsageError(f"parameter {item!r} is not NAME=VALUE")
+        params[name] = _value(value)
+    proxy = connect(args.url)
+    fn = getattr(proxy, args.function, None)
+    if fn is None or not hasattr(fn, "create"):
+        raise UsageError(f"{args.url} has no function {args.function!r}; it has {', '.join(dir(proxy))}")
+    res = fn.create(**params)
+    text = etree.tostring(res.epr(), pretty_print=True).decode()
+    if args.out:
+        args.out.write_text(text)
+        print(f"wrote the EPR of {args.function} resource {res.key} to {args.out}")
+    else:
+        print(text, end="")
+    return 0
+
+
+def _tool(args: argparse.Namespace) -> int:
+    from lxml import etree
+
+    from .client import Resource
+
+    try:
+        data = args.epr.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read EPR file {args.epr}: {exc.strerror}") from None
+    res = Resource.from_epr(data)
+    tool = args.tool
+    if tool == "start":
+        res.start()
+    elif tool == "cancel":
+        res.cancel()
+    elif tool == "destroy":
+        res.destroy()
+    elif tool == "status":
+        print(res.status)
+    elif tool == "get-properties":
+        print(etree.tostring(res.document(), pretty_print=True).decode(), end="")
+    elif tool == "get-property":
+        qname = args.qname if args.qname.startswith("{") else f"{{{res.tns}:{res.function}}}{args.qname}"
+        for e in res.get_property(qname):
+            print(etree.tostring(e, pretty_print=True).decode(), end="")
+    elif tool == "query":
+        for item in res.query(args.xpath):
+            print(etree.tostring(item, pretty_print=True).decode().rstrip() if isinstance(item, etree._Element)
+                  else item)
+    elif tool == "set-termination-time":
+        seconds = None if args.seconds.lower() in ("infinity", "inf", "never") else float(args.seconds)
+        print(res.set_termination_time(seconds) or "infinity")
+    elif tool == "result":
+        _print_result(res.result(), args.save)
+    return 0
+
+
+def _print_result(result: dict[str, Any], save: Path | None) -> None:
+    import numpy as np
+
+    for name, v in result.items():
+        if isinstance(v, np.ndarray):
+            if save is not None:
+                save.mkdir(parents=True, exist_ok=True)
+                np.save(save / f"{name}.npy", v)
+            print(f"{name}: {v.dtype} array of shape {v.shape}" + (f" -> {save / (name + '.npy')}" if save else ""))
+        else:
+            print(f"{name}: {v!r}")
