@@ -7,7 +7,8 @@ VPY := $(VENV)/bin/python
 # System packages wrapgen builds with and tests against (Debian 12 names).
 APT_PACKAGES := python3 python3-venv python3-dev g++ make cmake ninja-build pkg-config libssl-dev \
 	gfortran liblapack-dev libblas-dev \
-	globus-gridftp-server-progs globus-gass-copy-progs
+	globus-gridftp-server-progs globus-gass-copy-progs \
+	libsoap-lite-perl gsoap
 
 NATIVE := pyproject.toml CMakeLists.txt $(wildcard native/*.cpp native/*.hpp)
 

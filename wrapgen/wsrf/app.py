@@ -2,7 +2,8 @@
 
     POST /<library>              kernel operations (stateless) and Create_<function> factories
     POST /<library>/<function>   a WS-Resource of that function (key in a wsa reference parameter)
-    GET  /<library>?wsdl         the WSDL (also at /<library>/<function>?wsdl)
+    GET  /<library>?wsdl         the WSDL of the kernel operations and factories
+    GET  /<library>/<function>?wsdl   the WSDL of that function's WS-Resource port
     GET  /<library>/blob/<token> a large array offered for download (raw little-endian bytes)
 
 Client faults are answered with HTTP 400, server faults with 500; nothing a client sends can take a
@@ -104,7 +105,7 @@ class WsrfApp:
         self.store = Store(config.state)
         self.resources = ResourceHandlers(self)
         self._modules: dict[str, Any] = {}
-        self._wsdl: dict[tuple[str, str], bytes] = {}
+        self._wsdl: dict[tuple[str, str, str], bytes] = {}
 
     # --- kernel calls -------------------------------------------------------------------------------------
     def module(self, model: ServiceModel) -> Any:
@@ -202,9 +203,10 @@ class WsrfApp:
             return [data]
         if query.lower() in ("wsdl", "wsdl=") and (len(path) == 1 or (len(path) == 2 and path[1] in
                                                                          call.model.operations)):
-            key = (call.model.name, call.base_url)
+            resource = path[1] if len(path) == 2 else None
+            key = (call.model.name, call.base_url, resource or "")
             if key not in self._wsdl:
-                self._wsdl[key] = build_wsdl(call.model, call.base_url)
+                self._wsdl[key] = build_wsdl(call.model, call.base_url, resource)
             data = self._wsdl[key]
             start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(data)))])
             return [data]

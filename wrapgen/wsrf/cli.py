@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -76,14 +75,24 @@ def _serve(args: argparse.Namespace) -> int:
         for fname, why in model.skipped.items():
             print(f"  not served: {fname}: {why}", flush=True)
 
+    class _Stop(Exception):
+        pass
+
     def stop(*_: Any) -> None:
-        srv.stop()
-        sys.exit(0)
+        # Only unwind here: stopping from inside the handler would wait on the very child whose
+        # wait() the signal interrupted (Popen's waitpid lock is still held by that frame).
+        raise _Stop
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    status = srv.wait()
-    srv.stop()
+    try:
+        status = srv.wait()
+    except _Stop:
+        status = 0
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        srv.stop()
     return status
 
 
@@ -149,21 +158,31 @@ def _tool(args: argparse.Namespace) -> int:
     elif tool == "status":
         print(res.status)
     elif tool == "get-properties":
-        print(etree.tostring(res.document(), pretty_print=True).decode(), end="")
+        print(_show(res.document()), end="")
     elif tool == "get-property":
         qname = args.qname if args.qname.startswith("{") else f"{{{res.tns}:{res.function}}}{args.qname}"
         for e in res.get_property(qname):
-            print(etree.tostring(e, pretty_print=True).decode(), end="")
+            print(_show(e), end="")
     elif tool == "query":
         for item in res.query(args.xpath):
-            print(etree.tostring(item, pretty_print=True).decode().rstrip() if isinstance(item, etree._Element)
-                  else item)
+            print(_show(item).rstrip() if isinstance(item, etree._Element) else item)
     elif tool == "set-termination-time":
         seconds = None if args.seconds.lower() in ("infinity", "inf", "never") else float(args.seconds)
         print(res.set_termination_time(seconds) or "infinity")
     elif tool == "result":
         _print_result(res.result(), args.save)
     return 0
+
+
+def _show(element: Any) -> str:
+    """An element as text, without the namespace declarations it inherited from the envelope."""
+    import copy
+
+    from lxml import etree
+
+    e = copy.deepcopy(element)
+    etree.cleanup_namespaces(e)
+    return etree.tostring(e, pretty_print=True).decode()
 
 
 def _print_result(result: dict[str, Any], save: Path | None) -> None:

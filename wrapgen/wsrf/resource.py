@@ -120,7 +120,12 @@ class ResourceHandlers:
         from .runner import launch
 
         state = Path(self.app.config.state)
-        launch(state, res.key, call.model.spec, self.app.config.cache, state.with_suffix(".runner.log"))
+        try:
+            launch(state, res.key, call.model.spec, self.app.config.cache, state.with_suffix(".runner.log"))
+        except Exception as exc:  # the resource must not stay Running with nothing running it
+            self.app.store.finish(res.key, "Failed", error=f"could not start the runner: {exc}",
+                                  exception=type(exc).__name__)
+            raise SoapFault(f"could not start the {op.name} computation: {exc}") from None
         return etree.Element(N.q(op.namespace, "StartResponse"))
 
     def op_Cancel(self, call: Call, op: Operation, res: Resource, body: etree._Element) -> etree._Element:

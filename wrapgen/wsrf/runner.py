@@ -19,7 +19,8 @@ from .store import Store
 
 def launch(state: Path, key: str, spec: Path, cache: str | None, log: Path) -> None:
     """Start a detached runner for a resource and return once it has forked away."""
-    cmd = [sys.executable, "-P", "-m", "wrapgen.wsrf.runner", "--state", str(state), "--key", key,
+    # --key=K: a key may start with '-' (urlsafe base64), which argparse would take for an option.
+    cmd = [sys.executable, "-P", "-m", "wrapgen.wsrf.runner", "--state", str(state), f"--key={key}",
            "--spec", str(spec), "--detach"]
     if cache:
         cmd += ["--cache", cache]

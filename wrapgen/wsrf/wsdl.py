@@ -262,8 +262,13 @@ def _resource_schema(E: _B, types: etree._Element, op: Operation, p: str) -> Non
     E(s, "xs:element", name="FetchResultResponse", type=f"tns:{op.name}ResponseType")
 
 
-def build_wsdl(model: ServiceModel, base_url: str) -> bytes:
-    """The service's WSDL, with soap:address locations under base_url (http://host:port)."""
+def build_wsdl(model: ServiceModel, base_url: str, resource: str | None = None) -> bytes:
+    """The WSDL of the library port (kernel operations and factories) or, given a function name, of that
+    function's WS-Resource port; soap:address locations are under base_url (http://host:port).
+
+    One binding per document, as GT4 did for factory and instance services: WSDL tools then make one
+    proxy per document (gSOAP's wsdl2h warns when it has to merge bindings).
+    """
     prefix = {N.WSA: "wsa", N.BF: "wsrf-bf", N.R: "wsrf-r", N.RP: "wsrf-rp", N.RL: "wsrf-rl", N.WSNT: "wsnt"}
     nsmap = {"wsdl": N.WSDL, "soap": N.WSDL_SOAP, "xs": XS, "wsaw": N.WSAW, "wsam": N.WSAM, "tns": model.tns,
              "wsa": N.WSA, "wsrf-bf": N.BF, "wsrf-r": N.R, "wsrf-rp": N.RP, "wsrf-rl": N.RL, "wsnt": N.WSNT}
@@ -278,7 +283,8 @@ def build_wsdl(model: ServiceModel, base_url: str) -> bytes:
     types = E(defs, "wsdl:types")
     _oasis_schemas(E, types, prefix)
     _kernel_schema(E, types, model)
-    for op in model.operations.values():
+    shown = [model.operations[resource]] if resource else []
+    for op in shown:
         _resource_schema(E, types, op, res_prefix[op.name])
 
     messages: set[str] = set()
@@ -307,10 +313,10 @@ def build_wsdl(model: ServiceModel, base_url: str) -> bytes:
             E(o, "wsdl:fault", name=fname, message=message(f), wsaw__Action=N.FAULT_ACTION, wsam__Action=N.FAULT_ACTION)
             E(E(b, "wsdl:fault", name=fname), "soap:fault", name=fname, use="literal")
 
-    lib_pt = E(defs, "wsdl:portType", name=f"{model.name}PortType")
+    lib_pt = E(defs if not resource else None, "wsdl:portType", name=f"{model.name}PortType")
     lib_bd = E(None, "wsdl:binding", name=f"{model.name}Binding", type=f"tns:{model.name}PortType")
     E(lib_bd, "soap:binding", style="document", transport="http://schemas.xmlsoap.org/soap/http")
-    for op in model.operations.values():
+    for op in model.operations.values() if not resource else []:
         operation(lib_pt, lib_bd, op.name, f"tns:{op.name}", f"tns:{op.name}Response", kernel_action(model, op.name),
                   kernel_action(model, op.name, True), ["tns:KernelFault"], op.fn.doc)
         create = f"Create_{op.name}"
@@ -318,7 +324,7 @@ def build_wsdl(model: ServiceModel, base_url: str) -> bytes:
                   kernel_action(model, create, True), [],
                   f"Create a WS-Resource for one {op.name} computation; returns its EndpointReference.")
     res_bindings = []
-    for op in model.operations.values():
+    for op in shown:
         p = res_prefix[op.name]
         pt = E(defs, "wsdl:portType", name=f"{op.name}ResourcePortType")
         pt.set(f"{{{N.RP}}}ResourceProperties", f"{p}:ResourceProperties")
@@ -333,12 +339,13 @@ def build_wsdl(model: ServiceModel, base_url: str) -> bytes:
             operation(pt, bd, name, f"{pfx}:{name}", f"{pfx}:{name}Response", N.action(name), N.action(name, True),
                       [f"{prefix[fns]}:{fname}" for fns, fname in WSRF_FAULTS[name]])
         res_bindings.append((op, bd))
-    defs.append(lib_bd)
+    if not resource:
+        defs.append(lib_bd)
+        svc = E(defs, "wsdl:service", name=f"{model.name}Service")
+        E(E(svc, "wsdl:port", name=f"{model.name}Port", binding=f"tns:{model.name}Binding"), "soap:address",
+          location=f"{base_url}/{model.name}")
     for _, bd in res_bindings:
         defs.append(bd)
-    svc = E(defs, "wsdl:service", name=f"{model.name}Service")
-    E(E(svc, "wsdl:port", name=f"{model.name}Port", binding=f"tns:{model.name}Binding"), "soap:address",
-      location=f"{base_url}/{model.name}")
     for op, _ in res_bindings:
         svc = E(defs, "wsdl:service", name=f"{op.name}ResourceService")
         E(E(svc, "wsdl:port", name=f"{op.name}ResourcePort", binding=f"tns:{op.name}ResourceBinding"),
