@@ -26,6 +26,7 @@ from . import ns as N
 from .envelope import Request, envelope, epr, fault_envelope, parse_request, serialize, xs_datetime
 from .errors import ClientFault, ResourceUnknownFault, SoapFault, WSRFError
 from .model import Operation, ServiceModel, service_model
+from .notify import NotificationHandlers
 from .resource import ResourceHandlers
 from .store import Store
 from .values import decode_params, encode_outputs
@@ -104,6 +105,7 @@ class WsrfApp:
             self.models[m.name] = m
         self.store = Store(config.state)
         self.resources = ResourceHandlers(self)
+        self.notifications = NotificationHandlers(self)
         self._modules: dict[str, Any] = {}
         self._wsdl: dict[tuple[str, str, str], bytes] = {}
 
@@ -152,14 +154,17 @@ class WsrfApp:
         if method != "POST":
             return self._text(start_response, "405 Method Not Allowed", "use POST for SOAP, GET for ?wsdl\n")
         op = None
-        if len(path) == 2:
+        special = len(path) == 2 and path[1] in ("subscriptions", "pullpoints")
+        if len(path) == 2 and not special:
             op = model.operations.get(path[1])
-        if len(path) > 2 or (len(path) == 2 and op is None):
+        if len(path) > 2 or (len(path) == 2 and op is None and not special):
             return self._text(start_response, "404 Not Found", f"no resource type at /{'/'.join(path)}\n")
         try:
             body = self._read(environ)
             call.request = parse_request(body)
-            if op is None:
+            if special:
+                env = (self.notifications.manager if path[1] == "subscriptions" else self.notifications.pullpoint)(call)
+            elif op is None:
                 env = self._library_call(call)
             else:
                 env = self.resources.dispatch(call, op)
@@ -201,8 +206,8 @@ class WsrfApp:
             start_response("200 OK", [("Content-Type", "application/octet-stream"),
                                       ("Content-Length", str(len(data)))])
             return [data]
-        if query.lower() in ("wsdl", "wsdl=") and (len(path) == 1 or (len(path) == 2 and path[1] in
-                                                                         call.model.operations)):
+        if query.lower() in ("wsdl", "wsdl=") and (len(path) == 1 or (len(path) == 2 and (
+                path[1] in call.model.operations or path[1] in ("subscriptions", "pullpoints")))):
             resource = path[1] if len(path) == 2 else None
             key = (call.model.name, call.base_url, resource or "")
             if key not in self._wsdl:
@@ -237,6 +242,8 @@ class WsrfApp:
         assert req is not None
         tag = req.body.tag
         ns, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+        if tag == N.q(N.WSNT, "CreatePullPoint"):
+            return self.notifications.create_pullpoint(call)
         if ns != model.tns:
             raise ClientFault(f"unknown operation <{tag}> on /{model.name}: expected an element in {model.tns} "
                               f"(operations: {', '.join(model.operations)}; factories: "

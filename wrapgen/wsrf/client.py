@@ -15,7 +15,8 @@ from __future__ import annotations
 import builtins
 import time
 import urllib.request
-from datetime import timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -250,22 +251,28 @@ class Resource:
         return epr(self.address, f"{{{self.tns}}}ResourceKey", self.key)
 
     def _post(self, body: etree._Element, action: str) -> etree._Element:
-        from .envelope import envelope, parse_xml, serialize
-
         header = etree.Element(f"{{{self.tns}}}ResourceKey", nsmap={"k": self.tns})
         header.text = self.key
         header.set(N.q(N.WSA, "IsReferenceParameter"), "true")
-        data = serialize(envelope(body, action, to=self.address, extra_headers=[header]))
+        return self._post_to(self.address, body, action, [header])
+
+    def _post_to(self, address: str, body: etree._Element, action: str, headers: list[etree._Element]) \
+            -> etree._Element:
+        from .envelope import envelope, parse_xml, serialize
+
+        if not address.startswith(("http://", "https://")):
+            raise WSRFError(f"cannot send to {address!r}: not an http(s) endpoint")
+        data = serialize(envelope(body, action, to=address, extra_headers=headers))
         try:
-            resp = self._session.post(self.address, data=data, timeout=self.timeout,
+            resp = self._session.post(address, data=data, timeout=self.timeout,
                                 headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{action}"'})
         except OSError as exc:
-            raise WSRFError(f"{self.address}: {exc}") from None
+            raise WSRFError(f"{address}: {exc}") from None
         try:
             env = parse_xml(resp.content, "response")
             result = env.find(N.q(N.SOAP_ENV, "Body"))[0]
         except Exception:
-            raise WSRFError(f"{self.address}: HTTP {resp.status_code}: not a SOAP response: "
+            raise WSRFError(f"{address}: HTTP {resp.status_code}: not a SOAP response: "
                             f"{resp.content[:200]!r}") from None
         if result.tag == N.q(N.SOAP_ENV, "Fault"):
             raise self._faults.translate(_FaultView(result))
@@ -405,6 +412,50 @@ class Resource:
         """Destroy the resource (a running computation is stopped)."""
         self._wsrf("Destroy")
 
+    def subscribe(self, callback: Callable[[Notification], Any] | None = None,
+                  topics: tuple[str, ...] = ("Status", "ResourceTermination"),
+                  lifetime: float | None = None, host: str = "127.0.0.1") -> Subscription:
+        """Subscribe to Status changes and termination.
+
+        With a callback, notifications are pushed to a small HTTP endpoint this process opens on host
+        (callback(Notification) runs in its thread). Without one, they are kept in a pull point on the
+        server and collected with Subscription.get_messages(): nothing needs to reach this machine.
+        """
+        consumer = None
+        if callback is not None:
+            consumer = NotificationConsumer(callback, host).start()
+            consumer_epr = consumer.epr()
+        else:
+            library_url = self.address.rstrip("/").rsplit("/", 1)[0]
+            body = etree.Element(N.q(N.WSNT, "CreatePullPoint"))
+            resp = self._post_to(library_url, body, N.action("CreatePullPoint"), headers=[])
+            consumer_epr = resp.find(N.q(N.WSNT, "PullPoint"))
+            consumer_epr.tag = N.q(N.WSA, "EndpointReference")
+        body = etree.Element(N.q(N.WSNT, "Subscribe"), nsmap={"wsnt": N.WSNT, "r": self._ns, "wsrf-rl": N.RL})
+        ref = etree.SubElement(body, N.q(N.WSNT, "ConsumerReference"))
+        import copy
+
+        ref.extend(copy.deepcopy(list(consumer_epr)))  # extend() would move them out of the pull point's EPR
+        flt = etree.SubElement(body, N.q(N.WSNT, "Filter"))
+        for t in topics:
+            name = {"Status": "r:Status", "ResourceTermination": "wsrf-rl:ResourceTermination"}.get(t)
+            if name is None:
+                raise WSRFError(f"unknown topic {t!r}; topics are Status and ResourceTermination")
+            etree.SubElement(flt, N.q(N.WSNT, "TopicExpression"), Dialect=N.SIMPLE_TOPIC_DIALECT).text = name
+        if lifetime is not None:
+            etree.SubElement(body, N.q(N.WSNT, "InitialTerminationTime")).text = f"PT{float(lifetime)!r}S"
+        try:
+            resp = self._wsrf("Subscribe", body)
+        except BaseException:
+            if consumer is not None:
+                consumer.stop()
+            raise
+        from .envelope import parse_epr
+
+        address, params = parse_epr(resp.find(N.q(N.WSNT, "SubscriptionReference")))
+        pull = None if consumer is not None else consumer_epr
+        return Subscription(address, params, self, consumer, pull)
+
     def __enter__(self) -> Resource:
         return self
 
@@ -413,6 +464,172 @@ class Resource:
             self.destroy()
         except WSRFError:
             pass
+
+
+@dataclass
+class Notification:
+    """One WS-BaseNotification message about a resource."""
+
+    topic: str  # "Status" or "ResourceTermination"
+    status: str | None  # the new Status (Status topic)
+    old_status: str | None
+    reason: str | None  # why the resource ended (ResourceTermination topic)
+    resource_key: str | None
+    message: etree._Element  # the whole wsnt:NotificationMessage
+
+    @classmethod
+    def from_xml(cls, msg: etree._Element) -> Notification:
+        """Read a wsnt:NotificationMessage."""
+        topic_el = msg.find(N.q(N.WSNT, "Topic"))
+        text = (topic_el.text or "").strip() if topic_el is not None else ""
+        topic = text.rpartition(":")[2]
+        key = None
+        producer = msg.find(N.q(N.WSNT, "ProducerReference"))
+        if producer is not None:
+            key = next((e.text for e in producer.iter() if isinstance(e.tag, str)
+                        and e.tag.endswith("}ResourceKey")), None)
+        new = msg.findtext(f".//{{{N.RP}}}NewValues/*")
+        old = msg.findtext(f".//{{{N.RP}}}OldValues/*")
+        reason = msg.findtext(f".//{{{N.RL}}}TerminationReason")
+        return cls(topic, new, old, reason, key, msg)
+
+
+class NotificationConsumer:
+    """A small HTTP endpoint receiving Notify (one-way) and handing each message to a callback."""
+
+    def __init__(self, callback: Callable[[Notification], Any], host: str = "127.0.0.1", port: int = 0) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        consumer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                from .envelope import parse_xml
+
+                length = int(self.headers.get("Content-Length") or 0)
+                try:
+                    env = parse_xml(self.rfile.read(min(length, 16 * 1024 * 1024)), "Notify")
+                    notify = env.find(f".//{N.q(N.WSNT, 'Notify')}")
+                    messages = notify.findall(N.q(N.WSNT, "NotificationMessage")) if notify is not None else []
+                except Exception:
+                    self.send_response(400)
+                    self.end_headers()
+                    return
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                for m in messages:
+                    try:
+                        consumer.callback(Notification.from_xml(m))
+                    except Exception:  # the callback's error must not stop later notifications
+                        import logging
+
+                        logging.getLogger("wrapgen.wsrf").exception("notification callback failed")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.callback = callback
+        self._httpd = ThreadingHTTPServer((host, port), Handler)
+        self._thread: Any = None
+
+    @property
+    def address(self) -> str:
+        """The URL notifications are posted to."""
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/notify"
+
+    def epr(self) -> etree._Element:
+        """This consumer's EndpointReference."""
+        from .envelope import epr
+
+        return epr(self.address)
+
+    def start(self) -> NotificationConsumer:
+        """Serve in a daemon thread."""
+        import threading
+
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="wsn-consumer", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+class Subscription:
+    """A subscription: renew, unsubscribe, and (for a pull subscription) get_messages."""
+
+    def __init__(self, address: str, params: dict[str, str], resource: Resource,
+                 consumer: NotificationConsumer | None, pullpoint: etree._Element | None) -> None:
+        self.address, self._params, self._resource = address, params, resource
+        self.consumer, self._pullpoint = consumer, pullpoint
+
+    def _headers(self, params: dict[str, str]) -> list[etree._Element]:
+        out = []
+        for qn, value in params.items():
+            h = etree.Element(qn)
+            h.text = value
+            h.set(N.q(N.WSA, "IsReferenceParameter"), "true")
+            out.append(h)
+        return out
+
+    def renew(self, seconds: float | None) -> str | None:
+        """A new termination time, seconds from now (None: never); returns it."""
+        body = etree.Element(N.q(N.WSNT, "Renew"), nsmap={"xsi": N.XSI})
+        tt = etree.SubElement(body, N.q(N.WSNT, "TerminationTime"))
+        if seconds is None:
+            tt.set(N.q(N.XSI, "nil"), "true")
+        else:
+            tt.text = f"PT{float(seconds)!r}S"
+        resp = self._resource._post_to(self.address, body, N.action("Renew"), self._headers(self._params))
+        t = resp.find(N.q(N.WSNT, "TerminationTime"))
+        return None if t is None or t.get(N.q(N.XSI, "nil")) in ("true", "1") else t.text
+
+    def get_messages(self, maximum: int | None = None) -> list[Notification]:
+        """Collect the notifications waiting in the pull point (oldest first)."""
+        if self._pullpoint is None:
+            raise WSRFError("this subscription pushes to a callback; get_messages is for pull subscriptions")
+        from .envelope import parse_epr
+
+        address, params = parse_epr(self._pullpoint)
+        body = etree.Element(N.q(N.WSNT, "GetMessages"))
+        if maximum is not None:
+            etree.SubElement(body, N.q(N.WSNT, "MaximumNumber")).text = str(int(maximum))
+        resp = self._resource._post_to(address, body, N.action("GetMessages"), self._headers(params))
+        return [Notification.from_xml(m) for m in resp.findall(N.q(N.WSNT, "NotificationMessage"))]
+
+    def unsubscribe(self) -> None:
+        """End the subscription (and its pull point or local endpoint)."""
+        try:
+            self._resource._post_to(self.address, etree.Element(N.q(N.WSNT, "Unsubscribe")),
+                                    N.action("Unsubscribe"), self._headers(self._params))
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Release the local endpoint or the pull point, leaving the server's subscription as it is."""
+        if self.consumer is not None:
+            self.consumer.stop()
+            self.consumer = None
+        if self._pullpoint is not None:
+            from .envelope import parse_epr
+
+            address, params = parse_epr(self._pullpoint)
+            try:
+                self._resource._post_to(address, etree.Element(N.q(N.WSNT, "DestroyPullPoint")),
+                                        N.action("DestroyPullPoint"), self._headers(params))
+            except WSRFError:
+                pass
+            self._pullpoint = None
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _typed(text: str | None) -> Any:

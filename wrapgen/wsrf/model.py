@@ -13,6 +13,7 @@ from ..spec.model import Arg, Function, Library
 from .errors import WSRFError
 from .ns import q
 
+RESERVED = ("blob", "subscriptions", "pullpoints")  # URL paths of the service itself
 SERVABLE = ("int32", "int64", "float32", "float64", "complex64", "complex128", "bool", "string")
 
 
@@ -72,6 +73,8 @@ def _why_not(fname: str, fn: Function) -> str | None:
         return f"its result has dtype {fn.result.dtype}, which cannot travel over SOAP"
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", fname):
         return "its name is not a valid XML NCName"
+    if fname in RESERVED or fname.startswith("Create_"):
+        return f"its name is reserved by the service (/{fname} or a factory name)"
     return None
 
 

@@ -72,9 +72,11 @@ class ResourceHandlers:
         assert req is not None
         params = decode_params(req.body, model.tns, op, require=False)
         lifetime = self.app.config.lifetime
-        key = self.app.store.create(model.name, op.name, params, time.time() + lifetime if lifetime else None)
+        address = f"{call.base_url}/{model.name}/{op.name}"
+        key = self.app.store.create(model.name, op.name, params, time.time() + lifetime if lifetime else None,
+                                    address)
         body = etree.Element(N.q(model.tns, f"Create_{op.name}Response"), nsmap={"tns": model.tns})
-        body.append(epr(f"{call.base_url}/{model.name}/{op.name}", model.key_qname, key))
+        body.append(epr(address, model.key_qname, key))
         from .wsdl import kernel_action
 
         return envelope(body, kernel_action(model, f"Create_{op.name}", True), req.message_id)
@@ -93,9 +95,9 @@ class ResourceHandlers:
             handler, response = getattr(self, f"op_{local}"), N.action(local, True)
         else:
             raise ClientFault(f"unknown operation <{tag}> on a {op.name} resource; operations: Start, Cancel, "
-                              "FetchResult (in {op.namespace}), GetResourcePropertyDocument, GetResourceProperty, "
+                              f"FetchResult (in {op.namespace}), GetResourcePropertyDocument, GetResourceProperty, "
                               "GetMultipleResourceProperties, QueryResourceProperties, SetResourceProperties, "
-                              "Destroy, SetTerminationTime")
+                              "Destroy, SetTerminationTime, Subscribe")
         if not key:
             raise ResourceUnknownFault(f"the request carries no {call.model.key_qname} reference parameter: "
                                        "address the resource with the EndpointReference Create returned")
@@ -280,6 +282,10 @@ class ResourceHandlers:
                               f"{self.app.store.get(res.key).status if self.app.store.get(res.key) else 'destroyed'})",
                               element=N.q(N.RP, "UnableToModifyResourcePropertyFault"))
         return etree.Element(N.q(N.RP, "SetResourcePropertiesResponse"))
+
+    def op_Subscribe(self, call: Call, op: Operation, res: Resource, body: etree._Element) -> etree._Element:
+        """WS-BaseNotification Subscribe to this resource's Status and ResourceTermination topics."""
+        return self.app.notifications.subscribe(call, op, res, body)
 
     # --- lifetime -----------------------------------------------------------------------------------------
     def op_Destroy(self, call: Call, op: Operation, res: Resource, body: etree._Element) -> etree._Element:

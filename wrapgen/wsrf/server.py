@@ -14,7 +14,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -24,49 +23,38 @@ from ..bind.build import build
 from .app import ServiceConfig
 from .errors import WSRFError
 from .model import service_model
+from .notify import Notifier, Periodic
 from .resource import stop_process
 from .store import Store
 
 log = logging.getLogger("wrapgen.wsrf")
 
 
-class Sweeper:
-    """Destroys resources whose termination time has passed and drops expired downloads."""
+class Sweeper(Periodic):
+    """Destroys resources whose termination time has passed; drops expired downloads and subscriptions."""
+
+    name = "sweeper"
 
     def __init__(self, store: Store, interval: float = 1.0) -> None:
-        self.store, self.interval = store, interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__(interval)
+        self.store = store
+
+    def tick(self) -> None:
+        """One pass."""
+        self.sweep()
 
     def sweep(self) -> list[str]:
         """One pass; returns the keys destroyed."""
         now = time.time()
         done = []
         for key in self.store.expired(now):
-            existed, pid = self.store.destroy(key)
+            existed, pid = self.store.destroy(key, "scheduled termination time reached")
             stop_process(pid)
             if existed:
                 done.append(key)
         self.store.drop_expired_blobs(now)
+        self.store.expire_notifications(now)
         return done
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.sweep()
-            except Exception:  # a locked or damaged database must not end the sweeper
-                log.exception("sweeper pass failed")
-
-    def start(self) -> None:
-        """Sweep in a background thread."""
-        self._thread = threading.Thread(target=self._loop, name="wsrf-sweeper", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop sweeping."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
 
 
 class Server:
@@ -79,7 +67,9 @@ class Server:
                                     **limits)
         self.host, self.port = host, port
         self.workers = workers or os.cpu_count() or 1
-        self.sweeper = Sweeper(Store(self.config.state), sweep_interval)
+        store = Store(self.config.state)
+        self.sweeper = Sweeper(store, sweep_interval)
+        self.notifier = Notifier(store)
         self.log_file = log_file
         self._proc: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
@@ -136,6 +126,7 @@ class Server:
                     raise WSRFError(f"the server did not answer within {timeout:g} s") from None
                 time.sleep(0.05)
         self.sweeper.start()
+        self.notifier.start()
         return self
 
     def _cleanup(self) -> None:
@@ -146,6 +137,7 @@ class Server:
     def stop(self) -> None:
         """Stop the workers (running computations go on and finish into the state database)."""
         self.sweeper.stop()
+        self.notifier.stop()
         if self._proc is not None and self._proc.poll() is None:
             self._proc.terminate()
             try:

@@ -24,11 +24,56 @@ CREATE TABLE IF NOT EXISTS resources (
     key TEXT PRIMARY KEY, library TEXT NOT NULL, function TEXT NOT NULL,
     status TEXT NOT NULL, progress REAL NOT NULL DEFAULT 0,
     params BLOB NOT NULL, result BLOB, error TEXT, exception TEXT, error_code TEXT,
-    created REAL NOT NULL, started REAL, finished REAL, termination REAL, pid INTEGER);
+    created REAL NOT NULL, started REAL, finished REAL, termination REAL, pid INTEGER, address TEXT);
 CREATE TABLE IF NOT EXISTS blobs (
     token TEXT PRIMARY KEY, resource TEXT, data BLOB NOT NULL, expires REAL);
 CREATE INDEX IF NOT EXISTS blobs_resource ON blobs(resource);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, resource TEXT NOT NULL, library TEXT NOT NULL, function TEXT NOT NULL,
+    address TEXT, topic TEXT NOT NULL, old TEXT, new TEXT, time REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS subscriptions (
+    id TEXT PRIMARY KEY, resource TEXT NOT NULL, manager TEXT NOT NULL, consumer BLOB NOT NULL,
+    pullpoint TEXT, topics TEXT NOT NULL, termination REAL, created REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS subscriptions_resource ON subscriptions(resource);
+CREATE TABLE IF NOT EXISTS pullpoints (id TEXT PRIMARY KEY, library TEXT NOT NULL, termination REAL);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, pullpoint TEXT NOT NULL, xml BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, subscription TEXT NOT NULL, consumer BLOB NOT NULL, xml BLOB NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, next_try REAL NOT NULL);
 """
+
+# Topics a resource publishes (WS-Topics Simple dialect names).
+STATUS_TOPIC = "Status"
+TERMINATION_TOPIC = "ResourceTermination"
+
+
+@dataclass
+class Event:
+    """A state change waiting to be turned into notifications."""
+
+    id: int
+    resource: str
+    library: str
+    function: str
+    address: str | None
+    topic: str
+    old: str | None
+    new: str | None
+    time: float
+
+
+@dataclass
+class Subscription:
+    """A WS-BaseNotification subscription to one resource."""
+
+    id: str
+    resource: str
+    manager: str
+    consumer: bytes
+    pullpoint: str | None
+    topics: list[str]
+    termination: float | None
 
 ACTIVE = ("Created", "Running")
 
@@ -93,14 +138,22 @@ class Store:
         finally:
             db.close()
 
-    def create(self, library: str, function: str, params: dict[str, Any], termination: float | None) -> str:
+    def create(self, library: str, function: str, params: dict[str, Any], termination: float | None,
+               address: str | None = None) -> str:
         """A new resource in state Created; returns its opaque key."""
         key = secrets.token_urlsafe(18)
         with self._db() as db:
-            db.execute("INSERT INTO resources (key, library, function, status, params, created, termination) "
-                       "VALUES (?, ?, ?, 'Created', ?, ?, ?)",
-                       (key, library, function, pack(params), time.time(), termination))
+            db.execute("INSERT INTO resources (key, library, function, status, params, created, termination, "
+                       "address) VALUES (?, ?, ?, 'Created', ?, ?, ?, ?)",
+                       (key, library, function, pack(params), time.time(), termination, address))
         return key
+
+    @staticmethod
+    def _event(db: sqlite3.Connection, key: str, topic: str, old: str | None, new: str | None) -> None:
+        # In the same transaction as the change it reports (an outbox: nothing is notified that did not happen).
+        db.execute("INSERT INTO events (resource, library, function, address, topic, old, new, time) "
+                   "SELECT key, library, function, address, ?, ?, ?, ? FROM resources WHERE key=?",
+                   (topic, old, new, time.time(), key))
 
     def get(self, key: str, library: str | None = None, function: str | None = None) -> Resource | None:
         """The resource with this key (and, if given, of this library and function)."""
@@ -124,8 +177,12 @@ class Store:
     def mark_running(self, key: str) -> bool:
         """Created -> Running, atomically; False if it was not Created."""
         with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
             cur = db.execute("UPDATE resources SET status='Running', started=? WHERE key=? AND status='Created'",
                              (time.time(), key))
+            if cur.rowcount == 1:
+                self._event(db, key, STATUS_TOPIC, "Created", "Running")
+            db.execute("COMMIT")
             return cur.rowcount == 1
 
     def set_pid(self, key: str, pid: int | None) -> None:
@@ -137,11 +194,15 @@ class Store:
                exception: str | None = None, error_code: str | None = None) -> bool:
         """Running -> Succeeded/Failed; False if the resource was cancelled or destroyed meanwhile."""
         with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
             cur = db.execute("UPDATE resources SET status=?, progress=?, result=?, error=?, exception=?, "
                              "error_code=?, finished=?, pid=NULL WHERE key=? AND status='Running'",
                              (status, 1.0 if status == "Succeeded" else 0.0,
                               pack(result) if result is not None else None, error, exception, error_code,
                               time.time(), key))
+            if cur.rowcount == 1:
+                self._event(db, key, STATUS_TOPIC, "Running", status)
+            db.execute("COMMIT")
             return cur.rowcount == 1
 
     def cancel(self, key: str) -> tuple[bool, int | None]:
@@ -154,6 +215,7 @@ class Store:
                 return False, None
             db.execute("UPDATE resources SET status='Cancelled', error='cancelled by request', finished=?, pid=NULL "
                        "WHERE key=?", (time.time(), key))
+            self._event(db, key, STATUS_TOPIC, row[0], "Cancelled")
             db.execute("COMMIT")
             return True, row[1]
 
@@ -162,11 +224,16 @@ class Store:
         with self._db() as db:
             db.execute("UPDATE resources SET termination=? WHERE key=?", (termination, key))
 
-    def destroy(self, key: str) -> tuple[bool, int | None]:
-        """Delete a resource and its blobs; (existed, pid of a computation still running)."""
+    def destroy(self, key: str, reason: str = "destroyed by request") -> tuple[bool, int | None]:
+        """Delete a resource and its blobs; (existed, pid of a computation still running).
+
+        Its subscriptions stay until the notifier has sent them the TerminationNotification.
+        """
         with self._db() as db:
             db.execute("BEGIN IMMEDIATE")
             row = db.execute("SELECT status, pid FROM resources WHERE key=?", (key,)).fetchone()
+            if row is not None:
+                self._event(db, key, TERMINATION_TOPIC, None, reason)
             db.execute("DELETE FROM resources WHERE key=?", (key,))
             db.execute("DELETE FROM blobs WHERE resource=?", (key,))
             db.execute("COMMIT")
@@ -199,3 +266,131 @@ class Store:
         """Delete download blobs past their expiry."""
         with self._db() as db:
             return db.execute("DELETE FROM blobs WHERE expires IS NOT NULL AND expires <= ?", (now,)).rowcount
+
+    # --- notifications ------------------------------------------------------------------------------------
+    def take_events(self, limit: int = 100) -> list[Event]:
+        """Remove and return the oldest pending events."""
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            rows = db.execute("SELECT id, resource, library, function, address, topic, old, new, time FROM events "
+                              "ORDER BY id LIMIT ?", (limit,)).fetchall()
+            if rows:
+                db.execute("DELETE FROM events WHERE id <= ?", (rows[-1][0],))
+            db.execute("COMMIT")
+        return [Event(*r) for r in rows]
+
+    def subscribe(self, resource: str, manager: str, consumer: bytes, pullpoint: str | None, topics: list[str],
+                  termination: float | None) -> str:
+        """Record a subscription; returns its key."""
+        sid = secrets.token_urlsafe(18)
+        with self._db() as db:
+            db.execute("INSERT INTO subscriptions (id, resource, manager, consumer, pullpoint, topics, termination, "
+                       "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (sid, resource, manager, consumer, pullpoint, ",".join(topics), termination, time.time()))
+        return sid
+
+    def subscription(self, sid: str) -> Subscription | None:
+        """One subscription by key."""
+        with self._db() as db:
+            r = db.execute("SELECT id, resource, manager, consumer, pullpoint, topics, termination FROM subscriptions "
+                           "WHERE id=?", (sid,)).fetchone()
+        return Subscription(*r[:5], [t for t in r[5].split(",") if t], r[6]) if r else None
+
+    def subscriptions_for(self, resource: str) -> list[Subscription]:
+        """Every live subscription to a resource."""
+        with self._db() as db:
+            rows = db.execute("SELECT id, resource, manager, consumer, pullpoint, topics, termination FROM "
+                              "subscriptions WHERE resource=? AND (termination IS NULL OR termination > ?)",
+                              (resource, time.time())).fetchall()
+        return [Subscription(*r[:5], [t for t in r[5].split(",") if t], r[6]) for r in rows]
+
+    def renew(self, sid: str, termination: float | None) -> bool:
+        """Set a subscription's termination time; False if it is gone."""
+        with self._db() as db:
+            return db.execute("UPDATE subscriptions SET termination=? WHERE id=?", (termination, sid)).rowcount == 1
+
+    def unsubscribe(self, sid: str) -> bool:
+        """Delete a subscription; False if it was not there."""
+        with self._db() as db:
+            db.execute("DELETE FROM outbox WHERE subscription=?", (sid,))
+            return db.execute("DELETE FROM subscriptions WHERE id=?", (sid,)).rowcount == 1
+
+    def drop_subscriptions(self, resource: str) -> None:
+        """Delete the subscriptions of a destroyed resource."""
+        with self._db() as db:
+            db.execute("DELETE FROM subscriptions WHERE resource=?", (resource,))
+
+    def create_pullpoint(self, library: str, termination: float | None) -> str:
+        """A new pull point; returns its key."""
+        pid = secrets.token_urlsafe(18)
+        with self._db() as db:
+            db.execute("INSERT INTO pullpoints (id, library, termination) VALUES (?, ?, ?)", (pid, library, termination))
+        return pid
+
+    def pullpoint_exists(self, pid: str) -> bool:
+        """Whether a pull point is there."""
+        with self._db() as db:
+            return db.execute("SELECT 1 FROM pullpoints WHERE id=?", (pid,)).fetchone() is not None
+
+    def destroy_pullpoint(self, pid: str) -> bool:
+        """Delete a pull point, its messages and the subscriptions that feed it."""
+        with self._db() as db:
+            db.execute("DELETE FROM messages WHERE pullpoint=?", (pid,))
+            db.execute("DELETE FROM subscriptions WHERE pullpoint=?", (pid,))
+            return db.execute("DELETE FROM pullpoints WHERE id=?", (pid,)).rowcount == 1
+
+    def add_message(self, pullpoint: str, xml: bytes) -> None:
+        """Queue a NotificationMessage in a pull point."""
+        with self._db() as db:
+            db.execute("INSERT INTO messages (pullpoint, xml) SELECT id, ? FROM pullpoints WHERE id=?", (xml, pullpoint))
+
+    def take_messages(self, pullpoint: str, limit: int | None) -> list[bytes]:
+        """Remove and return the oldest messages of a pull point."""
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            rows = db.execute("SELECT id, xml FROM messages WHERE pullpoint=? ORDER BY id LIMIT ?",
+                              (pullpoint, -1 if limit is None else limit)).fetchall()
+            if rows:
+                db.execute("DELETE FROM messages WHERE pullpoint=? AND id <= ?", (pullpoint, rows[-1][0]))
+            db.execute("COMMIT")
+        return [bytes(r[1]) for r in rows]
+
+    def queue(self, subscription: str, consumer: bytes, xml: bytes) -> None:
+        """Queue a Notify for push delivery."""
+        with self._db() as db:
+            db.execute("INSERT INTO outbox (subscription, consumer, xml, next_try) VALUES (?, ?, ?, ?)",
+                       (subscription, consumer, xml, time.time()))
+
+    def due(self, now: float, limit: int = 50) -> list[tuple[int, str, bytes, bytes, int]]:
+        """Outbox rows whose next try is due: (id, subscription, consumer EPR, message, attempts).
+
+        Only the oldest message of each subscription, so a consumer gets its messages in order even
+        when an earlier one is waiting for a retry.
+        """
+        with self._db() as db:
+            return [(r[0], r[1], bytes(r[2]), bytes(r[3]), r[4]) for r in db.execute(
+                "SELECT id, subscription, consumer, xml, attempts FROM outbox o WHERE next_try <= ? AND "
+                "id = (SELECT MIN(id) FROM outbox WHERE subscription = o.subscription) ORDER BY id LIMIT ?",
+                (now, limit))]
+
+    def delivered(self, oid: int) -> None:
+        """Drop a delivered (or abandoned) outbox row."""
+        with self._db() as db:
+            db.execute("DELETE FROM outbox WHERE id=?", (oid,))
+
+    def retry_later(self, oid: int, next_try: float) -> None:
+        """Count a failed attempt and schedule the next."""
+        with self._db() as db:
+            db.execute("UPDATE outbox SET attempts=attempts+1, next_try=? WHERE id=?", (next_try, oid))
+
+    def expire_notifications(self, now: float) -> None:
+        """Delete subscriptions and pull points past their termination time."""
+        with self._db() as db:
+            for (pid,) in db.execute("SELECT id FROM pullpoints WHERE termination IS NOT NULL AND termination <= ?",
+                                     (now,)).fetchall():
+                db.execute("DELETE FROM messages WHERE pullpoint=?", (pid,))
+                db.execute("DELETE FROM subscriptions WHERE pullpoint=?", (pid,))
+                db.execute("DELETE FROM pullpoints WHERE id=?", (pid,))
+            db.execute("DELETE FROM outbox WHERE subscription IN (SELECT id FROM subscriptions WHERE termination "
+                       "IS NOT NULL AND termination <= ?)", (now,))
+            db.execute("DELETE FROM subscriptions WHERE termination IS NOT NULL AND termination <= ?", (now,))

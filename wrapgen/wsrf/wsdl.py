@@ -18,7 +18,7 @@ _SCALAR = {"int32": "xs:int", "int64": "xs:long", "float32": "xs:float", "float6
 STATUSES = ("Created", "Running", "Succeeded", "Failed", "Cancelled")
 RESOURCE_OPS = ("Start", "Cancel", "FetchResult")
 WSRF_OPS = ("GetResourcePropertyDocument", "GetResourceProperty", "GetMultipleResourceProperties",
-            "QueryResourceProperties", "SetResourceProperties", "Destroy", "SetTerminationTime")
+            "QueryResourceProperties", "SetResourceProperties", "Destroy", "SetTerminationTime", "Subscribe")
 WSRF_FAULTS = {
     "GetResourcePropertyDocument": [(N.R, "ResourceUnknownFault"), (N.R, "ResourceUnavailableFault")],
     "GetResourceProperty": [(N.R, "ResourceUnknownFault"), (N.R, "ResourceUnavailableFault"),
@@ -37,8 +37,17 @@ WSRF_FAULTS = {
                            (N.RL, "UnableToSetTerminationTimeFault"), (N.RL, "TerminationTimeChangeRejectedFault")],
     "Subscribe": [(N.R, "ResourceUnknownFault"), (N.WSNT, "SubscribeCreationFailedFault"),
                   (N.WSNT, "TopicExpressionDialectUnknownFault"), (N.WSNT, "InvalidTopicExpressionFault"),
-                  (N.WSNT, "TopicNotSupportedFault")],
+                  (N.WSNT, "TopicNotSupportedFault"), (N.WSNT, "InvalidFilterFault"),
+                  (N.WSNT, "UnacceptableInitialTerminationTimeFault")],
+    "Renew": [(N.R, "ResourceUnknownFault"), (N.WSNT, "UnacceptableTerminationTimeFault")],
+    "Unsubscribe": [(N.R, "ResourceUnknownFault"), (N.WSNT, "UnableToDestroySubscriptionFault")],
+    "CreatePullPoint": [(N.WSNT, "UnableToCreatePullPointFault")],
+    "GetMessages": [(N.R, "ResourceUnknownFault"), (N.WSNT, "UnableToGetMessagesFault")],
+    "DestroyPullPoint": [(N.R, "ResourceUnknownFault"), (N.WSNT, "UnableToDestroyPullPointFault")],
 }
+# The extra WSDL documents of a library: /<library>/subscriptions and /<library>/pullpoints.
+MANAGER_PORTS = {"subscriptions": ("SubscriptionManager", ("Renew", "Unsubscribe")),
+                 "pullpoints": ("PullPoint", ("GetMessages", "DestroyPullPoint"))}
 OASIS_FAULTS = sorted({f for fs in WSRF_FAULTS.values() for f in fs})
 
 
@@ -183,6 +192,29 @@ def _oasis_schemas(E: _B, types: etree._Element, prefix: dict[str, str]) -> None
     E(seq, "xs:element", name="SubscriptionReference", type="wsa:EndpointReferenceType")
     E(seq, "xs:element", name="CurrentTime", type="xs:dateTime", minOccurs="0")
     E(seq, "xs:element", name="TerminationTime", type="xs:dateTime", minOccurs="0", nillable="true")
+    seq = _seq(E, E(s, "xs:element", name="Renew"))
+    E(seq, "xs:element", name="TerminationTime", type="xs:string", nillable="true")
+    seq = _seq(E, E(s, "xs:element", name="RenewResponse"))
+    E(seq, "xs:element", name="TerminationTime", type="xs:dateTime", nillable="true")
+    E(seq, "xs:element", name="CurrentTime", type="xs:dateTime", minOccurs="0")
+    E(s, "xs:complexType", name="Empty")
+    for name in ("Unsubscribe", "UnsubscribeResponse", "CreatePullPoint", "DestroyPullPoint",
+                 "DestroyPullPointResponse"):
+        E(s, "xs:element", name=name, type="wsnt:Empty")
+    E(_seq(E, E(s, "xs:element", name="CreatePullPointResponse")), "xs:element", name="PullPoint",
+      type="wsa:EndpointReferenceType")
+    E(_seq(E, E(s, "xs:element", name="GetMessages")), "xs:element", name="MaximumNumber",
+      type="xs:nonNegativeInteger", minOccurs="0")
+    seq = _seq(E, E(s, "xs:element", name="NotificationMessage"))
+    E(seq, "xs:element", name="SubscriptionReference", type="wsa:EndpointReferenceType", minOccurs="0")
+    E(seq, "xs:element", name="Topic", type="wsnt:TopicExpressionType", minOccurs="0")
+    E(seq, "xs:element", name="ProducerReference", type="wsa:EndpointReferenceType", minOccurs="0")
+    E(E(E(E(seq, "xs:element", name="Message"), "xs:complexType"), "xs:sequence"), "xs:any",
+      namespace="##any", processContents="lax")
+    E(_seq(E, E(s, "xs:element", name="GetMessagesResponse")), "xs:element", ref="wsnt:NotificationMessage",
+      minOccurs="0", maxOccurs="unbounded")
+    E(_seq(E, E(s, "xs:element", name="Notify")), "xs:element", ref="wsnt:NotificationMessage",
+      maxOccurs="unbounded")
 
 
 def _value_type(E: _B, el: etree._Element, arg, required: bool) -> None:
@@ -283,7 +315,7 @@ def build_wsdl(model: ServiceModel, base_url: str, resource: str | None = None) 
     types = E(defs, "wsdl:types")
     _oasis_schemas(E, types, prefix)
     _kernel_schema(E, types, model)
-    shown = [model.operations[resource]] if resource else []
+    shown = [model.operations[resource]] if resource in model.operations else []
     for op in shown:
         _resource_schema(E, types, op, res_prefix[op.name])
 
@@ -313,6 +345,19 @@ def build_wsdl(model: ServiceModel, base_url: str, resource: str | None = None) 
             E(o, "wsdl:fault", name=fname, message=message(f), wsaw__Action=N.FAULT_ACTION, wsam__Action=N.FAULT_ACTION)
             E(E(b, "wsdl:fault", name=fname), "soap:fault", name=fname, use="literal")
 
+    if resource in MANAGER_PORTS:
+        port_type, ops = MANAGER_PORTS[resource]
+        pt = E(defs, "wsdl:portType", name=f"{model.name}{port_type}PortType")
+        bd = E(None, "wsdl:binding", name=f"{model.name}{port_type}Binding", type=f"tns:{model.name}{port_type}PortType")
+        E(bd, "soap:binding", style="document", transport="http://schemas.xmlsoap.org/soap/http")
+        for name in ops:
+            operation(pt, bd, name, f"wsnt:{name}", f"wsnt:{name}Response", N.action(name), N.action(name, True),
+                      [f"{prefix[fns]}:{fname}" for fns, fname in WSRF_FAULTS[name]])
+        defs.append(bd)
+        svc = E(defs, "wsdl:service", name=f"{model.name}{port_type}Service")
+        E(E(svc, "wsdl:port", name=f"{model.name}{port_type}Port", binding=f"tns:{model.name}{port_type}Binding"),
+          "soap:address", location=f"{base_url}/{model.name}/{resource}")
+        return etree.tostring(defs, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     lib_pt = E(defs if not resource else None, "wsdl:portType", name=f"{model.name}PortType")
     lib_bd = E(None, "wsdl:binding", name=f"{model.name}Binding", type=f"tns:{model.name}PortType")
     E(lib_bd, "soap:binding", style="document", transport="http://schemas.xmlsoap.org/soap/http")
@@ -323,6 +368,11 @@ def build_wsdl(model: ServiceModel, base_url: str, resource: str | None = None) 
         operation(lib_pt, lib_bd, create, f"tns:{create}", f"tns:{create}Response", kernel_action(model, create),
                   kernel_action(model, create, True), [],
                   f"Create a WS-Resource for one {op.name} computation; returns its EndpointReference.")
+    if not resource:
+        operation(lib_pt, lib_bd, "CreatePullPoint", "wsnt:CreatePullPoint", "wsnt:CreatePullPointResponse",
+                  N.action("CreatePullPoint"), N.action("CreatePullPoint", True),
+                  ["wsnt:UnableToCreatePullPointFault"],
+                  "A pull point: notifications collected for clients that cannot accept connections.")
     res_bindings = []
     for op in shown:
         p = res_prefix[op.name]

@@ -1,0 +1,310 @@
+"""WS-BaseNotification 1.3: Subscribe on a resource (topics Status and ResourceTermination, Simple dialect),
+the subscription manager (Renew, Unsubscribe), pull points (CreatePullPoint, GetMessages, DestroyPullPoint)
+for clients that cannot take inbound connections, and the Notifier that pushes Notify with retries.
+
+State changes are recorded as events in the same SQLite transaction as the change; the Notifier (one
+thread in the server's master process) turns them into messages, so a notification is sent exactly for
+what happened, even when the change was made by a runner process or a restarted server.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from lxml import etree
+
+from . import ns as N
+from .envelope import envelope, epr, now_utc, parse_epr, parse_xml, serialize, xs_datetime
+from .errors import ClientFault, ResourceUnknownFault
+from .store import STATUS_TOPIC, TERMINATION_TOPIC, Event, Store, Subscription
+
+if TYPE_CHECKING:
+    from .app import Call, WsrfApp
+    from .model import Operation
+    from .store import Resource
+
+log = logging.getLogger("wrapgen.wsrf")
+
+MAX_ATTEMPTS = 6  # push deliveries: 0.5, 1, 2, 4, 8 s apart, then the message is dropped (and logged)
+
+
+def _ts(t: float | None) -> str:
+    return xs_datetime(datetime.fromtimestamp(t if t is not None else time.time(), timezone.utc))
+
+
+def parse_time(text: str, now: float, fault: str) -> float | None:
+    """An absolute xs:dateTime or a relative xs:duration (WSN's termination time union) as POSIX time."""
+    from .resource import parse_datetime, parse_duration
+
+    text = (text or "").strip()
+    try:
+        return now + parse_duration(text) if text.startswith(("P", "-P")) else parse_datetime(text)
+    except ClientFault as exc:
+        raise ClientFault(str(exc), element=N.q(N.WSNT, fault)) from None
+
+
+def resource_ns(library: str, function: str) -> str:
+    """The namespace of a function's resource properties."""
+    return f"urn:wrapgen:{library}:{function}"
+
+
+def notification_message(ev: Event, sub: Subscription) -> bytes:
+    """The wsnt:NotificationMessage for one event and one subscription."""
+    tns, rns = f"urn:wrapgen:{ev.library}", resource_ns(ev.library, ev.function)
+    msg = etree.Element(N.q(N.WSNT, "NotificationMessage"),
+                        nsmap={"wsnt": N.WSNT, "wsa": N.WSA, "r": rns, "wsrf-rp": N.RP, "wsrf-rl": N.RL})
+    msg.append(epr(sub.manager, f"{{{tns}}}SubscriptionKey", sub.id, N.q(N.WSNT, "SubscriptionReference")))
+    topic = etree.SubElement(msg, N.q(N.WSNT, "Topic"), Dialect=N.SIMPLE_TOPIC_DIALECT)
+    if ev.address:
+        msg.append(epr(ev.address, f"{{{tns}}}ResourceKey", ev.resource, N.q(N.WSNT, "ProducerReference")))
+    body = etree.SubElement(msg, N.q(N.WSNT, "Message"))
+    if ev.topic == STATUS_TOPIC:
+        topic.text = "r:Status"
+        change = etree.SubElement(body, N.q(N.RP, "ResourcePropertyValueChangeNotification"))
+        for part, value in (("OldValues", ev.old), ("NewValues", ev.new)):
+            holder = etree.SubElement(change, N.q(N.RP, part))
+            if value is not None:
+                etree.SubElement(holder, N.q(rns, "Status")).text = value
+    else:
+        topic.text = "wsrf-rl:ResourceTermination"
+        tn = etree.SubElement(body, N.q(N.RL, "TerminationNotification"))
+        etree.SubElement(tn, N.q(N.RL, "TerminationTime")).text = _ts(ev.time)
+        etree.SubElement(tn, N.q(N.RL, "TerminationReason")).text = ev.new or ""
+    return etree.tostring(msg)
+
+
+class Periodic:
+    """A daemon thread calling tick() every interval seconds until stop()."""
+
+    name = "periodic"
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def tick(self) -> None:
+        """One pass of the work."""
+        raise NotImplementedError
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.tick()
+            except Exception:  # a locked or damaged database must not end the thread
+                log.exception("%s pass failed", self.name)
+
+    def start(self) -> None:
+        """Run in a background thread."""
+        self._thread = threading.Thread(target=self._loop, name=f"wsrf-{self.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop (after the pass under way)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
+
+
+class Notifier(Periodic):
+    """Turns events into pull-point messages and pushed Notify requests (with retries)."""
+
+    name = "notifier"
+
+    def __init__(self, store: Store, interval: float = 0.1, timeout: float = 5.0) -> None:
+        super().__init__(interval)
+        self.store, self.timeout = store, timeout
+
+    def tick(self) -> None:
+        """Dispatch new events, then push what is due."""
+        self.dispatch()
+        self.deliver()
+
+    def dispatch(self) -> None:
+        """Fan new events out to the subscriptions of their resources."""
+        for ev in self.store.take_events():
+            for sub in self.store.subscriptions_for(ev.resource):
+                if sub.topics and ev.topic not in sub.topics:
+                    continue
+                xml = notification_message(ev, sub)
+                if sub.pullpoint:
+                    self.store.add_message(sub.pullpoint, xml)
+                else:
+                    self.store.queue(sub.id, sub.consumer, xml)
+            if ev.topic == TERMINATION_TOPIC:
+                self.store.drop_subscriptions(ev.resource)
+
+    def deliver(self) -> None:
+        """POST each due Notify to its consumer; failures are retried with backoff."""
+        now = time.time()
+        for oid, _sid, consumer, xml, attempts in self.store.due(now):
+            address, params = parse_epr(parse_xml(consumer, "consumer reference"))
+            headers = []
+            for qn, value in params.items():
+                h = etree.Element(qn)
+                h.text = value
+                h.set(N.q(N.WSA, "IsReferenceParameter"), "true")
+                headers.append(h)
+            notify = etree.Element(N.q(N.WSNT, "Notify"), nsmap={"wsnt": N.WSNT})
+            notify.append(parse_xml(xml, "message"))
+            data = serialize(envelope(notify, N.action("Notify"), to=address, extra_headers=headers))
+            req = urllib.request.Request(address, data=data, method="POST", headers={
+                "Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{N.action("Notify")}"'})
+            try:
+                with urllib.request.urlopen(req, timeout=self.timeout) as r:
+                    r.read()
+                self.store.delivered(oid)
+            except (OSError, urllib.error.HTTPError) as exc:
+                if attempts + 1 >= MAX_ATTEMPTS:
+                    log.warning("dropping a notification for %s after %d attempts: %s", address, attempts + 1, exc)
+                    self.store.delivered(oid)
+                else:
+                    self.store.retry_later(oid, now + 0.5 * 2 ** attempts)
+
+
+class NotificationHandlers:
+    """Subscribe on resources, the subscription manager and pull points of one application."""
+
+    def __init__(self, app: WsrfApp) -> None:
+        self.app = app
+
+    # --- on a resource --------------------------------------------------------------------------------
+    def subscribe(self, call: Call, op: Operation, res: Resource, body: etree._Element) -> etree._Element:
+        """Subscribe{ConsumerReference, Filter?, InitialTerminationTime?} -> SubscribeResponse."""
+        model, store = call.model, self.app.store
+        consumer = body.find(N.q(N.WSNT, "ConsumerReference"))
+        if consumer is None:
+            raise ClientFault("Subscribe has no ConsumerReference", element=N.q(N.WSNT, "SubscribeCreationFailedFault"))
+        address, params = parse_epr(consumer)
+        pullpoint = params.get(f"{{{model.tns}}}PullPointKey")
+        if pullpoint is not None:
+            if not store.pullpoint_exists(pullpoint):
+                raise ClientFault(f"the ConsumerReference names pull point {pullpoint!r}, which does not exist",
+                                  element=N.q(N.WSNT, "SubscribeCreationFailedFault"))
+        elif not address.startswith(("http://", "https://")):
+            raise ClientFault(f"the consumer address {address!r} is not an http(s) URL; use a pull point "
+                              "(CreatePullPoint) to receive notifications without an endpoint",
+                              element=N.q(N.WSNT, "SubscribeCreationFailedFault"))
+        topics = []
+        rns = op.namespace
+        known = {N.q(rns, "Status"): STATUS_TOPIC, N.q(N.RL, "ResourceTermination"): TERMINATION_TOPIC}
+        flt = body.find(N.q(N.WSNT, "Filter"))
+        for te in (flt.findall(N.q(N.WSNT, "TopicExpression")) if flt is not None else []):
+            dialect = (te.get("Dialect") or "").strip()
+            if dialect != N.SIMPLE_TOPIC_DIALECT:
+                raise ClientFault(f"topic dialect {dialect!r} is not supported; use {N.SIMPLE_TOPIC_DIALECT}",
+                                  element=N.q(N.WSNT, "TopicExpressionDialectUnknownFault"))
+            text = (te.text or "").strip()
+            prefix, _, local = text.rpartition(":")
+            ns = te.nsmap.get(prefix or None)
+            qn = f"{{{ns}}}{local}" if ns else local
+            if qn not in known:
+                raise ClientFault(f"topic {text!r} ({qn}) is not published here; topics: "
+                                  f"{{{rns}}}Status, {{{N.RL}}}ResourceTermination",
+                                  element=N.q(N.WSNT, "TopicNotSupportedFault"))
+            topics.append(known[qn])
+        if flt is not None and len(flt) and not topics:
+            raise ClientFault("only TopicExpression filters are supported", element=N.q(N.WSNT, "InvalidFilterFault"))
+        now = time.time()
+        itt = body.find(N.q(N.WSNT, "InitialTerminationTime"))
+        termination = None
+        if itt is not None and itt.get(N.q(N.XSI, "nil")) not in ("true", "1"):
+            termination = parse_time(itt.text or "", now, "UnacceptableInitialTerminationTimeFault")
+            if termination <= now:
+                raise ClientFault("InitialTerminationTime is in the past",
+                                  element=N.q(N.WSNT, "UnacceptableInitialTerminationTimeFault"))
+        manager = f"{call.base_url}/{model.name}/subscriptions"
+        sid = store.subscribe(res.key, manager, etree.tostring(consumer), pullpoint, topics, termination)
+        out = etree.Element(N.q(N.WSNT, "SubscribeResponse"), nsmap={"wsnt": N.WSNT})
+        out.append(epr(manager, f"{{{model.tns}}}SubscriptionKey", sid, N.q(N.WSNT, "SubscriptionReference")))
+        etree.SubElement(out, N.q(N.WSNT, "CurrentTime")).text = _ts(now)
+        if termination is not None:
+            etree.SubElement(out, N.q(N.WSNT, "TerminationTime")).text = _ts(termination)
+        return out
+
+    # --- subscription manager -------------------------------------------------------------------------
+    def manager(self, call: Call) -> etree._Element:
+        """Renew and Unsubscribe, addressed by the SubscriptionKey reference parameter."""
+        req = call.request
+        assert req is not None
+        tag = req.body.tag
+        sid = req.header(f"{{{call.model.tns}}}SubscriptionKey")
+        if tag not in (N.q(N.WSNT, "Renew"), N.q(N.WSNT, "Unsubscribe")):
+            raise ClientFault(f"unknown operation <{tag}> on a subscription; operations: Renew, Unsubscribe")
+        sub = self.app.store.subscription(sid) if sid else None
+        if sub is None:
+            raise ResourceUnknownFault(f"no subscription with key {sid!r} (unsubscribed, expired, or its resource "
+                                       "was destroyed)")
+        local = tag.split("}")[1]
+        if local == "Unsubscribe":
+            self.app.store.unsubscribe(sub.id)
+            return envelope(etree.Element(N.q(N.WSNT, "UnsubscribeResponse")), N.action("Unsubscribe", True),
+                            req.message_id)
+        now = time.time()
+        tt = req.body.find(N.q(N.WSNT, "TerminationTime"))
+        if tt is None:
+            raise ClientFault("Renew has no TerminationTime", element=N.q(N.WSNT, "UnacceptableTerminationTimeFault"))
+        nil = tt.get(N.q(N.XSI, "nil")) in ("true", "1")
+        when = None if nil else parse_time(tt.text or "", now, "UnacceptableTerminationTimeFault")
+        if when is not None and when <= now:
+            raise ClientFault("the requested TerminationTime is in the past",
+                              element=N.q(N.WSNT, "UnacceptableTerminationTimeFault"))
+        self.app.store.renew(sub.id, when)
+        out = etree.Element(N.q(N.WSNT, "RenewResponse"), nsmap={"xsi": N.XSI})
+        t = etree.SubElement(out, N.q(N.WSNT, "TerminationTime"))
+        if when is None:
+            t.set(N.q(N.XSI, "nil"), "true")
+        else:
+            t.text = _ts(when)
+        etree.SubElement(out, N.q(N.WSNT, "CurrentTime")).text = _ts(now)
+        return envelope(out, N.action("Renew", True), req.message_id)
+
+    # --- pull points ----------------------------------------------------------------------------------
+    def create_pullpoint(self, call: Call) -> etree._Element:
+        """CreatePullPoint on the library port: an EPR to collect notifications from."""
+        req = call.request
+        assert req is not None
+        lifetime = self.app.config.lifetime
+        pid = self.app.store.create_pullpoint(call.model.name, time.time() + lifetime if lifetime else None)
+        out = etree.Element(N.q(N.WSNT, "CreatePullPointResponse"), nsmap={"wsnt": N.WSNT})
+        out.append(epr(f"{call.base_url}/{call.model.name}/pullpoints", f"{{{call.model.tns}}}PullPointKey", pid,
+                       N.q(N.WSNT, "PullPoint")))
+        return envelope(out, N.action("CreatePullPoint", True), req.message_id)
+
+    def pullpoint(self, call: Call) -> etree._Element:
+        """GetMessages and DestroyPullPoint, addressed by the PullPointKey reference parameter."""
+        req = call.request
+        assert req is not None
+        tag = req.body.tag
+        pid = req.header(f"{{{call.model.tns}}}PullPointKey")
+        if tag not in (N.q(N.WSNT, "GetMessages"), N.q(N.WSNT, "DestroyPullPoint")):
+            raise ClientFault(f"unknown operation <{tag}> on a pull point; operations: GetMessages, DestroyPullPoint")
+        if not pid or not self.app.store.pullpoint_exists(pid):
+            raise ResourceUnknownFault(f"no pull point with key {pid!r}")
+        if tag == N.q(N.WSNT, "DestroyPullPoint"):
+            self.app.store.destroy_pullpoint(pid)
+            return envelope(etree.Element(N.q(N.WSNT, "DestroyPullPointResponse")), N.action("DestroyPullPoint", True),
+                            req.message_id)
+        limit = None
+        text = req.body.findtext(N.q(N.WSNT, "MaximumNumber"))
+        if text is not None:
+            try:
+                limit = int(text)
+                if limit < 0:
+                    raise ValueError
+            except ValueError:
+                raise ClientFault(f"MaximumNumber {text!r} is not a non-negative integer",
+                                  element=N.q(N.WSNT, "UnableToGetMessagesFault")) from None
+        out = etree.Element(N.q(N.WSNT, "GetMessagesResponse"), nsmap={"wsnt": N.WSNT})
+        for xml in self.app.store.take_messages(pid, limit):
+            out.append(parse_xml(xml, "message"))
+        return envelope(out, N.action("GetMessages", True), req.message_id)
+
+
+__all__ = ["Notifier", "NotificationHandlers", "Periodic", "notification_message", "now_utc"]
