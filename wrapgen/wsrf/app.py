@@ -29,6 +29,7 @@ from .model import Operation, ServiceModel, service_model
 from .notify import NotificationHandlers
 from .resource import ResourceHandlers
 from .store import Store
+from .codec import Splicer
 from .values import decode_params, encode_outputs
 from .wsdl import build_wsdl, kernel_action
 
@@ -89,7 +90,7 @@ class Call:
     base_url: str
     model: ServiceModel
     request: Request | None = None
-    blobs: list[str] = field(default_factory=list)
+    splicer: Splicer = field(default_factory=Splicer)
 
 
 class WsrfApp:
@@ -168,7 +169,7 @@ class WsrfApp:
                 env = self._library_call(call)
             else:
                 env = self.resources.dispatch(call, op)
-            return self._soap(start_response, "200 OK", serialize(env))
+            return self._soap(start_response, "200 OK", call.splicer.splice(serialize(env)))
         except SoapFault as f:
             relates = call.request.message_id if call.request else None
             status = "400 Bad Request" if f.faultcode == "Client" else "500 Internal Server Error"
@@ -256,7 +257,7 @@ class WsrfApp:
             except Exception as exc:
                 raise kernel_fault(exc) from None
             body = etree.Element(N.q(model.tns, f"{op.name}Response"), nsmap={"tns": model.tns})
-            encode_outputs(body, model.tns, op, op.collect(returned, params), self.offloader(call, None))
+            encode_outputs(body, model.tns, op, op.collect(returned, params), self.offloader(call, None), call.splicer)
             return envelope(body, kernel_action(model, op.name, True), req.message_id)
         if local.startswith("Create_") and local[7:] in model.operations:
             return self.resources.create(call, model.operations[local[7:]])

@@ -24,7 +24,7 @@ from lxml import etree
 
 from ..bind.runtime import KernelError
 from . import ns as N
-from .codec import array_from_parts, array_parts
+from .codec import array_from_parts, array_parts, decode_base64, encode_base64
 from .errors import RemoteFault, ResourceUnknown, WSRFError
 
 _STATUS_DONE = ("Succeeded", "Failed", "Cancelled")
@@ -317,12 +317,10 @@ class Resource:
         ns = etree.QName(e).namespace
         name = etree.QName(e).localname
         if e.find(f"{{{ns}}}dtype") is not None:
-            import base64
-
             data_el = e.find(f"{{{ns}}}data")
             href = e.findtext(f"{{{ns}}}href")
             if data_el is not None:
-                data = base64.b64decode("".join((data_el.text or "").split()))
+                data = decode_base64(name, data_el.text)
             elif href:
                 with urllib.request.urlopen(href, timeout=self.timeout) as r:
                     data = r.read()
@@ -655,14 +653,12 @@ class _FaultView:
 def _append_value(parent: etree._Element, tns: str, name: str, value: Any) -> None:
     e = etree.SubElement(parent, f"{{{tns}}}{name}")
     if isinstance(value, np.ndarray):
-        import base64
-
         dtype, shape, order, data = array_parts(value)
         etree.SubElement(e, f"{{{tns}}}dtype").text = dtype
         for d in shape:
             etree.SubElement(e, f"{{{tns}}}shape").text = str(d)
         etree.SubElement(e, f"{{{tns}}}order").text = order
-        etree.SubElement(e, f"{{{tns}}}data").text = base64.b64encode(data).decode()
+        etree.SubElement(e, f"{{{tns}}}data").text = encode_base64(data).decode("ascii")
     elif isinstance(value, (bool, np.bool_)):
         e.text = "true" if value else "false"
     elif isinstance(value, complex):

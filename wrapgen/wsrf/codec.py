@@ -7,13 +7,13 @@ never truncated or padded.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pybase64
 from lxml import etree
 
 from ..spec.model import Arg
@@ -73,14 +73,58 @@ def array_parts(arr: np.ndarray) -> tuple[str, list[int], str, bytes]:
     return dtype, list(arr.shape), order, le.tobytes(order=order)
 
 
-def decode_base64(name: str, text: str | None) -> bytes:
-    """Strict base64 (whitespace allowed, as XML Schema does)."""
+_WHITESPACE = re.compile(r"[ \t\r\n]+")
+SPLICE_MIN = 64 * 1024  # base64 text above this is spliced into the serialized message, not put in the tree
+
+
+def decode_base64(name: str, text: str | bytes | None) -> bytes:
+    """Strict base64 (SIMD, pybase64); line breaks are allowed, as XML Schema's base64Binary does."""
     if not text:
         return b""
     try:
-        return base64.b64decode("".join(text.split()), validate=True)
-    except binascii.Error as exc:
+        return pybase64.b64decode(text, validate=True)
+    except ValueError:
+        pass
+    try:  # the slow path only for text with whitespace (some stacks wrap lines at 76 characters)
+        stripped = _WHITESPACE.sub("", text if isinstance(text, str) else text.decode("ascii", "replace"))
+        return pybase64.b64decode(stripped, validate=True)
+    except ValueError as exc:
         raise ClientFault(f"argument {name!r}: NDArray data is not valid base64 ({exc})") from None
+
+
+def encode_base64(data: bytes) -> bytes:
+    """base64 (SIMD, pybase64)."""
+    return pybase64.b64encode(data)
+
+
+class Splicer:
+    """Large base64 payloads kept out of the lxml tree: a short marker goes in the tree, and the bytes
+    replace it in the serialized message (lxml would copy and scan every character of the text)."""
+
+    def __init__(self) -> None:
+        self._blobs: dict[bytes, bytes] = {}
+        self._prefix = f"wrapgen-splice-{pybase64.b64encode(np.random.bytes(9), altchars=b'-_').decode()}-"
+
+    def attach(self, b64: bytes) -> str:
+        """A marker to put in the tree for b64."""
+        marker = f"{self._prefix}{len(self._blobs)}."
+        self._blobs[marker.encode()] = b64
+        return marker
+
+    def splice(self, xml: bytes) -> bytes:
+        """The serialized message with every marker replaced by its bytes."""
+        if not self._blobs:
+            return xml
+        parts, pos, prefix = [], 0, self._prefix.encode()
+        while True:
+            i = xml.find(prefix, pos)
+            if i < 0:
+                break
+            j = xml.index(b".", i + len(prefix)) + 1
+            parts += [xml[pos:i], self._blobs[xml[i:j]]]
+            pos = j
+        parts.append(xml[pos:])
+        return b"".join(parts)
 
 
 def scalar_from_text(name: str, arg: Arg, text: str | None) -> Any:
@@ -127,7 +171,8 @@ def _child(parent: etree._Element, ns: str, local: str, text: str | None = None)
 
 
 def encode_value(parent: etree._Element, ns: str, name: str, arg: Arg, value: Any,
-                 offload: Callable[[np.ndarray], str | None] | None = None) -> etree._Element:
+                 offload: Callable[[np.ndarray], str | None] | None = None,
+                 splicer: Splicer | None = None) -> etree._Element:
     """Append <name> holding value (scalar text, Complex or NDArray) under parent."""
     elem = _child(parent, ns, name)
     if arg.is_array:
@@ -140,7 +185,9 @@ def encode_value(parent: etree._Element, ns: str, name: str, arg: Arg, value: An
         if href is not None:
             _child(elem, ns, "href", href)
         else:
-            _child(elem, ns, "data", base64.b64encode(data).decode("ascii"))
+            b64 = encode_base64(data)
+            _child(elem, ns, "data", splicer.attach(b64) if splicer is not None and len(b64) > SPLICE_MIN
+                   else b64.decode("ascii"))
     elif arg.dtype in ("complex64", "complex128"):
         c = complex(value)
         _child(elem, ns, "re", repr(c.real))

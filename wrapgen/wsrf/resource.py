@@ -151,21 +151,22 @@ class ResourceHandlers:
             raise ClientFault(f"no result: the {op.name} computation is {res.status}"
                               + (" (call Start first)" if res.status == "Created" else ""))
         out = etree.Element(N.q(op.namespace, "FetchResultResponse"), nsmap={"tns": call.model.tns})
-        encode_outputs(out, call.model.tns, op, res.result or {}, self.app.offloader(call, res.key))
+        encode_outputs(out, call.model.tns, op, res.result or {}, self.app.offloader(call, res.key), call.splicer)
         return out
 
     # --- resource properties ------------------------------------------------------------------------------
-    def document(self, call: Call, op: Operation, res: Resource) -> etree._Element:
-        """The resource property document."""
+    def document(self, call: Call, op: Operation, res: Resource, splice: bool = True) -> etree._Element:
+        """The resource property document (splice=False: every value in the tree, for queries)."""
         ns, tns = op.namespace, call.model.tns
+        splicer = call.splicer if splice else None
         doc = etree.Element(N.q(ns, "ResourceProperties"), nsmap={"r": ns, "tns": tns, "wsrf-rl": N.RL,
                                                                   "wsrf-rp": N.RP, "xsi": N.XSI})
         etree.SubElement(doc, N.q(ns, "Status")).text = res.status
         etree.SubElement(doc, N.q(ns, "Progress")).text = repr(float(res.progress))
-        encode_params(etree.SubElement(doc, N.q(ns, "Parameters")), tns, op, res.params)
+        encode_params(etree.SubElement(doc, N.q(ns, "Parameters")), tns, op, res.params, splicer)
         if res.status == "Succeeded" and res.result is not None:
             encode_outputs(etree.SubElement(doc, N.q(ns, "Result")), tns, op, res.result,
-                           self.app.offloader(call, res.key))
+                           self.app.offloader(call, res.key), splicer)
         if res.error:
             etree.SubElement(doc, N.q(ns, "Error")).text = res.error
         etree.SubElement(doc, N.q(N.RL, "CurrentTime")).text = xs_datetime(now_utc())
@@ -231,7 +232,7 @@ class ResourceHandlers:
         expression = (qe.text or "").strip()
         namespaces = {k: v for k, v in qe.nsmap.items() if k}
         try:
-            items = evaluate_xpath(self.document(call, op, res), expression, namespaces,
+            items = evaluate_xpath(self.document(call, op, res, splice=False), expression, namespaces,
                                    self.app.config.query_timeout)
         except QueryError as exc:
             raise ClientFault(str(exc), element=N.q(N.RP, exc.fault)) from None

@@ -7,7 +7,7 @@ from typing import Any
 
 from lxml import etree
 
-from .codec import decode_value, encode_value
+from .codec import Splicer, decode_value, encode_value
 from .errors import ClientFault
 from .model import Operation
 
@@ -43,15 +43,16 @@ def missing_inputs(op: Operation, values: dict[str, Any]) -> list[str]:
     return [n for n, _, req in op.inputs if req and n not in values]
 
 
-def encode_params(parent: etree._Element, ns: str, op: Operation, values: dict[str, Any]) -> None:
+def encode_params(parent: etree._Element, ns: str, op: Operation, values: dict[str, Any],
+                  splicer: Splicer | None = None) -> None:
     """Append the given arguments in signature order."""
     for n, arg, _ in op.inputs:
         if n in values:
-            encode_value(parent, ns, n, arg, values[n])
+            encode_value(parent, ns, n, arg, values[n], None, splicer)
 
 
 def encode_outputs(parent: etree._Element, ns: str, op: Operation, values: dict[str, Any],
-                   offload: Callable[[Any], str | None] | None) -> None:
+                   offload: Callable[[Any], str | None] | None, splicer: Splicer | None = None) -> None:
     """Append every output; large arrays become download URLs through offload."""
     for n, arg in op.outputs:
-        encode_value(parent, ns, n, arg, values[n], offload)
+        encode_value(parent, ns, n, arg, values[n], offload, splicer)
