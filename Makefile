@@ -32,6 +32,7 @@ $(VENV)/.installed: $(NATIVE) | $(VPY)
 demo: system $(VENV)/.installed
 	@$(VPY) -P tutorials/00_smoke.py
 	@$(VPY) -P tutorials/01_wrap_fortran.py
+	@$(VPY) -P tutorials/02_publish_service.py
 
 FINISHED := build/pytest-finished
 
