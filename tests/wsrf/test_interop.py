@@ -70,10 +70,13 @@ def test_serve_and_the_wsrf_tools_on_the_command_line(tmp_path) -> None:
         assert "ResourceKey" in epr.read_text()
         assert cli("status", "-e", str(epr)).strip() == "Created"
         assert ">Created</r:Status>" in cli("get-property", "-e", str(epr), "Status")
+        watcher = subprocess.Popen([sys.executable, "-P", "-m", "wrapgen", "wsrf", "subscribe", "-e", str(epr),
+                                    "--timeout", "120"], stdout=subprocess.PIPE, text=True)
+        assert watcher.stdout.readline().strip() == "status: Created"
         cli("start", "-e", str(epr))
-        for _ in range(600):
-            if cli("status", "-e", str(epr)).strip() == "Succeeded":
-                break
+        out, _ = watcher.communicate(timeout=150)
+        assert watcher.returncode == 0
+        assert out.splitlines() == ["status: Created -> Running", "status: Running -> Succeeded"]
         out = cli("result", "-e", str(epr), "--save", str(tmp_path / "out"))
         assert "u: float64 array of shape (6, 6)" in out
         np.testing.assert_array_equal(np.load(tmp_path / "out" / "u.npy"), local_heat(u, 1.0, 0.1, 1.0, 5))

@@ -176,3 +176,22 @@ def test_unknown_paths_and_methods(server) -> None:
     assert status == 404
     index = urllib.request.urlopen(f"{server.url}/").read().decode()
     assert f"{server.url}/heat?wsdl" in index and "lj_forces" in index
+
+
+def test_requests_over_the_size_cap_are_refused_before_parsing(tmp_path) -> None:
+    import http.client
+
+    from wrapgen.wsrf import Server
+
+    with Server([ROOT / "services" / "heat.yaml"], state=tmp_path / "s.db", workers=1, max_request=4096) as srv:
+        big = _raw_heat("<h:u>" + "x" * 8000 + "</h:u>")
+        status, data = post(f"{srv.url}/heat", big)
+        assert status == 400 and f"has {len(big)} bytes, over this server's limit of 4096 bytes" in _fault(data)
+        c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)  # no Content-Length: chunked
+        c.request("POST", "/heat", body=iter([big[:3000], big[3000:]]), encode_chunked=True,
+                  headers={"Content-Type": "text/xml"})
+        r = c.getresponse()
+        assert r.status == 400 and "over this server's limit of 4096 bytes" in _fault(r.read())
+        u = plate(4)
+        wrapgen.connect(f"{srv.url}/heat").heat_step(u, 1.0, 0.1, 1.0)  # small requests still pass
+        assert u[1, 1] > 0

@@ -55,6 +55,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("-e", "--epr", type=Path, required=True)
     q.add_argument("xpath")
     q.set_defaults(func=_tool, tool="query")
+    n = sub.add_parser("subscribe", help="print Status and termination notifications (through a pull point, "
+                                         "so nothing has to reach this machine) until the run ends")
+    n.add_argument("-e", "--epr", type=Path, required=True)
+    n.add_argument("--until-destroyed", action="store_true",
+                   help="keep listening after the run ends, until the resource is destroyed")
+    n.add_argument("--timeout", type=float, default=None, metavar="SECONDS")
+    n.set_defaults(func=_subscribe)
     s = sub.add_parser("set-termination-time", help="destroy after SECONDS (or 'infinity' for never)")
     s.add_argument("-e", "--epr", type=Path, required=True)
     s.add_argument("seconds")
@@ -171,6 +178,35 @@ def _tool(args: argparse.Namespace) -> int:
         print(res.set_termination_time(seconds) or "infinity")
     elif tool == "result":
         _print_result(res.result(), args.save)
+    return 0
+
+
+def _subscribe(args: argparse.Namespace) -> int:
+    import time
+
+    from .client import Resource
+
+    try:
+        res = Resource.from_epr(args.epr.read_bytes())
+    except OSError as exc:
+        raise UsageError(f"cannot read EPR file {args.epr}: {exc.strerror}") from None
+    deadline = None if args.timeout is None else time.monotonic() + args.timeout
+    with res.subscribe() as sub:
+        status = res.status  # after subscribing: no change can fall between the two
+        print(f"status: {status}", flush=True)
+        done = status in ("Succeeded", "Failed", "Cancelled") and not args.until_destroyed
+        while not done:
+            for note in sub.get_messages():
+                if note.topic == "Status":
+                    print(f"status: {note.old_status} -> {note.status}", flush=True)
+                    done = note.status in ("Succeeded", "Failed", "Cancelled") and not args.until_destroyed
+                else:
+                    print(f"terminated: {note.reason}", flush=True)
+                    return 0
+            if deadline is not None and time.monotonic() > deadline:
+                print(f"wrapgen wsrf subscribe: no end after {args.timeout:g} s", flush=True)
+                return 1
+            time.sleep(0.2)
     return 0
 
 
