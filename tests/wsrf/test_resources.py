@@ -3,6 +3,7 @@ and WS-ResourceLifetime operations, their faults, and state kept across a server
 
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
@@ -155,19 +156,59 @@ def test_cancel_and_destroy_stop_a_running_computation(server) -> None:
     res.destroy()
 
 
-def test_a_crashing_computation_fails_its_resource_only(server) -> None:
-    bad = wrapgen.connect(f"{server.url}/misbehave")
-    with bad.do_segv.create(x=np.zeros(4)) as res:
-        res.start()
-        assert res.wait(60) == "Failed"
-        assert "SIGSEGV" in res.properties["Error"]
-        with pytest.raises(RemoteFault, match="crashed with SIGSEGV") as info:
-            res.result()
-        assert type(info.value).__name__ == "KernelCrashed"
+CAUSES = [
+    ("do_segv", {"x": np.zeros(4)}, "KernelCrashed", r"crashed with SIGSEGV \(Segmentation fault\)"),
+    ("do_stop", {"code": 3}, "KernelExited", r"ended its process with exit status 3 .*STOP 3"),
+    ("do_abort", {}, "KernelCrashed", r"crashed with SIGABRT"),
+    ("spin", {"x": np.zeros(1)}, "KernelTimeout", r"no result after 1.5 s"),
+    ("hog", {"mib": 512}, "KernelOutOfMemory", r"needed more than its memory limit of 67108864 bytes"),
+]
+
+
+def check_causes(url: str) -> None:
+    bad = wrapgen.connect(f"{url}/misbehave")
+    for fn, params, exception, message in CAUSES:
+        with getattr(bad, fn).create(**params) as res:
+            res.start()
+            assert res.wait(60) == "Failed", fn
+            assert re.search(message, res.properties["Error"], re.S), res.properties["Error"]
+            with pytest.raises(RemoteFault) as info:
+                res.result()
+            assert type(info.value).__name__ == exception, (fn, info.value)
     with bad.add_one.create(x=np.arange(3.0)) as ok:
         ok.start()
         assert ok.wait(60) == "Succeeded"
         assert ok.result().tolist() == [1.0, 2.0, 3.0]
+
+
+def test_a_crashing_computation_fails_its_resource_only(server) -> None:
+    check_causes(server.url)
+
+
+def test_without_an_executor_start_falls_back_to_detached_runners(tmp_path) -> None:
+    """WsrfApp embedded in another WSGI server (no executor beside it): the same behaviour, slower."""
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from wrapgen.wsrf.app import ServiceConfig, WsrfApp
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *a) -> None:
+            pass
+
+    app = WsrfApp(ServiceConfig(specs=[str(s) for s in SPECS], state=str(tmp_path / "s.db")))
+    httpd = make_server("127.0.0.1", 0, app, handler_class=Quiet)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_port}"
+        res = wrapgen.connect(f"{url}/heat").heat_step.create(u=plate(), alpha=1.0, dt=0.1, dx=1.0, nsteps=3)
+        res.start()
+        assert res.wait(60) == "Succeeded"
+        np.testing.assert_array_equal(res.result(), local_heat(plate(), 1.0, 0.1, 1.0, 3))
+        check_causes(url)
+    finally:
+        httpd.shutdown()
+        app.close()
 
 
 def test_state_survives_a_restart(tmp_path) -> None:

@@ -35,6 +35,25 @@ from .errors import BindError, KernelCrashed, KernelExited, KernelOutOfMemory, K
 _MEMORY_WORDS = ("memory", "Allocation would exceed", "Cannot allocate", "MemoryError", "std::bad_alloc")
 
 
+def describe_death(name: str, status: int, tail: str, memory: int | None, what: str) -> BindError:
+    """The exception for a kernel process that ended (Popen-style status: negative for a signal)."""
+    if any(word in tail for word in _MEMORY_WORDS) and memory:
+        return KernelOutOfMemory(f"{name}: the kernel needed more than its memory limit of {memory} bytes "
+                                 f"while {what}{tail}")
+    if status < 0:
+        sig = signal.Signals(-status)
+        return KernelCrashed(f"{name}: the kernel crashed with {sig.name} ({signal.strsignal(sig)}) while "
+                             f"{what}; the caller's arrays were not changed{tail}")
+    return KernelExited(f"{name}: the kernel ended its process with exit status {status} while {what} "
+                        f"(a Fortran STOP, exit() or a runtime error); the caller's arrays were not changed{tail}")
+
+
+def log_tail(text: str) -> str:
+    """'; its output ended with: ...' for the last 2000 characters of a kernel's output, or ''."""
+    text = text[-2000:].strip()
+    return f"; its output ended with:\n{text}" if text else ""
+
+
 def _stand_ins(value: Any) -> list[shared.SharedArray]:
     found: list[shared.SharedArray] = []
     shared.replace(value, lambda v: found.append(v) if isinstance(v, shared.SharedArray) else None)
@@ -182,16 +201,7 @@ class IsolatedFunction:
         status = self._proc.wait()
         tail = self._tail()
         self.close()
-        name = self.__name__
-        if any(word in tail for word in _MEMORY_WORDS) and self.memory:
-            return KernelOutOfMemory(f"{name}: the kernel needed more than its memory limit of {self.memory} bytes "
-                                     f"while {what}{tail}")
-        if status < 0:
-            sig = signal.Signals(-status)
-            return KernelCrashed(f"{name}: the kernel crashed with {sig.name} ({signal.strsignal(sig)}) while "
-                                 f"{what}; the caller's arrays were not changed{tail}")
-        return KernelExited(f"{name}: the kernel ended its process with exit status {status} while {what} "
-                            f"(a Fortran STOP, exit() or a runtime error); the caller's arrays were not changed{tail}")
+        return describe_death(self.__name__, status, tail, self.memory, what)
 
     def _tail(self) -> str:
         if self._log is None:
@@ -199,8 +209,7 @@ class IsolatedFunction:
         self._log.seek(0, os.SEEK_END)
         size = self._log.tell()
         self._log.seek(max(0, size - 2000))
-        text = self._log.read().decode("utf-8", "replace").strip()
-        return f"; its output ended with:\n{text}" if text else ""
+        return log_tail(self._log.read().decode("utf-8", "replace"))
 
     def close(self) -> None:
         """Stop the worker (a later call starts a new one)."""

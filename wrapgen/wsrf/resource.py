@@ -119,11 +119,13 @@ class ResourceHandlers:
                               f"{', '.join(map(repr, missing))}; set them with SetResourceProperties (Parameters)")
         if not self.app.store.mark_running(res.key):
             raise ClientFault(f"this {op.name} resource was started or cancelled meanwhile")
+        from .executor import submit
         from .runner import launch
 
         state = Path(self.app.config.state)
         try:
-            launch(state, res.key, call.model.spec, self.app.config.cache, state.with_suffix(".runner.log"))
+            if not submit(state, res.key):  # no executor beside this server: a detached runner instead
+                launch(state, res.key, call.model.spec, self.app.config.cache, state.with_suffix(".runner.log"))
         except Exception as exc:  # the resource must not stay Running with nothing running it
             self.app.store.finish(res.key, "Failed", error=f"could not start the runner: {exc}",
                                   exception=type(exc).__name__)

@@ -1,7 +1,8 @@
 """Run one WS-Resource's computation outside the server: `python -m wrapgen.wsrf.runner --state DB --key K --spec S`.
 
-Started by Start with --detach (it forks and the starter returns at once), in its own session so Cancel
-and Destroy can stop it and the kernel's worker with one killpg. The kernel itself runs in an isolated
+The fallback when no executor (wrapgen.wsrf.executor) runs beside the server: started by Start with
+--detach (it forks and the starter returns at once), in its own session so Cancel and Destroy can stop
+it and the kernel's worker with one killpg. The kernel itself runs in an isolated
 worker process (wrapgen.bind.isolate), so a crash, STOP, hang or memory blow-up becomes a Failed status
 with the cause, and the state in SQLite is written only by this process and the server.
 """
@@ -12,9 +13,14 @@ import argparse
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .store import Store
+
+if TYPE_CHECKING:
+    from .model import Operation
 
 
 def launch(state: Path, key: str, spec: Path, cache: str | None, log: Path) -> None:
@@ -29,11 +35,30 @@ def launch(state: Path, key: str, spec: Path, cache: str | None, log: Path) -> N
                        start_new_session=True)
 
 
-def run(state: Path, key: str, spec: Path, cache: str | None) -> int:
-    """Compute the resource's function from its stored parameters and record the outcome."""
+def compute(store: Store, key: str, fn: Callable[..., Any], op: Operation) -> None:
+    """Call fn with the resource's parameters and record Succeeded with the outputs, or Failed with why."""
     from ..bind.errors import IsolatedCallError
-    from ..bind.isolate import IsolatedModule
     from ..bind.runtime import KernelError
+
+    res = store.get(key)
+    if res is None or res.status != "Running":
+        return
+    params = dict(res.params)
+    try:
+        returned = fn(**params)
+        store.finish(key, "Succeeded", result=op.collect(returned, params))
+    except KernelError as exc:
+        store.finish(key, "Failed", error=str(exc), exception=type(exc).__name__,
+                     error_code=None if exc.code is None else str(exc.code))
+    except IsolatedCallError as exc:
+        store.finish(key, "Failed", error=str(exc), exception=type(exc).__name__)
+    except Exception as exc:  # anything else is still this resource's failure, not the runner's crash
+        store.finish(key, "Failed", error=f"{type(exc).__name__}: {exc}", exception=type(exc).__name__)
+
+
+def run(state: Path, key: str, spec: Path, cache: str | None) -> int:
+    """Compute the resource's function (in an isolated worker) and record the outcome."""
+    from ..bind.isolate import IsolatedModule
     from .model import service_model
 
     store = Store(state)
@@ -42,18 +67,10 @@ def run(state: Path, key: str, spec: Path, cache: str | None) -> int:
     if res is None or res.status != "Running":
         return 0
     try:
-        model = service_model(spec)
-        op = model.operations[res.function]
-        params = dict(res.params)
+        op = service_model(spec).operations[res.function]
         with IsolatedModule(spec, cache=cache) as mod:
-            returned = getattr(mod, op.name)(**params)
-        store.finish(key, "Succeeded", result=op.collect(returned, params))
-    except KernelError as exc:
-        store.finish(key, "Failed", error=str(exc), exception=type(exc).__name__,
-                     error_code=None if exc.code is None else str(exc.code))
-    except IsolatedCallError as exc:
-        store.finish(key, "Failed", error=str(exc), exception=type(exc).__name__)
-    except Exception as exc:  # anything else is still this resource's failure, not the runner's crash
+            compute(store, key, getattr(mod, op.name), op)
+    except Exception as exc:  # the spec or the build went wrong since the server started
         store.finish(key, "Failed", error=f"{type(exc).__name__}: {exc}", exception=type(exc).__name__)
     return 0
 

@@ -72,6 +72,7 @@ class Server:
         self.notifier = Notifier(store)
         self.log_file = log_file
         self._proc: subprocess.Popen[bytes] | None = None
+        self._executor: subprocess.Popen[str] | None = None
         self._sock: socket.socket | None = None
 
     @property
@@ -86,9 +87,25 @@ class Server:
             service_model(spec)
             build(spec, cache=self.config.cache)
 
+    def _start_executor(self) -> None:
+        cmd = [sys.executable, "-P", "-m", "wrapgen.wsrf.executor", "--state", self.config.state]
+        for spec in self.config.specs:
+            cmd += ["--spec", spec]
+        if self.config.cache:
+            cmd += ["--cache", self.config.cache]
+        # One BLAS thread: the executor forks a child per computation, and a forked thread pool deadlocks.
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
+        self._executor = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, env=env,
+                                          start_new_session=True)
+        line = self._executor.stdout.readline() if self._executor.stdout else ""
+        if line.strip() != "ready":
+            self._executor.wait()
+            raise WSRFError(f"the executor did not start (exit status {self._executor.returncode})")
+
     def start(self, timeout: float = 60.0) -> Server:
         """Start serving; returns when the server answers."""
         self.prepare()
+        self._start_executor()
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -133,6 +150,17 @@ class Server:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
+        if self._executor is not None:
+            # Computations under way go on (their own sessions) and record their results themselves.
+            self._executor.terminate()
+            try:
+                self._executor.wait(10)
+            except subprocess.TimeoutExpired:
+                self._executor.kill()
+                self._executor.wait()
+            if self._executor.stdout:
+                self._executor.stdout.close()
+            self._executor = None
 
     def stop(self) -> None:
         """Stop the workers (running computations go on and finish into the state database)."""

@@ -126,6 +126,10 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.executescript(_SCHEMA)
+            # Databases written by an earlier version: add the columns it did not have.
+            columns = {r[1] for r in db.execute("PRAGMA table_info(resources)")}
+            if "address" not in columns:
+                db.execute("ALTER TABLE resources ADD COLUMN address TEXT")
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
