@@ -45,6 +45,8 @@ test: system $(VENV)/.installed
 
 bench: system $(VENV)/.installed
 	$(VPY) -P bench/checksum.py
+	$(VPY) -P bench/wrap_overhead.py
+	$(VPY) -P bench/soap.py
 
 clean:
 	rm -rf build $(VENV) .pytest_cache

@@ -101,7 +101,7 @@ def best(f, repeat: int) -> float:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seconds", type=float, default=3.0)
+    p.add_argument("--seconds", type=float, default=2.0)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--n", type=int, default=1_000_000)
     p.add_argument("--repeat", type=int, default=3)
@@ -120,9 +120,11 @@ def main() -> int:
             ours_small = envelope('<b:dadd xmlns:b="urn:wrapgen:blas1"><b:a>1.5</b:a><b:b>2.25</b:b></b:dadd>')
             spyne_small = envelope('<s:dadd xmlns:s="urn:bench:spyne"><s:a>1.5</s:a><s:b>2.25</s:b></s:dadd>')
             for clients in (1, 2):
-                ours = throughput(port, "/blas1", ours_small, '"urn:wrapgen:blas1/blas1PortType/daddRequest"',
-                                  clients, a.seconds)
-                peer = throughput(pport, "/spyne", spyne_small, '"dadd"', clients, a.seconds)
+                ours = peer = 0.0
+                for _ in range(a.repeat):  # alternated, best of: the machine is shared and noisy
+                    ours = max(ours, throughput(port, "/blas1", ours_small,
+                                                '"urn:wrapgen:blas1/blas1PortType/daddRequest"', clients, a.seconds))
+                    peer = max(peer, throughput(pport, "/spyne", spyne_small, '"dadd"', clients, a.seconds))
                 rows.append((f"dadd, {clients} client{'s' if clients > 1 else ''}", f"{ours:.0f} req/s", ours,
                              f"{peer:.0f} req/s (spyne)", peer))
 
