@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from lxml import etree
 
 from . import ns as N
-from .envelope import Request, envelope, epr, fault_envelope, parse_request, serialize, xs_datetime
-from .errors import ClientFault, ResourceUnknownFault, SoapFault, WSRFError
-from .model import Operation, ServiceModel, service_model
+from .envelope import Request, envelope, fault_envelope, parse_request, serialize
+from .errors import ClientFault, SoapFault, WSRFError
+from .model import ServiceModel, service_model
 from .notify import NotificationHandlers
 from .resource import ResourceHandlers
 from .store import Store

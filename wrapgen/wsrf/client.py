@@ -251,10 +251,9 @@ class Resource:
         return epr(self.address, f"{{{self.tns}}}ResourceKey", self.key)
 
     def _post(self, body: etree._Element, action: str) -> etree._Element:
-        header = etree.Element(f"{{{self.tns}}}ResourceKey", nsmap={"k": self.tns})
-        header.text = self.key
-        header.set(N.q(N.WSA, "IsReferenceParameter"), "true")
-        return self._post_to(self.address, body, action, [header])
+        from .envelope import reference_headers
+
+        return self._post_to(self.address, body, action, reference_headers({f"{{{self.tns}}}ResourceKey": self.key}))
 
     def _post_to(self, address: str, body: etree._Element, action: str, headers: list[etree._Element]) \
             -> etree._Element:
@@ -565,14 +564,11 @@ class Subscription:
         self.address, self._params, self._resource = address, params, resource
         self.consumer, self._pullpoint = consumer, pullpoint
 
-    def _headers(self, params: dict[str, str]) -> list[etree._Element]:
-        out = []
-        for qn, value in params.items():
-            h = etree.Element(qn)
-            h.text = value
-            h.set(N.q(N.WSA, "IsReferenceParameter"), "true")
-            out.append(h)
-        return out
+    @staticmethod
+    def _headers(params: dict[str, str]) -> list[etree._Element]:
+        from .envelope import reference_headers
+
+        return reference_headers(params)
 
     def renew(self, seconds: float | None) -> str | None:
         """A new termination time, seconds from now (None: never); returns it."""

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from lxml import etree
 
 from .errors import ClientFault, SoapFault
-from .ns import BF, FAULT_ACTION, SOAP_ENV, WSA, WSA_ANONYMOUS, q
+from .ns import BF, FAULT_ACTION, SOAP_ENV, WSA, WSA_ANONYMOUS, XSI, q
 
 # No entity resolution, no network, no DTD loading; huge_tree only because the request size is capped
 # before parsing (base64 array payloads exceed lxml's 10 MB text-node guard).
@@ -151,3 +151,24 @@ def parse_epr(e: etree._Element) -> tuple[str, dict[str, str]]:
             if isinstance(c.tag, str):
                 params[c.tag] = (c.text or "").strip()
     return address or WSA_ANONYMOUS, params
+
+
+def reference_headers(params: dict[str, str]) -> list[etree._Element]:
+    """SOAP header blocks for an EPR's reference parameters (WS-Addressing 1.0 section 3.3)."""
+    out = []
+    for qname, value in params.items():
+        h = etree.Element(qname)
+        h.text = value
+        h.set(q(WSA, "IsReferenceParameter"), "true")
+        out.append(h)
+    return out
+
+
+def time_element(parent: etree._Element, tag: str, when: float | None) -> etree._Element:
+    """A child holding an xs:dateTime, or xsi:nil for 'never' (None)."""
+    e = etree.SubElement(parent, tag)
+    if when is None:
+        e.set(q(XSI, "nil"), "true")
+    else:
+        e.text = xs_datetime(datetime.fromtimestamp(when, timezone.utc))
+    return e

@@ -15,12 +15,13 @@ import time
 import urllib.error
 import urllib.request
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
 from . import ns as N
-from .envelope import envelope, epr, now_utc, parse_epr, parse_xml, serialize, xs_datetime
+from .envelope import envelope, epr, now_utc, parse_epr, parse_xml, reference_headers, serialize, time_element, \
+    xs_datetime
 from .errors import ClientFault, ResourceUnknownFault
 from .store import STATUS_TOPIC, TERMINATION_TOPIC, Event, Store, Subscription
 
@@ -145,12 +146,7 @@ class Notifier(Periodic):
         now = time.time()
         for oid, _sid, consumer, xml, attempts in self.store.due(now):
             address, params = parse_epr(parse_xml(consumer, "consumer reference"))
-            headers = []
-            for qn, value in params.items():
-                h = etree.Element(qn)
-                h.text = value
-                h.set(N.q(N.WSA, "IsReferenceParameter"), "true")
-                headers.append(h)
+            headers = reference_headers(params)
             notify = etree.Element(N.q(N.WSNT, "Notify"), nsmap={"wsnt": N.WSNT})
             notify.append(parse_xml(xml, "message"))
             data = serialize(envelope(notify, N.action("Notify"), to=address, extra_headers=headers))
@@ -229,14 +225,19 @@ class NotificationHandlers:
         return out
 
     # --- subscription manager -------------------------------------------------------------------------
-    def manager(self, call: Call) -> etree._Element:
-        """Renew and Unsubscribe, addressed by the SubscriptionKey reference parameter."""
+    @staticmethod
+    def _addressed(call: Call, key: str, what: str, operations: tuple[str, ...]) -> tuple[Any, str, str | None]:
+        """(request, body tag, key from the reference parameter) of a request to a WSN endpoint."""
         req = call.request
         assert req is not None
         tag = req.body.tag
-        sid = req.header(f"{{{call.model.tns}}}SubscriptionKey")
-        if tag not in (N.q(N.WSNT, "Renew"), N.q(N.WSNT, "Unsubscribe")):
-            raise ClientFault(f"unknown operation <{tag}> on a subscription; operations: Renew, Unsubscribe")
+        if tag not in [N.q(N.WSNT, o) for o in operations]:
+            raise ClientFault(f"unknown operation <{tag}> on a {what}; operations: {', '.join(operations)}")
+        return req, tag, req.header(f"{{{call.model.tns}}}{key}")
+
+    def manager(self, call: Call) -> etree._Element:
+        """Renew and Unsubscribe, addressed by the SubscriptionKey reference parameter."""
+        req, tag, sid = self._addressed(call, "SubscriptionKey", "subscription", ("Renew", "Unsubscribe"))
         sub = self.app.store.subscription(sid) if sid else None
         if sub is None:
             raise ResourceUnknownFault(f"no subscription with key {sid!r} (unsubscribed, expired, or its resource "
@@ -257,11 +258,7 @@ class NotificationHandlers:
                               element=N.q(N.WSNT, "UnacceptableTerminationTimeFault"))
         self.app.store.renew(sub.id, when)
         out = etree.Element(N.q(N.WSNT, "RenewResponse"), nsmap={"xsi": N.XSI})
-        t = etree.SubElement(out, N.q(N.WSNT, "TerminationTime"))
-        if when is None:
-            t.set(N.q(N.XSI, "nil"), "true")
-        else:
-            t.text = _ts(when)
+        time_element(out, N.q(N.WSNT, "TerminationTime"), when)
         etree.SubElement(out, N.q(N.WSNT, "CurrentTime")).text = _ts(now)
         return envelope(out, N.action("Renew", True), req.message_id)
 
@@ -279,12 +276,7 @@ class NotificationHandlers:
 
     def pullpoint(self, call: Call) -> etree._Element:
         """GetMessages and DestroyPullPoint, addressed by the PullPointKey reference parameter."""
-        req = call.request
-        assert req is not None
-        tag = req.body.tag
-        pid = req.header(f"{{{call.model.tns}}}PullPointKey")
-        if tag not in (N.q(N.WSNT, "GetMessages"), N.q(N.WSNT, "DestroyPullPoint")):
-            raise ClientFault(f"unknown operation <{tag}> on a pull point; operations: GetMessages, DestroyPullPoint")
+        req, tag, pid = self._addressed(call, "PullPointKey", "pull point", ("GetMessages", "DestroyPullPoint"))
         if not pid or not self.app.store.pullpoint_exists(pid):
             raise ResourceUnknownFault(f"no pull point with key {pid!r}")
         if tag == N.q(N.WSNT, "DestroyPullPoint"):

@@ -9,12 +9,12 @@ import signal
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
 from . import ns as N
-from .envelope import envelope, epr, now_utc, xs_datetime
+from .envelope import envelope, epr, now_utc, time_element, xs_datetime
 from .errors import ClientFault, InvalidResourcePropertyQNameFault, ResourceNotDestroyedFault, \
     ResourceUnknownFault, SoapFault
 from .model import Operation
@@ -172,11 +172,7 @@ class ResourceHandlers:
         if res.error:
             etree.SubElement(doc, N.q(ns, "Error")).text = res.error
         etree.SubElement(doc, N.q(N.RL, "CurrentTime")).text = xs_datetime(now_utc())
-        tt = etree.SubElement(doc, N.q(N.RL, "TerminationTime"))
-        if res.termination is None:
-            tt.set(N.q(N.XSI, "nil"), "true")
-        else:
-            tt.text = xs_datetime(datetime.fromtimestamp(res.termination, timezone.utc))
+        time_element(doc, N.q(N.RL, "TerminationTime"), res.termination)
         etree.SubElement(doc, N.q(N.RP, "QueryExpressionDialect")).text = N.XPATH_DIALECT
         return doc
 
@@ -315,10 +311,6 @@ class ResourceHandlers:
             when = now + parse_duration(dur.text or "")
         self.app.store.set_termination(res.key, when)
         out = etree.Element(N.q(N.RL, "SetTerminationTimeResponse"), nsmap={"xsi": N.XSI})
-        ntt = etree.SubElement(out, N.q(N.RL, "NewTerminationTime"))
-        if when is None:
-            ntt.set(N.q(N.XSI, "nil"), "true")
-        else:
-            ntt.text = xs_datetime(datetime.fromtimestamp(when, timezone.utc))
-        etree.SubElement(out, N.q(N.RL, "CurrentTime")).text = xs_datetime(datetime.fromtimestamp(now, timezone.utc))
+        time_element(out, N.q(N.RL, "NewTerminationTime"), when)
+        time_element(out, N.q(N.RL, "CurrentTime"), now)
         return out

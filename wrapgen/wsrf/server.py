@@ -30,6 +30,17 @@ from .store import Store
 log = logging.getLogger("wrapgen.wsrf")
 
 
+def _terminate(proc: subprocess.Popen[Any]) -> None:
+    """SIGTERM, then SIGKILL after 10 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class Sweeper(Periodic):
     """Destroys resources whose termination time has passed; drops expired downloads and subscriptions."""
 
@@ -152,12 +163,7 @@ class Server:
             self._sock = None
         if self._executor is not None:
             # Computations under way go on (their own sessions) and record their results themselves.
-            self._executor.terminate()
-            try:
-                self._executor.wait(10)
-            except subprocess.TimeoutExpired:
-                self._executor.kill()
-                self._executor.wait()
+            _terminate(self._executor)
             if self._executor.stdout:
                 self._executor.stdout.close()
             self._executor = None
@@ -166,13 +172,8 @@ class Server:
         """Stop the workers (running computations go on and finish into the state database)."""
         self.sweeper.stop()
         self.notifier.stop()
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        if self._proc is not None:
+            _terminate(self._proc)
         self._cleanup()
 
     def wait(self) -> int:
