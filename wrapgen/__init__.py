@@ -22,11 +22,12 @@ def load(spec: str | os.PathLike[str], isolate: bool = False) -> types.ModuleTyp
     return _load(spec, isolate=isolate)
 
 
-def connect(url: str, timeout: float = 300.0) -> Any:
-    """A served library (http://host:port/<library>) as a Python object with the kernel's functions."""
+def connect(url: str, timeout: float = 300.0, cert: str | tuple[str, str] | None = None,
+            verify: str | bool | None = None) -> Any:
+    """A served library (http(s)://host:port/<library>) as a Python object with the kernel's functions."""
     from .wsrf.client import connect as _connect
 
-    return _connect(url, timeout)
+    return _connect(url, timeout, cert, verify)
 
 
 def __getattr__(name: str) -> str:

@@ -27,6 +27,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lifetime", type=float, default=24 * 3600.0, metavar="SECONDS",
                    help="initial lifetime of a new resource; 0 for none (default one day)")
     p.add_argument("--log", default=None, metavar="FILE", help="server log file (default: stderr)")
+    p.add_argument("--tls-cert", default=None, metavar="PEM", help="serve HTTPS with this certificate")
+    p.add_argument("--tls-key", default=None, metavar="PEM", help="the certificate's private key")
+    p.add_argument("--tls-ca", default=None, metavar="FILE|DIR",
+                   help="CA file or X509_CERT_DIR-style directory that client certificates must chain to")
+    p.add_argument("--client-certs", choices=("required", "optional", "none"), default="required",
+                   help="with --tls-cert: whether clients must present a certificate (proxies accepted)")
     p.set_defaults(func=_serve)
 
     w = subparsers.add_parser("wsrf", help="WS-Resource tools: create, start, get-property, query, destroy, ...")
@@ -73,7 +79,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     srv = Server(args.specs, state=args.state, host=args.host, port=args.port, workers=args.workers,
                  log_file=args.log, max_request=args.max_request, inline_limit=args.inline_limit,
-                 lifetime=args.lifetime or None)
+                 lifetime=args.lifetime or None, tls_cert=args.tls_cert, tls_key=args.tls_key, tls_ca=args.tls_ca,
+                 client_certs=args.client_certs)
     srv.start()
     from .app import WsrfApp
 

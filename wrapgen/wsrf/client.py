@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import builtins
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +27,17 @@ from .codec import array_from_parts, array_parts, decode_base64, encode_base64
 from .errors import RemoteFault, ResourceUnknown, WSRFError
 
 _STATUS_DONE = ("Succeeded", "Failed", "Cancelled")
+
+
+def download(session: Any, url: str, timeout: float) -> bytes:
+    """GET a result offered by URL (with the session's client certificate, for HTTPS services)."""
+    try:
+        r = session.get(url, timeout=timeout)
+    except OSError as exc:
+        raise WSRFError(f"cannot download {url}: {exc}") from None
+    if r.status_code != 200:
+        raise WSRFError(f"cannot download {url}: HTTP {r.status_code}: {r.text[:200]}")
+    return r.content
 
 
 def _zeep() -> Any:
@@ -82,14 +92,23 @@ class FaultTranslator:
 class _Remote:
     """Shared plumbing: the zeep client, fault translation, NDArray conversion."""
 
-    def __init__(self, url: str, timeout: float) -> None:
+    def __init__(self, url: str, timeout: float, cert: str | tuple[str, str] | None = None,
+                 verify: str | bool | None = None) -> None:
         zeep = _zeep()
+        import requests
         from zeep.transports import Transport
 
         self.url = url.rstrip("/").removesuffix("?wsdl")
         self.library = self.url.rsplit("/", 1)[-1]
         self.timeout = timeout
-        transport = Transport(timeout=timeout, operation_timeout=None)
+        session = requests.Session()
+        if cert is not None:
+            session.cert = cert  # client certificate (and key) for HTTPS services
+        if verify is not None:
+            session.verify = verify  # CA file or directory that signed the server's certificate
+            # Otherwise REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE from the environment override it (requests#3829).
+            session.trust_env = False
+        transport = Transport(timeout=timeout, operation_timeout=None, session=session)
         settings = zeep.Settings(xml_huge_tree=True, strict=True)
         try:
             self.client = zeep.Client(self.url + "?wsdl", transport=transport, settings=settings)
@@ -118,8 +137,7 @@ class _Remote:
         """NDArray fields (inline or by download URL) as a numpy array."""
         data = nd.data
         if data is None and nd.href:
-            with urllib.request.urlopen(nd.href, timeout=self.timeout) as r:
-                data = r.read()
+            data = download(self.client.transport.session, nd.href, self.timeout)
         return array_from_parts(name, nd.dtype, list(nd.shape or []), nd.order, data)
 
     def decode(self, name: str, value: Any) -> Any:
@@ -321,8 +339,7 @@ class Resource:
             if data_el is not None:
                 data = decode_base64(name, data_el.text)
             elif href:
-                with urllib.request.urlopen(href, timeout=self.timeout) as r:
-                    data = r.read()
+                data = download(self._session, href, self.timeout)
             else:
                 data = b""
             return array_from_parts(name, e.findtext(f"{{{ns}}}dtype"), [s.text for s in e.findall(f"{{{ns}}}shape")],
@@ -667,8 +684,9 @@ def _append_value(parent: etree._Element, tns: str, name: str, value: Any) -> No
 class ServiceProxy:
     """A served library: one RemoteFunction attribute per kernel operation."""
 
-    def __init__(self, url: str, timeout: float = 300.0) -> None:
-        self._r = _Remote(url, timeout)
+    def __init__(self, url: str, timeout: float = 300.0, cert: str | tuple[str, str] | None = None,
+                 verify: str | bool | None = None) -> None:
+        self._r = _Remote(url, timeout, cert, verify)
         self.url = self._r.url
         binding = self._r.client.wsdl.bindings.get(f"{{{self._r.tns}}}{self._r.library}Binding")
         if binding is None:
@@ -691,6 +709,11 @@ class ServiceProxy:
         return sorted(self._functions)
 
 
-def connect(url: str, timeout: float = 300.0) -> ServiceProxy:
-    """A proxy for the service at URL (http://host:port/<library>)."""
-    return ServiceProxy(url, timeout)
+def connect(url: str, timeout: float = 300.0, cert: str | tuple[str, str] | None = None,
+            verify: str | bool | None = None) -> ServiceProxy:
+    """A proxy for the service at URL (http(s)://host:port/<library>).
+
+    For HTTPS: cert is the client certificate file (with its key) or (certificate, key); verify the CA
+    file or directory that signed the server's certificate.
+    """
+    return ServiceProxy(url, timeout, cert, verify)

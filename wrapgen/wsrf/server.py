@@ -73,7 +73,8 @@ class Server:
 
     def __init__(self, specs: list[str | os.PathLike[str]], state: str | os.PathLike[str], host: str = "127.0.0.1",
                  port: int = 0, workers: int | None = None, sweep_interval: float = 1.0, log_file: str | None = None,
-                 **limits: Any) -> None:
+                 tls_cert: str | None = None, tls_key: str | None = None, tls_ca: str | None = None,
+                 client_certs: str = "required", **limits: Any) -> None:
         self.config = ServiceConfig(specs=[str(Path(s).resolve()) for s in specs], state=str(Path(state).resolve()),
                                     **limits)
         self.host, self.port = host, port
@@ -82,15 +83,26 @@ class Server:
         self.sweeper = Sweeper(store, sweep_interval)
         self.notifier = Notifier(store)
         self.log_file = log_file
+        self.tls: tuple[str, str, dict[str, str]] | None = None
+        if tls_cert or tls_key:
+            if not (tls_cert and tls_key):
+                raise WSRFError("HTTPS needs both a certificate (tls_cert) and its key (tls_key)")
+            from .tls import tls_env
+
+            try:
+                env = tls_env(str(Path(tls_ca).resolve()) if tls_ca else None, client_certs)
+            except ValueError as exc:
+                raise WSRFError(str(exc)) from None
+            self.tls = (str(Path(tls_cert).resolve()), str(Path(tls_key).resolve()), env)
         self._proc: subprocess.Popen[bytes] | None = None
         self._executor: subprocess.Popen[str] | None = None
         self._sock: socket.socket | None = None
 
     @property
     def url(self) -> str:
-        """http://host:port of the running server."""
+        """http(s)://host:port of the running server."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     def prepare(self) -> None:
         """Check every spec and build its module once, so workers never race to compile."""
@@ -132,7 +144,12 @@ class Server:
         env = {**os.environ, **self.config.to_env()}
         cmd = [sys.executable, "-P", "-m", "gunicorn", "--bind", f"fd://{sock.fileno()}", "--workers",
                str(self.workers), "--worker-class", "sync", "--timeout", "0", "--graceful-timeout", "5",
-               "--log-level", "warning", "wrapgen.wsrf.wsgi:application"]
+               "--log-level", "warning"]
+        if self.tls:
+            cert, key, tls_env = self.tls
+            cmd += ["--certfile", cert, "--keyfile", key, "-c", "python:wrapgen.wsrf.tls"]
+            env.update(tls_env)
+        cmd.append("wrapgen.wsrf.wsgi:application")
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         self._proc = subprocess.Popen(cmd, pass_fds=[sock.fileno()], env=env, stdin=subprocess.DEVNULL,
                                       stdout=out, stderr=out if self.log_file else None)
@@ -141,8 +158,7 @@ class Server:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                with urllib.request.urlopen(f"{self.url}/", timeout=5) as r:
-                    r.read()
+                self._probe()
                 break
             except OSError:
                 if self._proc.poll() is not None:
@@ -156,6 +172,26 @@ class Server:
         self.sweeper.start()
         self.notifier.start()
         return self
+
+    def _probe(self) -> None:
+        if not self.tls:
+            with urllib.request.urlopen(f"{self.url}/", timeout=5) as r:
+                r.read()
+            return
+        # Over TLS the server may demand a client certificate this process does not have: any answer to a
+        # handshake, a refusal included, means a worker is serving.
+        import ssl
+
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        try:
+            with socket.create_connection((self.host, self.port), timeout=5) as raw, \
+                    ctx.wrap_socket(raw, server_hostname=self.host) as s:
+                s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                s.recv(1)
+        except ssl.SSLError:
+            pass
 
     def _cleanup(self) -> None:
         if self._sock is not None:
