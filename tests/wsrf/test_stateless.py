@@ -138,6 +138,10 @@ def test_scalars_that_do_not_parse_name_the_argument(server) -> None:
      b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><l>&d;</l></soap:Body>'
      b"</soap:Envelope>", "document type declaration"),
     (b"<a/>", "expected a SOAP 1.1 Envelope"),
+    (b"<a>" * 300 + b"</a>" * 300, "Excessive depth in document: 256"),
+    (b"<a>" + b"A" * 11_000_000 + b"</a>", "only NDArray data may exceed 10000000"),
+    (b"<a><data>" + b"A" * 11_000_000 + b"</data>" + b"<b>" * 300 + b"</b>" * 300 + b"</a>",
+     "nested deeper than 256"),
     (b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body/></soap:Envelope>',
      "must hold exactly one element"),
     (b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><x:nope xmlns:x="urn:q"/>'
