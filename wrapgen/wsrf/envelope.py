@@ -35,15 +35,14 @@ def _check_huge(root: etree._Element, what: str) -> None:
 
 def parse_xml(data: bytes, what: str = "request") -> etree._Element:
     """Parse untrusted XML: a DOCTYPE (and so any entity, external or recursive) is refused."""
+    # Only a document longer than lxml's text-node limit can hold a longer text node: parse those with
+    # the huge-tree parser at once (not twice) and check them.
+    huge = len(data) > MAX_TEXT
     try:
-        tree = etree.ElementTree(etree.fromstring(data, _PARSER))
+        tree = etree.ElementTree(etree.fromstring(data, _HUGE_PARSER if huge else _PARSER))
     except etree.XMLSyntaxError as exc:
-        if "Text node too long" not in str(exc):
-            raise ClientFault(f"the {what} is not well-formed XML: {exc}") from None
-        try:
-            tree = etree.ElementTree(etree.fromstring(data, _HUGE_PARSER))
-        except etree.XMLSyntaxError as exc2:
-            raise ClientFault(f"the {what} is not well-formed XML: {exc2}") from None
+        raise ClientFault(f"the {what} is not well-formed XML: {exc}") from None
+    if huge:
         _check_huge(tree.getroot(), what)
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise ClientFault(f"the {what} has a document type declaration; SOAP messages must not "
