@@ -266,6 +266,12 @@ def test_blas1_kernels_and_strict_inputs(cache) -> None:
     with pytest.raises(TypeError, match=r"daxpy1\(\): argument 'x' must be float64, got float32 \(intent in:"):
         blas1.daxpy1(2.0, x.astype(np.float32), y)
     assert y.tolist() == [1.0, 3.0, 5.0, 7.0]
+    # Read-only memory (np.frombuffer, mmap_mode='r') is explained, not called "not fortran contiguous".
+    frozen = np.frombuffer(np.arange(4.0).tobytes())
+    with pytest.raises(TypeError, match=r"daxpy1\(\): argument 'x' is a read-only array; this Fortran binding "
+                                        r"takes it without a copy and so needs writable memory"):
+        blas1.daxpy1(2.0, frozen, y)
+    assert y.tolist() == [1.0, 3.0, 5.0, 7.0]
 
 
 def test_an_edited_library_can_be_loaded_again_in_the_same_process(tmp_path) -> None:

@@ -119,6 +119,16 @@ def diagnose(fn_name: str, spec_json: str, given: Mapping[str, Any], original: E
             sizes = ", ".join(f"{n} = {v}" for n, v in scalars.items() if n != name)
             return ValueError(f"{fn_name}(): argument '{name}' must have shape {want} "
                               f"(spec: {list(arg.shape)}{'; ' + sizes if sizes else ''}), got {shapes[name]}")
+    if "intent(inout)" in str(original):
+        # f2py takes no-copy (convert: error) input arrays as intent(inout), which refuses read-only memory
+        # (np.frombuffer, mmap_mode='r') with a message about contiguity; say what really happened.
+        for name, arg in fn.args.items():
+            value = given.get(name)
+            if arg.intent == "in" and arg.convert == "error" and isinstance(value, np.ndarray) \
+                    and not value.flags.writeable:
+                return TypeError(f"{fn_name}(): argument '{name}' is a read-only array; this Fortran binding takes "
+                                 f"it without a copy and so needs writable memory (the kernel only reads it): pass "
+                                 f"{name}.copy(), or declare it convert: copy in the spec")
     given_shapes = ", ".join(f"{n} {np.shape(v)}" if fn.args[n].shape is not None else f"{n} = {v!r}"
                              for n, v in given.items() if n in fn.args)
     cls = type(original) if isinstance(original, (ValueError, TypeError)) else ValueError
