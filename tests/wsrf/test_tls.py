@@ -145,3 +145,22 @@ def test_tls_settings_are_checked(grid, tmp_path) -> None:
     with pytest.raises(WSRFError, match="needs a CA file or directory"):
         Server([ROOT / "services" / "heat.yaml"], state=tmp_path / "s.db", tls_cert=grid["host"][0],
                tls_key=grid["host"][1])
+
+
+def test_the_wsrf_tools_over_https_with_a_proxy(https, grid, tmp_path) -> None:
+    import subprocess
+    import sys
+
+    def cli(*args: str) -> str:
+        r = subprocess.run([sys.executable, "-P", "-m", "wrapgen", "wsrf", *args, "--cert", grid["proxy"],
+                            "--ca", grid["dir"]], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    epr = tmp_path / "epr.xml"
+    cli("create", f"{https.url}/heat", "heat_step", "alpha=1", "-o", str(epr))
+    assert cli("status", "-e", str(epr)).strip() == "Created"
+    cli("destroy", "-e", str(epr))
+    r = subprocess.run([sys.executable, "-P", "-m", "wrapgen", "wsrf", "status", "-e", str(epr)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "SSL" in r.stderr, r.stderr  # no certificate, no trusted CA: refused

@@ -37,8 +37,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     w = subparsers.add_parser("wsrf", help="WS-Resource tools: create, start, get-property, query, destroy, ...")
     sub = w.add_subparsers(dest="wsrf_command", metavar="TOOL", required=True)
+    https = argparse.ArgumentParser(add_help=False)
+    https.add_argument("--cert", default=None, metavar="PEM",
+                       help="client certificate for an HTTPS service (a proxy file with its key works)")
+    https.add_argument("--key", default=None, metavar="PEM", help="the certificate's key, if not in --cert")
+    https.add_argument("--ca", default=None, metavar="FILE|DIR", help="CA file or directory the server chains to")
+    parent = [https]
 
-    c = sub.add_parser("create", help="create a resource for FUNCTION and write its EPR")
+    c = sub.add_parser("create", help="create a resource for FUNCTION and write its EPR", parents=parent)
     c.add_argument("url", help="the service, http://HOST:PORT/<library>")
     c.add_argument("function")
     c.add_argument("params", nargs="*", metavar="NAME=VALUE", help="a number, or @file.npy for an array")
@@ -48,27 +54,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                            ("result", "print the result (arrays summarised; --save DIR writes .npy files)"),
                            ("cancel", "stop the computation"), ("destroy", "destroy the resource"),
                            ("get-properties", "print the resource property document")):
-        t = sub.add_parser(name, help=helptext)
+        t = sub.add_parser(name, help=helptext, parents=parent)
         t.add_argument("-e", "--epr", type=Path, required=True, help="EPR file written by `wrapgen wsrf create`")
         if name == "result":
             t.add_argument("--save", type=Path, default=None, metavar="DIR")
         t.set_defaults(func=_tool, tool=name)
-    g = sub.add_parser("get-property", help="print one resource property")
+    g = sub.add_parser("get-property", help="print one resource property", parents=parent)
     g.add_argument("-e", "--epr", type=Path, required=True)
     g.add_argument("qname", help="{namespace}local, or a local name of the resource's own namespace")
     g.set_defaults(func=_tool, tool="get-property")
-    q = sub.add_parser("query", help="XPath 1.0 query over the resource properties (prefix r: is the resource's)")
+    q = sub.add_parser("query", help="XPath 1.0 query over the resource properties (prefix r: is the resource's)",
+                       parents=parent)
     q.add_argument("-e", "--epr", type=Path, required=True)
     q.add_argument("xpath")
     q.set_defaults(func=_tool, tool="query")
     n = sub.add_parser("subscribe", help="print Status and termination notifications (through a pull point, "
-                                         "so nothing has to reach this machine) until the run ends")
+                                         "so nothing has to reach this machine) until the run ends", parents=parent)
     n.add_argument("-e", "--epr", type=Path, required=True)
     n.add_argument("--until-destroyed", action="store_true",
                    help="keep listening after the run ends, until the resource is destroyed")
     n.add_argument("--timeout", type=float, default=None, metavar="SECONDS")
     n.set_defaults(func=_subscribe)
-    s = sub.add_parser("set-termination-time", help="destroy after SECONDS (or 'infinity' for never)")
+    s = sub.add_parser("set-termination-time", help="destroy after SECONDS (or 'infinity' for never)",
+                       parents=parent)
     s.add_argument("-e", "--epr", type=Path, required=True)
     s.add_argument("seconds")
     s.set_defaults(func=_tool, tool="set-termination-time")
@@ -138,7 +146,7 @@ def _create(args: argparse.Namespace) -> int:
         if not eq or not name:
             raise UsageError(f"parameter {item!r} is not NAME=VALUE")
         params[name] = _value(value)
-    proxy = connect(args.url)
+    proxy = connect(args.url, cert=_cert(args), verify=args.ca)
     fn = getattr(proxy, args.function, None)
     if fn is None or not hasattr(fn, "create"):
         raise UsageError(f"{args.url} has no function {args.function!r}; it has {', '.join(dir(proxy))}")
@@ -155,13 +163,11 @@ def _create(args: argparse.Namespace) -> int:
 def _tool(args: argparse.Namespace) -> int:
     from lxml import etree
 
-    from .client import Resource
-
     try:
         data = args.epr.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read EPR file {args.epr}: {exc.strerror}") from None
-    res = Resource.from_epr(data)
+    res = _resource(args, data)
     tool = args.tool
     if tool == "start":
         res.start()
@@ -188,13 +194,23 @@ def _tool(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cert(args: argparse.Namespace) -> str | tuple[str, str] | None:
+    if args.key and not args.cert:
+        raise UsageError("--key needs --cert")
+    return (args.cert, args.key) if args.key else args.cert
+
+
+def _resource(args: argparse.Namespace, epr: bytes) -> Any:
+    from .client import Resource, make_session
+
+    return Resource.from_epr(epr, session=make_session(_cert(args), args.ca))
+
+
 def _subscribe(args: argparse.Namespace) -> int:
     import time
 
-    from .client import Resource
-
     try:
-        res = Resource.from_epr(args.epr.read_bytes())
+        res = _resource(args, args.epr.read_bytes())
     except OSError as exc:
         raise UsageError(f"cannot read EPR file {args.epr}: {exc.strerror}") from None
     deadline = None if args.timeout is None else time.monotonic() + args.timeout

@@ -29,6 +29,20 @@ from .errors import RemoteFault, ResourceUnknown, WSRFError
 _STATUS_DONE = ("Succeeded", "Failed", "Cancelled")
 
 
+def make_session(cert: str | tuple[str, str] | None = None, verify: str | bool | None = None) -> Any:
+    """A requests session with a client certificate (a proxy file works) and the CA to trust, for HTTPS."""
+    import requests
+
+    session = requests.Session()
+    if cert is not None:
+        session.cert = cert
+    if verify is not None:
+        session.verify = verify  # a CA file, or a directory of hashed CA certificates
+        # Otherwise REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE from the environment override it (requests#3829).
+        session.trust_env = False
+    return session
+
+
 def download(session: Any, url: str, timeout: float) -> bytes:
     """GET a result offered by URL (with the session's client certificate, for HTTPS services)."""
     try:
@@ -95,19 +109,12 @@ class _Remote:
     def __init__(self, url: str, timeout: float, cert: str | tuple[str, str] | None = None,
                  verify: str | bool | None = None) -> None:
         zeep = _zeep()
-        import requests
         from zeep.transports import Transport
 
         self.url = url.rstrip("/").removesuffix("?wsdl")
         self.library = self.url.rsplit("/", 1)[-1]
         self.timeout = timeout
-        session = requests.Session()
-        if cert is not None:
-            session.cert = cert  # client certificate (and key) for HTTPS services
-        if verify is not None:
-            session.verify = verify  # CA file or directory that signed the server's certificate
-            # Otherwise REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE from the environment override it (requests#3829).
-            session.trust_env = False
+        session = make_session(cert, verify)
         transport = Transport(timeout=timeout, operation_timeout=None, session=session)
         settings = zeep.Settings(xml_huge_tree=True, strict=True)
         try:
@@ -235,15 +242,11 @@ class Resource:
         self.address, self.key, self.tns, self.function, self.timeout = address, key, tns, function, timeout
         self.fn = fn
         self._faults = faults or FaultTranslator(tns, tns.rsplit(":", 1)[-1], address)
-        if session is None:
-            import requests
-
-            session = requests.Session()
-        self._session = session
+        self._session = session if session is not None else make_session()
         self._ns = f"{tns}:{function}"
 
     @classmethod
-    def from_epr(cls, epr: etree._Element | bytes | str, timeout: float = 300.0) -> Resource:
+    def from_epr(cls, epr: etree._Element | bytes | str, timeout: float = 300.0, session: Any = None) -> Resource:
         """A resource addressed by a WS-Addressing EndpointReference (XML, as Create returns it)."""
         from .envelope import parse_epr, parse_xml
 
@@ -260,7 +263,7 @@ class Resource:
             raise WSRFError("the EndpointReference has no ResourceKey reference parameter")
         qn, key = keys[0]
         tns = qn[1:].split("}")[0]
-        return cls(address, key, tns, address.rstrip("/").rsplit("/", 1)[-1], timeout)
+        return cls(address, key, tns, address.rstrip("/").rsplit("/", 1)[-1], timeout, session=session)
 
     def epr(self) -> etree._Element:
         """This resource's EndpointReference."""
