@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wrapgen.checksum",
     "wrapgen.spec.cli",
     "wrapgen.bind.cli",
+    "wrapgen.gsi.cli",
     "wrapgen.wsrf.cli",
 )
 

@@ -75,6 +75,8 @@ def verify_chain(chain: list[x509.Certificate], cert_dir: str | os.PathLike[str]
             (None, None, str(exc))
         bad = exc.certificate.to_cryptography() if exc.certificate is not None else chain[0]
         reason = _REASONS.get(code, text)
+        if "proxy subject name violation" in str(text):
+            reason = "is a proxy whose subject does not extend its issuer's by one CN (RFC 3820 section 3.4)"
         raise GSIError(f"certificate {dn_string(bad.subject)} {reason} (OpenSSL: {text})") from None
     # GSI rules OpenSSL leaves to the application.
     for cert, issuer in zip(verified, verified[1:]):
