@@ -12,7 +12,7 @@ import pytest
 from cryptography import x509
 
 from wrapgen.gsi import GSIError
-from wrapgen.gsi.ca import make_request, subject_hash
+from wrapgen.gsi.ca import make_request
 from wrapgen.gsi.names import dn_string, parse_dn
 from wrapgen.gsi.pem import load_certs
 from wrapgen.gsi.proxy import create_proxy, delegate, describe, load_credential, write_proxy
