@@ -34,11 +34,18 @@ def parse_dn(text: str) -> x509.Name:
     """The x509.Name for a slash-form DN; an unknown attribute or a missing '=' names the part."""
     if not text.startswith("/"):
         raise GSIError(f"DN {text!r} must start with '/', e.g. /O=Grid/OU=Lab/CN=Jane Doe")
-    attrs = []
+    pairs: list[list[str]] = []
     for part in re.split(r"(?<!\\)/", text)[1:]:
         key, eq, value = part.partition("=")
+        if not eq and pairs:
+            # A '/' inside a value, as in the legacy host form CN=host/node1.example.org.
+            pairs[-1][1] += "/" + part
+            continue
         if not eq or not value:
             raise GSIError(f"DN {text!r}: part {part!r} is not KEY=value")
+        pairs.append([key, value])
+    attrs = []
+    for key, value in pairs:
         if key not in _OIDS:
             raise GSIError(f"DN {text!r}: unknown attribute {key!r}; known: {', '.join(sorted(set(_OIDS)))}")
         attrs.append(x509.NameAttribute(_OIDS[key], value.replace("\\/", "/")))

@@ -46,6 +46,8 @@ class ServiceConfig:
     blob_ttl: float = 3600.0  # how long a stateless call's download stays available
     query_timeout: float = 2.0  # seconds for one QueryResourceProperties evaluation
     cache: str | None = None  # wrapgen build cache
+    gridmap: str | None = None  # with HTTPS: only identities in this grid-mapfile may call
+    trust_dir: str | None = None  # X509_CERT_DIR-style directory the identities are checked against
 
     def to_env(self) -> dict[str, str]:
         """The config as an environment variable for server worker processes."""
@@ -107,6 +109,7 @@ class WsrfApp:
         self.notifications = NotificationHandlers(self)
         self._modules: dict[str, Any] = {}
         self._wsdl: dict[tuple[str, str, str], bytes] = {}
+        self._gridmap: tuple[float, Any] | None = None  # (mtime, Gridmap), reloaded when the file changes
 
     # --- kernel calls -------------------------------------------------------------------------------------
     def module(self, model: ServiceModel) -> Any:
@@ -148,6 +151,10 @@ class WsrfApp:
             return self._text(start_response, "404 Not Found", f"no service at /{'/'.join(path)}; served: "
                               + ", ".join(f"/{n}" for n in self.models) + "\n")
         call = Call(base, model)
+        if self.config.gridmap:
+            refusal = self._authorize(environ)
+            if refusal is not None:
+                return self._soap(start_response, "403 Forbidden", serialize(fault_envelope(refusal)))
         if method == "GET":
             return self._get(call, path, environ, start_response)
         if method != "POST":
@@ -178,6 +185,28 @@ class WsrfApp:
             log.exception("internal error")
             f = SoapFault(f"internal error: {type(exc).__name__}: {exc}")
             return self._soap(start_response, "500 Internal Server Error", serialize(fault_envelope(f)))
+
+    def _authorize(self, environ: dict[str, Any]) -> SoapFault | None:
+        """None if the client's verified identity is in the grid-mapfile, else the fault that says why not."""
+        from ..gsi import GSIError
+        from ..gsi.gridmap import Gridmap
+        from ..gsi.tls import peer_identity
+
+        sock = environ.get("gunicorn.socket")
+        if sock is None or not hasattr(sock, "getpeercert"):
+            return ClientFault("this service authorizes callers by certificate; connect over HTTPS with one")
+        try:
+            ident = peer_identity(sock, self.config.trust_dir or "")
+            path = self.config.gridmap
+            mtime = os.stat(path).st_mtime
+            if self._gridmap is None or self._gridmap[0] != mtime:
+                self._gridmap = (mtime, Gridmap.load(path))
+            account = self._gridmap[1].authorize(ident.identity)
+        except (GSIError, OSError) as exc:
+            log.warning("refused a caller: %s", exc)
+            return ClientFault(f"not authorized: {exc}")
+        environ["wrapgen.identity"], environ["wrapgen.account"] = ident.identity, account
+        return None
 
     def _read(self, environ: dict[str, Any]) -> bytes:
         cap = self.config.max_request

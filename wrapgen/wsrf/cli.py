@@ -33,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="CA file or X509_CERT_DIR-style directory that client certificates must chain to")
     p.add_argument("--client-certs", choices=("required", "optional", "none"), default="required",
                    help="with --tls-cert: whether clients must present a certificate (proxies accepted)")
+    p.add_argument("--gridmap", default=None, metavar="FILE",
+                   help="with --tls-ca DIR: only identities listed in this grid-mapfile may call (GCT's checks: "
+                        "signing policy, CRLs)")
     p.set_defaults(func=_serve)
 
     w = subparsers.add_parser("wsrf", help="WS-Resource tools: create, start, get-property, query, destroy, ...")
@@ -88,7 +91,7 @@ def _serve(args: argparse.Namespace) -> int:
     srv = Server(args.specs, state=args.state, host=args.host, port=args.port, workers=args.workers,
                  log_file=args.log, max_request=args.max_request, inline_limit=args.inline_limit,
                  lifetime=args.lifetime or None, tls_cert=args.tls_cert, tls_key=args.tls_key, tls_ca=args.tls_ca,
-                 client_certs=args.client_certs)
+                 client_certs=args.client_certs, gridmap=args.gridmap)
     srv.start()
     from .app import WsrfApp
 

@@ -29,6 +29,24 @@ from .errors import RemoteFault, ResourceUnknown, WSRFError
 _STATUS_DONE = ("Succeeded", "Failed", "Cancelled")
 
 
+def _why(session: Any, url: str, exc: Exception) -> str:
+    """The server's own explanation (a SOAP faultstring) when a GET failed with an HTTP error."""
+    try:
+        r = session.get(url, timeout=30)
+    except OSError:
+        return str(exc)
+    if r.status_code == 200:
+        return str(exc)
+    from .envelope import parse_xml
+
+    try:
+        fault = parse_xml(r.content, "response").find(f".//{{{N.SOAP_ENV}}}Fault")
+        text = fault.findtext("faultstring") if fault is not None else r.text[:300]
+    except Exception:
+        text = r.text[:300]
+    return f"HTTP {r.status_code}: {text}"
+
+
 def make_session(cert: str | tuple[str, str] | None = None, verify: str | bool | None = None) -> Any:
     """A requests session with a client certificate (a proxy file works) and the CA to trust, for HTTPS."""
     import requests
@@ -120,7 +138,7 @@ class _Remote:
         try:
             self.client = zeep.Client(self.url + "?wsdl", transport=transport, settings=settings)
         except Exception as exc:
-            raise WSRFError(f"cannot load the WSDL of {self.url}: {exc}") from None
+            raise WSRFError(f"cannot load the WSDL of {self.url}: {_why(session, self.url + '?wsdl', exc)}") from None
         self.tns = f"urn:wrapgen:{self.library}"
         self.faults = FaultTranslator(self.tns, self.library, self.url)
 

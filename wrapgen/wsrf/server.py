@@ -74,7 +74,12 @@ class Server:
     def __init__(self, specs: list[str | os.PathLike[str]], state: str | os.PathLike[str], host: str = "127.0.0.1",
                  port: int = 0, workers: int | None = None, sweep_interval: float = 1.0, log_file: str | None = None,
                  tls_cert: str | None = None, tls_key: str | None = None, tls_ca: str | None = None,
-                 client_certs: str = "required", **limits: Any) -> None:
+                 client_certs: str = "required", gridmap: str | None = None, **limits: Any) -> None:
+        if gridmap is not None:
+            if not (tls_cert and tls_ca and Path(tls_ca).is_dir() and client_certs == "required"):
+                raise WSRFError("a grid-mapfile needs HTTPS with required client certificates and a trust "
+                                "directory (tls_cert, tls_key, tls_ca=DIR with <hash>.0 and .signing_policy files)")
+            limits.update(gridmap=str(Path(gridmap).resolve()), trust_dir=str(Path(tls_ca).resolve()))
         self.config = ServiceConfig(specs=[str(Path(s).resolve()) for s in specs], state=str(Path(state).resolve()),
                                     **limits)
         self.host, self.port = host, port
