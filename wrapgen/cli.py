@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wrapgen.spec.cli",
     "wrapgen.bind.cli",
     "wrapgen.gsi.cli",
+    "wrapgen.gridftp.cli",
     "wrapgen.wsrf.cli",
 )
 

@@ -1,0 +1,264 @@
+"""The GridFTP server in stream mode: RFC 959/3659 commands with ftplib and globus-url-copy (GCT's client),
+logins, the jail, and every bad input from the issue answered with a reply, not a crash."""
+
+from __future__ import annotations
+
+import ftplib
+import hashlib
+import io
+import os
+import socket
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from wrapgen.gridftp.auth import set_password
+from wrapgen.gridftp.server import Server
+
+
+@pytest.fixture
+def root(tmp_path) -> Path:
+    r = tmp_path / "root"
+    r.mkdir()
+    (r / "hello.txt").write_bytes(b"hello\n")
+    (r / "sub").mkdir()
+    (r / "sub" / "deep.bin").write_bytes(os.urandom(1000))
+    (tmp_path / "secret.txt").write_text("outside the root\n")
+    os.symlink(tmp_path / "secret.txt", r / "escape")
+    os.symlink("/etc", r / "etc-link")
+    return r
+
+
+@pytest.fixture
+def server(root):
+    with Server(root, anonymous=True) as srv:
+        yield srv
+
+
+def client(srv: Server, login: bool = True) -> ftplib.FTP:
+    f = ftplib.FTP(timeout=30)
+    f.connect("127.0.0.1", srv.port)
+    if login:
+        f.login()
+    return f
+
+
+def raw(srv: Server) -> tuple[socket.socket, io.BufferedReader]:
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+    r = s.makefile("rb")
+    assert r.readline().startswith(b"220 ")
+    return s, r
+
+
+def reply(s: socket.socket, r, line: bytes) -> bytes:
+    s.sendall(line + b"\r\n")
+    out = r.readline()
+    while out[3:4] == b"-":
+        out = r.readline()
+    return out
+
+
+@pytest.mark.parametrize("size", [0, 1, 1024 * 1024 + 1])
+def test_get_and_put_with_ftplib(server, root, size) -> None:
+    data = os.urandom(size)
+    f = client(server)
+    f.storbinary("STOR up.bin", io.BytesIO(data))
+    assert (root / "up.bin").read_bytes() == data
+    out = io.BytesIO()
+    f.retrbinary("RETR up.bin", out.write)
+    assert out.getvalue() == data
+    assert f.size("up.bin") == size
+    assert f.sendcmd("CKSM MD5 0 -1 up.bin") == f"213 {hashlib.md5(data).hexdigest()}"
+    f.quit()
+
+
+def test_directories_listings_and_renames(server, root) -> None:
+    f = client(server)
+    assert f.pwd() == "/"
+    f.mkd("new")
+    f.cwd("new")
+    assert f.pwd() == "/new"
+    f.storbinary("STOR a", io.BytesIO(b"abc"))
+    f.rename("a", "b")
+    assert f.nlst() == ["b"]
+    f.cwd("..")
+    names = {n: facts for n, facts in f.mlsd()}
+    assert names["hello.txt"]["size"] == "6" and names["sub"]["type"] == "dir" and names["."]["type"] == "cdir"
+    assert "escape" not in names and "etc-link" not in names  # links out of the root are not shown
+    lines = []
+    f.retrlines("LIST", lines.append)
+    assert any(line.startswith("-rw") and line.endswith(" hello.txt") for line in lines)
+    assert f.sendcmd("MDTM hello.txt").startswith("213 2")
+    f.delete("new/b")
+    f.rmd("new")
+    assert not (root / "new").exists()
+    assert f.sendcmd("MLST hello.txt").splitlines()[1].endswith("; /hello.txt")
+    f.quit()
+
+
+def test_rest_resumes_a_download_and_an_upload(server, root) -> None:
+    data = os.urandom(10000)
+    (root / "big").write_bytes(data)
+    f = client(server)
+    out = io.BytesIO()
+    f.retrbinary("RETR big", out.write, rest=4000)
+    assert out.getvalue() == data[4000:]
+    (root / "partial").write_bytes(data[:3000])  # an interrupted upload
+    f.storbinary("STOR partial", io.BytesIO(data[3000:]), rest=3000)
+    assert (root / "partial").read_bytes() == data
+    with pytest.raises(ftplib.error_perm, match="554 REST 20000 is beyond the end of big"):
+        f.retrbinary("RETR big", out.write, rest=20000)
+    f.quit()
+
+
+@pytest.mark.parametrize("path", ["../secret.txt", "/../secret.txt", "escape", "sub/../../secret.txt",
+                                  "etc-link/passwd", "/etc/passwd"])
+def test_the_root_is_a_jail(server, root, path) -> None:
+    f = client(server)
+    with pytest.raises(ftplib.error_perm, match=r"^550 .*no such file or directory"):
+        f.retrbinary(f"RETR {path}", io.BytesIO().write)
+    f.quit()
+    assert (root.parent / "secret.txt").read_text() == "outside the root\n"
+
+
+@pytest.mark.parametrize("path", ["escape", "etc-link/evil", "../../tmp-evil"])
+def test_nothing_is_written_outside_the_root(server, root, path) -> None:
+    f = client(server)
+    try:
+        f.storbinary(f"STOR {path}", io.BytesIO(b"x"))
+    except ftplib.error_perm as exc:
+        assert str(exc).startswith("550 ")
+    else:  # '..' stops at the root, as in a chroot: the file lands inside it
+        assert path.startswith("..") and (root / "tmp-evil").read_bytes() == b"x"
+    f.quit()
+    assert (root.parent / "secret.txt").read_text() == "outside the root\n"
+    assert not Path("/etc/evil").exists() and not (root.parent.parent / "tmp-evil").exists()
+
+
+def test_bad_input_gets_replies(server) -> None:
+    s, r = raw(server)
+    assert reply(s, r, b"RETR hello.txt").startswith(b"530 Please login")
+    assert reply(s, r, b"\x00\xff garbage \x01").startswith(b"500 ")
+    assert reply(s, r, b"X" * 10000).startswith(b"500 command line too long")
+    assert reply(s, r, b"NOOP").startswith(b"200 ")  # still in step after the overlong line
+    assert reply(s, r, b"USER anonymous").startswith(b"331 ")
+    assert reply(s, r, b"PASS a@b").startswith(b"230 ")
+    assert reply(s, r, b"MODE Z").startswith(b"504 MODE Z: unknown mode")
+    assert reply(s, r, b"TYPE X").startswith(b"504 TYPE X: only A and I")
+    assert reply(s, r, b"STRU R").startswith(b"504 ")
+    assert reply(s, r, b"REST abc").startswith(b"501 REST abc: expected a byte offset")
+    assert reply(s, r, b"PORT 1,2,3").startswith(b"501 PORT 1,2,3: expected h1,h2,h3,h4,p1,p2")
+    assert reply(s, r, b"PORT 10,0,0,1,20,0").startswith(b"501 data connections go to the client's own address")
+    assert reply(s, r, b"EPRT |1|192.0.2.7|5000|").startswith(b"501 data connections go to the client's own")
+    assert reply(s, r, b"PORT 127,0,0,1,0,21").startswith(b"501 port 21 is not allowed")
+    assert reply(s, r, b"RETR hello.txt").startswith(b"425 use PASV")
+    assert reply(s, r, b"CKSM MD5 x -1 hello.txt").startswith(b"501 CKSM: offset")
+    assert reply(s, r, b"CKSM CRC99 0 -1 hello.txt").startswith(b"504 unknown checksum algorithm")
+    assert reply(s, r, b"SITE CHMOD 999 hello.txt").startswith(b"501 SITE CHMOD")
+    assert reply(s, r, b"RNTO x").startswith(b"503 send RNFR first")
+    assert reply(s, r, b"QUIT").startswith(b"221 ")
+    s.close()
+    client(server).quit()  # the server still serves
+
+
+def test_logins(root, tmp_path) -> None:
+    pw = tmp_path / "passwd"
+    set_password(pw, "jane", "s3cret", home="sub")
+    assert oct(pw.stat().st_mode & 0o777) == "0o600"
+    with Server(root, password_file=pw) as srv:
+        f = client(srv, login=False)
+        with pytest.raises(ftplib.error_perm, match="530 Login incorrect"):
+            f.login("jane", "wrong")
+        f = client(srv, login=False)
+        with pytest.raises(ftplib.error_perm, match="530 Login incorrect"):
+            f.login("anonymous", "a@b")  # anonymous is off unless asked for
+        f = client(srv, login=False)
+        assert f.login("jane", "s3cret").startswith("230 ")
+        assert f.nlst() == ["deep.bin"]  # her root is sub/
+        assert f.sendcmd("SITE WHOAMI") == "200 jane"
+        f.quit()
+    with pytest.raises(Exception, match="no way to log in"):
+        Server(root)
+
+
+def test_a_client_that_disappears_mid_transfer_and_a_stray_connect(server, root) -> None:
+    (root / "large").write_bytes(os.urandom(64 * 1024 * 1024))
+    s, r = raw(server)
+    reply(s, r, b"USER anonymous")
+    reply(s, r, b"PASS x")
+    pasv = reply(s, r, b"PASV").decode()
+    nums = [int(x) for x in pasv[pasv.index("(") + 1:pasv.index(")")].split(",")]
+    port = nums[4] * 256 + nums[5]
+    s.sendall(b"RETR large\r\n")
+    data = socket.create_connection(("127.0.0.1", port))
+    data.recv(65536)
+    data.close()  # the client vanishes mid-transfer
+    s.close()
+    # A second session is unaffected, and a stray connect to its data port does not take the transfer's place.
+    f = client(server)
+    f.set_pasv(True)
+    host, port = f.makepasv()
+    stray = socket.create_connection((host, port))
+    stray.close()
+    conn = socket.create_connection((host, port))
+    f.sendcmd("TYPE I")
+    f.putcmd("RETR hello.txt")
+    assert f.getresp().startswith("150")
+    assert conn.recv(100) == b"hello\n"
+    conn.close()
+    assert f.getresp().startswith("226")
+    f.quit()
+
+
+def test_many_sessions_and_a_slow_client_does_not_block_others(server) -> None:
+    slow = socket.create_connection(("127.0.0.1", server.port))  # connects and says nothing
+    results = []
+
+    def work() -> None:
+        f = client(server)
+        out = io.BytesIO()
+        f.retrbinary("RETR hello.txt", out.write)
+        results.append(out.getvalue())
+        f.quit()
+
+    threads = [threading.Thread(target=work) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert results == [b"hello\n"] * 20
+    slow.close()
+
+
+def guc(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["globus-url-copy", *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("size", [0, 1, 1024 * 1024 + 1])
+def test_globus_url_copy_get_and_put_in_stream_mode(server, root, tmp_path, size) -> None:
+    data = os.urandom(size)
+    src = tmp_path / "src.bin"
+    src.write_bytes(data)
+    url = f"ftp://127.0.0.1:{server.port}"
+    r = guc(f"file://{src}", f"{url}/put.bin")
+    assert r.returncode == 0, r.stderr
+    assert (root / "put.bin").read_bytes() == data
+    r = guc("-verify-checksum", f"{url}/put.bin", f"file://{tmp_path}/got.bin")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "got.bin").read_bytes() == data
+
+
+def test_globus_url_copy_recursive_and_list(server, root, tmp_path) -> None:
+    url = f"ftp://127.0.0.1:{server.port}"
+    r = guc("-r", "-cd", f"{url}/sub/", f"file://{tmp_path}/tree/")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "tree" / "deep.bin").read_bytes() == (root / "sub" / "deep.bin").read_bytes()
+    r = guc("-list", f"{url}/")
+    names = r.stdout.split()
+    assert r.returncode == 0 and "hello.txt" in names and ("sub" in names or "sub/" in names), r.stdout + r.stderr
+    r = guc(f"{url}/../secret.txt", f"file://{tmp_path}/stolen")
+    assert r.returncode != 0 and "550" in r.stderr, r.stderr
+    stolen = tmp_path / "stolen"  # globus-url-copy may leave an empty destination behind
+    assert not stolen.exists() or stolen.read_bytes() == b""

@@ -1,0 +1,63 @@
+"""`wrapgen gridftp-server` and `wrapgen gridftp-passwd`."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the GridFTP commands."""
+    p = subparsers.add_parser("gridftp-server", help="serve a directory over GridFTP (jailed to it)")
+    p.add_argument("--root", type=Path, required=True, help="the directory clients see as /")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=2811)
+    p.add_argument("--anonymous", action="store_true", help="allow anonymous logins (off by default)")
+    p.add_argument("--password-file", type=Path, default=None, help="users and salted password hashes")
+    p.add_argument("--port-range", default=None, metavar="LOW,HIGH", help="data ports (default: any free port)")
+    p.set_defaults(func=_serve)
+    w = subparsers.add_parser("gridftp-passwd", help="add or change a user in a GridFTP password file")
+    w.add_argument("file", type=Path)
+    w.add_argument("user")
+    w.add_argument("--home", default="", help="the user's root, relative to the server root")
+    w.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    w.set_defaults(func=_passwd)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from ..errors import UsageError
+    from .server import Server
+
+    port_range = None
+    if args.port_range:
+        try:
+            low, high = (int(x) for x in args.port_range.split(","))
+            if not 1024 <= low <= high <= 65535:
+                raise ValueError
+        except ValueError:
+            raise UsageError(f"--port-range {args.port_range!r}: expected LOW,HIGH within 1024-65535") from None
+        port_range = (low, high)
+    srv = Server(args.root, args.host, args.port, args.anonymous, args.password_file, port_range).start()
+    print(f"serving {srv.root} at ftp://{args.host}:{srv.port}/", flush=True)
+    stopped: list[Any] = []
+    signal.signal(signal.SIGTERM, lambda *_: stopped.append(1))
+    try:
+        while not stopped:
+            signal.pause()
+    except KeyboardInterrupt:
+        pass
+    srv.stop()
+    return 0
+
+
+def _passwd(args: argparse.Namespace) -> int:
+    from .auth import set_password
+
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass(f"password for {args.user}: ")
+    set_password(args.file, args.user, password, args.home)
+    print(f"{args.user} set in {args.file}")
+    return 0

@@ -1,0 +1,110 @@
+"""Data connections: passive listeners and active connects with the FTP-bounce check, and the MODE S
+(stream) transfers. The data path of MODE S is the kernel's own: sendfile for RETR, large recv_into for STOR."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterable
+
+from .errors import GridFTPError
+
+BUFFER = 4 * 1024 * 1024
+ACCEPT_TIMEOUT = 60.0
+
+
+class DataError(GridFTPError):
+    """A data connection that could not be made or broke; the text is the 425/426 reply."""
+
+
+class Passive:
+    """A listening socket (PASV/EPSV) that accepts one data connection from the client's address."""
+
+    def __init__(self, local_ip: str, client_ip: str, port_range: tuple[int, int] | None = None) -> None:
+        self.client_ip = client_ip
+        family = socket.AF_INET6 if ":" in local_ip else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ports = range(port_range[0], port_range[1] + 1) if port_range else [0]
+        for port in ports:
+            try:
+                self.sock.bind((local_ip, port))
+                break
+            except OSError:
+                continue
+        else:
+            self.sock.close()
+            raise DataError(f"no free data port in {port_range[0]}-{port_range[1]}")  # type: ignore[index]
+        self.sock.listen(8)
+        self.ip, self.port = self.sock.getsockname()[:2]
+
+    def connection(self, timeout: float = ACCEPT_TIMEOUT) -> socket.socket:
+        """The client's data connection; connects from other addresses are closed and waited past."""
+        self.sock.settimeout(timeout)
+        while True:
+            try:
+                conn, addr = self.sock.accept()
+            except socket.timeout:
+                raise DataError("no data connection within the time limit") from None
+            if addr[0] == self.client_ip and not _closed(conn):
+                conn.settimeout(None)
+                return conn
+            # A stray connect (a port scanner, or an attacker elsewhere) must not take the transfer's place.
+            conn.close()
+
+    def close(self) -> None:
+        """Stop listening."""
+        self.sock.close()
+
+
+def _closed(conn: socket.socket) -> bool:
+    """Whether the peer already hung up (a connect-and-close probe) without sending anything."""
+    try:
+        return conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:
+        return True
+
+
+def connect(ip: str, port: int, timeout: float = 30.0) -> socket.socket:
+    """An active data connection (PORT/EPRT)."""
+    try:
+        s = socket.create_connection((ip, port), timeout=timeout)
+    except OSError as exc:
+        raise DataError(f"cannot open a data connection to {ip}:{port}: {exc.strerror or exc}") from None
+    s.settimeout(None)
+    return s
+
+
+def send_file(conn: socket.socket, f, offset: int, ascii: bool = False) -> int:
+    """Send a file from offset (sendfile in binary mode); returns the bytes sent."""
+    if ascii:
+        f.seek(offset)
+        sent = 0
+        while chunk := f.read(BUFFER):
+            data = chunk.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+            conn.sendall(data)
+            sent += len(data)
+        return sent
+    size = os.fstat(f.fileno()).st_size
+    return conn.sendfile(f, offset, max(0, size - offset)) if size > offset else 0
+
+
+def send_lines(conn: socket.socket, lines: Iterable[str]) -> None:
+    """A listing, CRLF-terminated."""
+    conn.sendall("".join(f"{line}\r\n" for line in lines).encode("utf-8", "surrogateescape"))
+
+
+def receive_file(conn: socket.socket, f, ascii: bool = False) -> int:
+    """Write everything the connection delivers until EOF; returns the bytes written."""
+    buf = bytearray(BUFFER)
+    view = memoryview(buf)
+    total = 0
+    while True:
+        n = conn.recv_into(view)
+        if n == 0:
+            return total
+        data = view[:n] if not ascii else bytes(view[:n]).replace(b"\r\n", b"\n")
+        f.write(data)
+        total += n

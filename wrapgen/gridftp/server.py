@@ -1,0 +1,115 @@
+"""`wrapgen.gridftp.Server`: the GridFTP server (one thread per control connection).
+
+    with Server(root="/data", anonymous=True) as srv:     # 127.0.0.1, a free port
+        print(srv.port)
+
+Binds 127.0.0.1 unless told otherwise; every session is jailed to the root; anonymous logins only when
+asked for; users and salted password hashes from a file (`wrapgen gridftp-passwd`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from pathlib import Path
+
+from .auth import PasswordFile
+from .errors import GridFTPError
+from .session import Session
+
+log = logging.getLogger("wrapgen.gridftp")
+
+
+class Server:
+    """A GridFTP server bound to host:port, serving root."""
+
+    def __init__(self, root: str | os.PathLike[str], host: str = "127.0.0.1", port: int = 0,
+                 anonymous: bool = False, password_file: str | os.PathLike[str] | None = None,
+                 port_range: tuple[int, int] | None = None, max_sessions: int = 256) -> None:
+        self.root = Path(root).resolve()
+        if not self.root.is_dir():
+            raise GridFTPError(f"server root {root} is not a directory")
+        if not anonymous and password_file is None:
+            raise GridFTPError("no way to log in: allow --anonymous or give a --password-file")
+        self.host, self.port = host, port
+        self.anonymous = anonymous
+        self.passwords = PasswordFile(password_file) if password_file else None
+        self.port_range = port_range
+        self.max_sessions = max_sessions
+        self._sock: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._sessions: set[Session] = set()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+
+    def start(self) -> Server:
+        """Listen and serve in background threads."""
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError as exc:
+            sock.close()
+            raise GridFTPError(f"cannot listen on {self.host}:{self.port}: {exc.strerror}") from None
+        sock.listen(128)
+        self._sock = sock
+        self.port = sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._accept, name="gridftp-accept", daemon=True)
+        self._thread.start()
+        return self
+
+    def _accept(self) -> None:
+        assert self._sock is not None
+        while not self._stopping.is_set():
+            try:
+                conn, addr = self._sock.accept()
+            except OSError:
+                return
+            with self._lock:
+                busy = len(self._sessions) >= self.max_sessions
+            if busy:
+                conn.sendall(b"421 Too many sessions; try again later.\r\n")
+                conn.close()
+                continue
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            session = Session(self, conn, addr)
+            with self._lock:
+                self._sessions.add(session)
+            threading.Thread(target=self._serve, args=(session,), name=f"gridftp-{addr[0]}:{addr[1]}",
+                             daemon=True).start()
+
+    def _serve(self, session: Session) -> None:
+        try:
+            session.run()
+        except Exception:  # one broken session must not affect the others
+            log.exception("session from %s ended with an error", session.addr)
+        finally:
+            session.close()
+            with self._lock:
+                self._sessions.discard(session)
+
+    def stop(self) -> None:
+        """Stop listening and drop every session."""
+        self._stopping.set()
+        if self._sock is not None:
+            try:
+                self._sock.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
+            except OSError:
+                pass
+            self._sock.close()
+            self._sock = None
+        with self._lock:
+            sessions = list(self._sessions)
+        for s in sessions:
+            s.shutdown()  # their threads close them
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

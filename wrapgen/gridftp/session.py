@@ -1,0 +1,600 @@
+"""One control connection: the RFC 959 / 2389 / 3659 / 2428 command set with GridFTP's (GFD.020) where it
+applies to stream mode. Every error is a reply; nothing a client sends ends the server."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .datachan import DataError, Passive, connect, receive_file, send_file, send_lines
+from .jail import Jail, PathRefused
+from .listing import MLST_FACTS, entries, facts, ls_line, mtime_text
+
+if TYPE_CHECKING:
+    from .server import Server
+
+log = logging.getLogger("wrapgen.gridftp")
+
+MAX_LINE = 4096
+NO_LOGIN = {"USER", "PASS", "QUIT", "FEAT", "HELP", "SYST", "NOOP", "AUTH", "OPTS"}
+CKSM_ALGORITHMS = ("MD5", "ADLER32", "SHA1", "SHA256", "SHA512", "CRC32C")
+
+
+class Reply(Exception):
+    """Answer the current command with this code and text (and stop handling it)."""
+
+    def __init__(self, code: int, text: str) -> None:
+        super().__init__(text)
+        self.code, self.text = code, text
+
+
+def _os_reply(exc: OSError, what: str) -> Reply:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return Reply(452, f"{what}: no space left on the server's disk")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return Reply(550, f"{what}: permission denied")
+    if exc.errno == errno.ENOENT:
+        return Reply(550, f"{what}: no such file or directory")
+    if exc.errno == errno.EISDIR:
+        return Reply(550, f"{what}: is a directory")
+    if exc.errno == errno.ENOTDIR:
+        return Reply(550, f"{what}: not a directory")
+    if exc.errno == errno.ENOTEMPTY:
+        return Reply(550, f"{what}: directory not empty")
+    if exc.errno == errno.EEXIST:
+        return Reply(550, f"{what}: already exists")
+    return Reply(451, f"{what}: {exc.strerror or exc}")
+
+
+class Session:
+    """The state of one client: login, directory, transfer parameters."""
+
+    def __init__(self, server: Server, conn: socket.socket, addr: tuple) -> None:
+        self.server, self.conn, self.addr = server, conn, addr
+        self.client_ip = addr[0]
+        self.local_ip = conn.getsockname()[0]
+        self.rfile = conn.makefile("rb")
+        self.user: str | None = None
+        self.pending_user: str | None = None
+        self.jail: Jail | None = None
+        self.cwd = "/"
+        self.type_ascii = False
+        self.rest = 0
+        self.rename_from: Path | None = None
+        self.passive: Passive | None = None
+        self.active: tuple[str, int] | None = None
+        self.failed_logins = 0
+
+    # --- I/O ------------------------------------------------------------------------------------------
+    def send(self, code: int, text: str) -> None:
+        """A reply; multi-line text becomes code-first lines and a final 'code End.' style line."""
+        lines = text.split("\n")
+        if len(lines) == 1:
+            data = f"{code} {text}\r\n"
+        else:
+            data = "".join(f"{code}-{ln}\r\n" for ln in lines[:-1]) + f"{code} {lines[-1]}\r\n"
+        self.conn.sendall(data.encode("utf-8", "replace"))
+
+    def readline(self) -> str | None:
+        """The next command line; None at EOF. Overlong lines are refused and skipped."""
+        line = self.rfile.readline(MAX_LINE + 1)
+        if not line:
+            return None
+        if len(line) > MAX_LINE and not line.endswith(b"\n"):
+            while True:  # skip the rest of the overlong line
+                more = self.rfile.readline(MAX_LINE + 1)
+                if not more or more.endswith(b"\n"):
+                    break
+            self.send(500, f"command line too long (over {MAX_LINE} bytes)")
+            return ""
+        return line.decode("utf-8", "surrogateescape").rstrip("\r\n")
+
+    def run(self) -> None:
+        """Serve commands until QUIT or the connection ends."""
+        self.send(220, "wrapgen GridFTP Server ready.")
+        while True:
+            try:
+                line = self.readline()
+            except (OSError, ValueError):
+                return
+            if line is None:
+                return
+            if not line:
+                continue
+            verb, _, arg = line.partition(" ")
+            verb = verb.upper()
+            handler: Callable[[str], None] | None = getattr(self, f"cmd_{verb}", None)
+            keep = False
+            try:
+                if handler is None or not verb.isalpha():
+                    raise Reply(500, f"'{verb[:40]}': command not understood")
+                if self.user is None and verb not in NO_LOGIN:
+                    raise Reply(530, "Please login with USER and PASS.")
+                handler(arg)
+                if verb == "QUIT":
+                    return
+            except _Keep:
+                keep = True  # REST and RNFR replied themselves; their state is for the next command
+            except Reply as r:
+                self.send(r.code, r.text)
+            except PathRefused as exc:
+                self.send(550, str(exc))
+            except DataError as exc:
+                self.send(425, str(exc))
+            except (BrokenPipeError, ConnectionResetError):
+                return
+            except OSError as exc:
+                r = _os_reply(exc, arg or verb)
+                self.send(r.code, r.text)
+            except Exception:  # a bug must fail the command, not the server
+                log.exception("command %s failed", verb)
+                self.send(451, "internal server error; the command was not carried out")
+            if not keep:
+                self.rest = 0
+                self.rename_from = None
+
+    def shutdown(self) -> None:
+        """End the session from another thread: its blocked read sees end of file."""
+        try:
+            self.conn.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        """Drop the connections (from the session's own thread)."""
+        if self.passive is not None:
+            self.passive.close()
+        for closer in (self.rfile.close, self.conn.close):
+            try:
+                closer()
+            except OSError:
+                pass
+
+    # --- helpers --------------------------------------------------------------------------------------
+    def path(self, arg: str, must_exist: bool = False) -> Path:
+        """The real path of a command argument inside the session's root."""
+        assert self.jail is not None
+        if not arg:
+            raise Reply(501, "a path is required")
+        return self.jail.real(self.cwd, arg, must_exist)
+
+    def data_connection(self) -> socket.socket:
+        """The data connection prepared by PASV/EPSV or PORT/EPRT."""
+        if self.passive is not None:
+            passive, self.passive = self.passive, None
+            try:
+                return passive.connection()
+            finally:
+                passive.close()
+        if self.active is not None:
+            ip, port = self.active
+            self.active = None
+            return connect(ip, port)
+        raise Reply(425, "use PASV, EPSV, PORT or EPRT first")
+
+    # --- login ----------------------------------------------------------------------------------------
+    def cmd_USER(self, arg: str) -> None:
+        if self.user is not None:
+            raise Reply(503, f"already logged in as {self.user}")
+        if not arg:
+            raise Reply(501, "USER needs a name")
+        self.pending_user = arg
+        if arg in ("anonymous", "ftp") and self.server.anonymous:
+            raise Reply(331, "Guest login ok, send your e-mail address as password.")
+        raise Reply(331, f"Password required for {arg}.")
+
+    def cmd_PASS(self, arg: str) -> None:
+        if self.pending_user is None:
+            raise Reply(503, "send USER first")
+        user, self.pending_user = self.pending_user, None
+        home = "/"
+        if user in ("anonymous", "ftp") and self.server.anonymous:
+            name = "anonymous"
+        else:
+            account = self.server.passwords.login(user, arg) if self.server.passwords else None
+            if account is None:
+                self.failed_logins += 1
+                time.sleep(min(2.0, 0.2 * self.failed_logins))  # slow down guessing
+                raise Reply(530, "Login incorrect.")
+            name, home = account.user, account.home
+        root = self.server.root / home.lstrip("/")
+        try:
+            self.jail = Jail(root)
+        except Exception:
+            raise Reply(530, f"the home directory of {user} does not exist on this server") from None
+        self.user, self.cwd = name, "/"
+        raise Reply(230, f"User {name} logged in.")
+
+    def cmd_QUIT(self, arg: str) -> None:
+        self.send(221, "Goodbye.")
+
+    # --- information ----------------------------------------------------------------------------------
+    def cmd_NOOP(self, arg: str) -> None:
+        raise Reply(200, "NOOP command successful.")
+
+    def cmd_SYST(self, arg: str) -> None:
+        raise Reply(215, "UNIX Type: L8")
+
+    def cmd_FEAT(self, arg: str) -> None:
+        feats = ["Extensions supported", " UTF8", " LANG EN", " SIZE", " MDTM", " MFMT", " REST STREAM",
+                 f" MLST {MLST_FACTS}", " EPSV", " EPRT", " SBUF", " DCAU", " WHOAMI"]
+        if self.user is not None:
+            feats.insert(1, " CKSM " + "".join(f"{a}:10;" for a in CKSM_ALGORITHMS))
+        self.send(211, "\n".join(feats) + "\nEnd.")
+
+    def cmd_OPTS(self, arg: str) -> None:
+        what, _, rest = arg.partition(" ")
+        what = what.upper()
+        if what == "UTF8":
+            raise Reply(200, "UTF8 mode is always on.")
+        if what == "MLST":
+            raise Reply(200, f"MLST OPTS {MLST_FACTS}")
+        if what == "RETR":
+            raise Reply(200, "OPTS Command Successful.")
+        raise Reply(501, f"OPTS {what[:20]}: option not supported")
+
+    def cmd_HELP(self, arg: str) -> None:
+        verbs = sorted(n[4:] for n in dir(self) if n.startswith("cmd_"))
+        self.send(214, "The following commands are recognized:\n" + " ".join(verbs) + "\nEnd.")
+
+    def cmd_STAT(self, arg: str) -> None:
+        if not arg:
+            self.send(211, f"wrapgen GridFTP server status:\nLogged in as {self.user}\nTYPE: "
+                           f"{'ASCII' if self.type_ascii else 'BINARY'}; MODE: Stream; STRUcture: File\nEnd of status.")
+            return
+        p = self.path(arg, must_exist=True)
+        lines = [ls_line(q, q.name) for q in entries(p)] if p.is_dir() else [ls_line(p, p.name)]
+        self.send(213, "status of " + arg + ":\n" + "\n".join(lines) + "\nEnd of status.")
+
+    def cmd_SITE(self, arg: str) -> None:
+        sub, _, rest = arg.partition(" ")
+        sub = sub.upper()
+        if sub == "HELP":
+            self.send(214, "The following SITE commands are recognized:\nHELP CHMOD CLIENTINFO WHOAMI\nEnd.")
+        elif sub == "CLIENTINFO":
+            raise Reply(250, "OK.")
+        elif sub == "WHOAMI":
+            raise Reply(200, str(self.user))
+        elif sub == "CHMOD":
+            mode_text, _, name = rest.partition(" ")
+            try:
+                mode = int(mode_text, 8)
+                if not 0 <= mode <= 0o7777:
+                    raise ValueError
+            except ValueError:
+                raise Reply(501, f"SITE CHMOD: {mode_text!r} is not an octal mode") from None
+            os.chmod(self.path(name, must_exist=True), mode & 0o777)
+            raise Reply(200, "SITE CHMOD command successful.")
+        else:
+            raise Reply(500, f"SITE {sub[:20]}: command not understood")
+
+    # --- transfer parameters --------------------------------------------------------------------------
+    def cmd_TYPE(self, arg: str) -> None:
+        t = arg.upper().split()
+        if t and t[0] == "I" or t == ["L", "8"]:
+            self.type_ascii = False
+            raise Reply(200, "Type set to I.")
+        if t and t[0] == "A":
+            self.type_ascii = True
+            raise Reply(200, "Type set to A.")
+        raise Reply(504, f"TYPE {arg[:20]}: only A and I are supported")
+
+    def cmd_MODE(self, arg: str) -> None:
+        if arg.upper() == "S":
+            raise Reply(200, "Mode set to S.")
+        if arg.upper() == "E":
+            raise Reply(504, "MODE E (extended block mode) is not available on this server yet")
+        raise Reply(504, f"MODE {arg[:20]}: unknown mode; use S")
+
+    def cmd_STRU(self, arg: str) -> None:
+        if arg.upper() == "F":
+            raise Reply(200, "Structure set to F.")
+        raise Reply(504, f"STRU {arg[:20]}: only F (file) is supported")
+
+    def cmd_SBUF(self, arg: str) -> None:
+        try:
+            int(arg)
+        except ValueError:
+            raise Reply(501, f"SBUF {arg[:20]}: expected a number of bytes") from None
+        raise Reply(200, "SBUF command successful.")
+
+    def cmd_ALLO(self, arg: str) -> None:
+        raise Reply(200, "ALLO command successful.")
+
+    def cmd_DCAU(self, arg: str) -> None:
+        if arg.upper() == "N":
+            raise Reply(200, "DCAU N.")
+        raise Reply(504, f"DCAU {arg[:20]}: data channel authentication needs a GSI login; use DCAU N")
+
+    def cmd_PBSZ(self, arg: str) -> None:
+        raise Reply(200, "PBSZ=0")
+
+    def cmd_PROT(self, arg: str) -> None:
+        if arg.upper() == "C":
+            raise Reply(200, "Protection level set to Clear.")
+        raise Reply(536, f"PROT {arg[:20]}: only C without a security mechanism")
+
+    def cmd_REST(self, arg: str) -> None:
+        try:
+            offset = int(arg)
+            if offset < 0:
+                raise ValueError
+        except ValueError:
+            raise Reply(501, f"REST {arg[:30]}: expected a byte offset") from None
+        self.rest = offset
+        self.send(350, f"Restarting at {offset}. Send STORE or RETRIEVE to initiate transfer.")
+        raise _Keep()
+
+    # --- data connections -----------------------------------------------------------------------------
+    def _listen(self) -> Passive:
+        if self.passive is not None:
+            self.passive.close()
+        self.active = None
+        self.passive = Passive(self.local_ip, self.client_ip, self.server.port_range)
+        return self.passive
+
+    def cmd_PASV(self, arg: str) -> None:
+        if ":" in self.local_ip:
+            raise Reply(500, "PASV is for IPv4; use EPSV")
+        p = self._listen()
+        h = p.ip.replace(".", ",")
+        raise Reply(227, f"Entering Passive Mode ({h},{p.port >> 8},{p.port & 0xFF})")
+
+    def cmd_EPSV(self, arg: str) -> None:
+        if arg.upper() == "ALL":
+            raise Reply(200, "EPSV ALL command successful.")
+        p = self._listen()
+        raise Reply(229, f"Entering Extended Passive Mode (|||{p.port}|)")
+
+    def _active(self, ip: str, port: int) -> None:
+        if ip != self.client_ip:
+            raise Reply(501, f"data connections go to the client's own address {self.client_ip}, not {ip} "
+                             "(FTP bounce refused)")
+        if not 1024 <= port <= 65535:
+            raise Reply(501, f"port {port} is not allowed (1024-65535)")
+        if self.passive is not None:
+            self.passive.close()
+            self.passive = None
+        self.active = (ip, port)
+        raise Reply(200, "PORT command successful.")
+
+    def cmd_PORT(self, arg: str) -> None:
+        parts = arg.split(",")
+        try:
+            nums = [int(x) for x in parts]
+            if len(nums) != 6 or not all(0 <= n <= 255 for n in nums):
+                raise ValueError
+        except ValueError:
+            raise Reply(501, f"PORT {arg[:40]}: expected h1,h2,h3,h4,p1,p2") from None
+        self._active(".".join(map(str, nums[:4])), nums[4] * 256 + nums[5])
+
+    def cmd_EPRT(self, arg: str) -> None:
+        if len(arg) < 5:
+            raise Reply(501, "EPRT: expected |proto|address|port|")
+        d = arg[0]
+        parts = arg.split(d)
+        try:
+            if len(parts) != 5 or parts[1] not in ("1", "2"):
+                raise ValueError
+            ip, port = parts[2], int(parts[3])
+            socket.inet_pton(socket.AF_INET if parts[1] == "1" else socket.AF_INET6, ip)
+        except (ValueError, OSError):
+            raise Reply(501, f"EPRT {arg[:60]}: expected |1|a.b.c.d|port| or |2|ipv6|port|") from None
+        self._active(ip, port)
+
+    # --- files and directories ------------------------------------------------------------------------
+    def cmd_PWD(self, arg: str) -> None:
+        raise Reply(257, f'"{self.cwd}" is current directory.')
+
+    def cmd_CWD(self, arg: str) -> None:
+        assert self.jail is not None
+        p = self.path(arg or "/", must_exist=True)
+        if not p.is_dir():
+            raise Reply(550, f"{arg}: not a directory")
+        if not os.access(p, os.X_OK):
+            raise Reply(550, f"{arg}: permission denied")
+        self.cwd = self.jail.to_virtual(p)
+        raise Reply(250, "CWD command successful.")
+
+    def cmd_CDUP(self, arg: str) -> None:
+        self.cmd_CWD("..")
+
+    def cmd_MKD(self, arg: str) -> None:
+        assert self.jail is not None
+        p = self.path(arg)
+        p.mkdir()
+        raise Reply(257, f'"{self.jail.to_virtual(p)}" directory created.')
+
+    def cmd_RMD(self, arg: str) -> None:
+        p = self.path(arg, must_exist=True)
+        if self.jail is not None and p == self.jail.root:
+            raise Reply(550, "the root directory cannot be removed")
+        p.rmdir()
+        raise Reply(250, "RMD command successful.")
+
+    def cmd_DELE(self, arg: str) -> None:
+        p = self.path(arg, must_exist=True)
+        if p.is_dir():
+            raise Reply(550, f"{arg}: is a directory (use RMD)")
+        p.unlink()
+        raise Reply(250, "DELE command successful.")
+
+    def cmd_RNFR(self, arg: str) -> None:
+        self.rename_from = self.path(arg, must_exist=True)
+        self.send(350, "File exists, ready for destination name.")
+        raise _Keep()
+
+    def cmd_RNTO(self, arg: str) -> None:
+        if self.rename_from is None:
+            raise Reply(503, "send RNFR first")
+        src, self.rename_from = self.rename_from, None
+        os.rename(src, self.path(arg))
+        raise Reply(250, "RNTO command successful.")
+
+    def cmd_SIZE(self, arg: str) -> None:
+        p = self.path(arg, must_exist=True)
+        if not p.is_file():
+            raise Reply(550, f"{arg}: not a regular file")
+        raise Reply(213, str(p.stat().st_size))
+
+    def cmd_MDTM(self, arg: str) -> None:
+        raise Reply(213, mtime_text(self.path(arg, must_exist=True).stat().st_mtime))
+
+    def cmd_MFMT(self, arg: str) -> None:
+        stamp, _, name = arg.partition(" ")
+        try:
+            t = time.strptime(stamp[:14], "%Y%m%d%H%M%S")
+        except ValueError:
+            raise Reply(501, f"MFMT {stamp[:20]}: expected YYYYMMDDHHMMSS") from None
+        import calendar
+
+        when = calendar.timegm(t)
+        os.utime(self.path(name, must_exist=True), (when, when))
+        raise Reply(213, f"Modify={stamp[:14]}; {name}")
+
+    def cmd_MLST(self, arg: str) -> None:
+        assert self.jail is not None
+        p = self.path(arg or ".", must_exist=True)
+        self.send(250, f"Listing {arg or self.cwd}\n {facts(p, self.jail.to_virtual(p))}\nEnd.")
+
+    def cmd_CKSM(self, arg: str) -> None:
+        from ..checksum import ChecksumError, file_checksum
+
+        parts = arg.split(" ", 3)
+        if len(parts) != 4:
+            raise Reply(501, "CKSM needs: algorithm offset length path")
+        alg, off, length, name = parts
+        if alg.upper() not in CKSM_ALGORITHMS:
+            raise Reply(504, f"unknown checksum algorithm {alg[:20]}; supported: {', '.join(CKSM_ALGORITHMS)}")
+        try:
+            offset, n = int(off), int(length)
+            if offset < 0 or n < -1:
+                raise ValueError
+        except ValueError:
+            raise Reply(501, f"CKSM: offset {off[:20]!r} and length {length[:20]!r} must be integers "
+                             "(length -1 for the rest)") from None
+        p = self.path(name, must_exist=True)
+        if not p.is_file():
+            raise Reply(550, f"{name}: not a regular file")
+        try:
+            digest = file_checksum(str(p), alg.upper(), offset=offset, length=n)
+        except ChecksumError as exc:
+            raise Reply(501, str(exc).replace(str(p), name)) from None  # never show the real path
+        raise Reply(213, digest)
+
+    # --- transfers ------------------------------------------------------------------------------------
+    def _listing(self, arg: str, kind: str) -> None:
+        assert self.jail is not None
+        target = arg
+        if kind == "LIST" and target.startswith("-"):  # ls options some clients send
+            target = target.partition(" ")[2] if " " in target else ""
+        p = self.path(target or ".", must_exist=True)
+        if kind == "MLSD" and not p.is_dir():
+            raise Reply(501, f"{arg}: not a directory (MLSD lists directories; use MLST)")
+        # Links that lead outside the root are left out: they could only reveal what lies there.
+        items = [q for q in (entries(p) if p.is_dir() else [p]) if self.jail.inside(q)]
+        if kind == "LIST":
+            lines = [ls_line(q, q.name) for q in items]
+        elif kind == "NLST":
+            lines = [q.name for q in items]
+        else:
+            lines = [facts(p, ".", "cdir")] + [facts(q, q.name) for q in items]
+        conn = self.data_connection()
+        try:
+            self.send(150, "Opening ASCII mode data connection for file list.")
+            send_lines(conn, lines)
+        finally:
+            conn.close()
+        raise Reply(226, "Transfer complete.")
+
+    def cmd_LIST(self, arg: str) -> None:
+        self._listing(arg, "LIST")
+
+    def cmd_NLST(self, arg: str) -> None:
+        self._listing(arg, "NLST")
+
+    def cmd_MLSD(self, arg: str) -> None:
+        self._listing(arg, "MLSD")
+
+    def cmd_RETR(self, arg: str) -> None:
+        p = self.path(arg, must_exist=True)
+        if not p.is_file():
+            raise Reply(550, f"{arg}: not a regular file")
+        offset = self.rest
+        with open(p, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if offset > size:
+                raise Reply(554, f"REST {offset} is beyond the end of {arg} ({size} bytes)")
+            conn = self.data_connection()
+            try:
+                self.send(150, f"Opening {'ASCII' if self.type_ascii else 'BINARY'} mode data connection.")
+                try:
+                    send_file(conn, f, offset, self.type_ascii)
+                except OSError as exc:
+                    raise Reply(426, f"connection closed; transfer aborted ({exc.strerror or exc})") from None
+            finally:
+                conn.close()
+        raise Reply(226, "Transfer complete.")
+
+    def _store(self, arg: str, append: bool) -> None:
+        p = self.path(arg)
+        if p.is_dir():
+            raise Reply(550, f"{arg}: is a directory")
+        offset = self.rest
+        if append:
+            f = open(p, "ab")
+        elif offset:
+            if not p.exists() or p.stat().st_size < offset:
+                raise Reply(554, f"REST {offset} is beyond the end of {arg}")
+            f = open(p, "r+b")
+            f.seek(offset)
+            f.truncate()
+        else:
+            f = open(p, "wb")
+        with f:
+            conn = self.data_connection()
+            try:
+                self.send(150, f"Opening {'ASCII' if self.type_ascii else 'BINARY'} mode data connection.")
+                try:
+                    receive_file(conn, f, self.type_ascii)
+                    f.flush()
+                    os.fsync(f.fileno())
+                except OSError as exc:
+                    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                        raise Reply(452, f"{arg}: no space left on the server's disk; the partial file was kept "
+                                         "(REST can complete it)") from None
+                    raise Reply(426, f"connection closed; transfer aborted, the partial file was kept "
+                                     f"({exc.strerror or exc})") from None
+            finally:
+                conn.close()
+        raise Reply(226, "Transfer complete.")
+
+    def cmd_STOR(self, arg: str) -> None:
+        self._store(arg, append=False)
+
+    def cmd_APPE(self, arg: str) -> None:
+        self._store(arg, append=True)
+
+    def cmd_ABOR(self, arg: str) -> None:
+        if self.passive is not None:
+            self.passive.close()
+            self.passive = None
+        self.active = None
+        raise Reply(226, "Abort successful.")
+
+    def cmd_AUTH(self, arg: str) -> None:
+        raise Reply(504, f"AUTH {arg[:20]}: not available on this server yet (GSI comes with the GSI login work)")
+
+
+class _Keep(Reply):
+    """The reply was sent and the session state set by this command (REST, RNFR) must survive it."""
+
+    def __init__(self) -> None:
+        super().__init__(0, "")
+
