@@ -8,6 +8,7 @@
 #include "adler32.hpp"
 #include "checksum.hpp"
 #include "crc32c.hpp"
+#include "modee.hpp"
 
 namespace py = pybind11;
 using namespace wrapgen;
@@ -147,6 +148,30 @@ PYBIND11_MODULE(_core, m) {
     m.def("_adler32_scalar", &sum32<adler32_scalar>, py::arg("data"), py::arg("value") = 1);
     m.def("_crc32c_table", &sum32<crc32c_table>, py::arg("data"), py::arg("value") = 0);
 
+    m.def(
+        "modee_receive",
+        [](int sock, int file, uint64_t base, uint64_t max_offset) {
+            ReceiveResult r;
+            {
+                py::gil_scoped_release nogil;
+                r = modee_receive(sock, file, base, max_offset);
+            }
+            return py::make_tuple(r.bytes, r.eod, r.eof_expected, r.closed, r.end);
+        },
+        py::arg("sock"), py::arg("file"), py::arg("base") = 0, py::arg("max_offset") = uint64_t(1) << 62,
+        "Receive MODE E blocks on one data connection until EOD or close, writing them into file (pwrite); "
+        "returns (bytes, eod, eof_expected or -1, closed, end offset).");
+    m.def(
+        "modee_send",
+        [](const std::vector<int> &socks, int file, uint64_t offset, uint64_t length, uint64_t block_size,
+           uint64_t block_offset_base) {
+            py::gil_scoped_release nogil;
+            return modee_send(socks, file, offset, length, block_size, block_offset_base);
+        },
+        py::arg("socks"), py::arg("file"), py::arg("offset"), py::arg("length"), py::arg("block_size") = uint64_t(1) << 20,
+        py::arg("block_offset_base") = 0,
+        "Send a file range as MODE E blocks over the connections (one thread each), then EOD on each and "
+        "EOF|EOD with the connection count on the first; returns the data bytes sent.");
     m.def("algorithms", &algorithm_names, "Checksum algorithm names, in GridFTP's FEAT order.");
     m.def("openssl_version", &openssl_version, "Version of the OpenSSL libcrypto the core is linked with.");
     m.def(

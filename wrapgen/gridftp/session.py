@@ -12,7 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import modee
 from .datachan import DataError, Passive, connect, receive_file, send_file, send_lines
+from .modee import Channels
 from .jail import Jail, PathRefused
 from .listing import MLST_FACTS, entries, facts, ls_line, mtime_text
 
@@ -69,6 +71,9 @@ class Session:
         self.rename_from: Path | None = None
         self.passive: Passive | None = None
         self.active: tuple[str, int] | None = None
+        self.mode_e = False
+        self.parallel = 1
+        self.channels = Channels()
         self.failed_logins = 0
 
     # --- I/O ------------------------------------------------------------------------------------------
@@ -148,6 +153,7 @@ class Session:
 
     def close(self) -> None:
         """Drop the connections (from the session's own thread)."""
+        self.channels.drop()
         if self.passive is not None:
             self.passive.close()
         for closer in (self.rfile.close, self.conn.close):
@@ -223,7 +229,7 @@ class Session:
 
     def cmd_FEAT(self, arg: str) -> None:
         feats = ["Extensions supported", " UTF8", " LANG EN", " SIZE", " MDTM", " MFMT", " REST STREAM",
-                 f" MLST {MLST_FACTS}", " EPSV", " EPRT", " SBUF", " DCAU", " WHOAMI"]
+                 f" MLST {MLST_FACTS}", " EPSV", " EPRT", " SBUF", " DCAU", " WHOAMI", " PARALLEL"]
         if self.user is not None:
             feats.insert(1, " CKSM " + "".join(f"{a}:10;" for a in CKSM_ALGORITHMS))
         self.send(211, "\n".join(feats) + "\nEnd.")
@@ -236,6 +242,16 @@ class Session:
         if what == "MLST":
             raise Reply(200, f"MLST OPTS {MLST_FACTS}")
         if what == "RETR":
+            for opt in rest.split(";"):
+                key, _, value = opt.strip().partition("=")
+                if key.lower() == "parallelism":
+                    try:
+                        n = int(value.split(",")[0])
+                        if not 1 <= n <= modee.MAX_PARALLEL:
+                            raise ValueError
+                    except ValueError:
+                        raise Reply(501, f"Parallelism={value[:20]}: expected 1 to {modee.MAX_PARALLEL}") from None
+                    self.parallel = n
             raise Reply(200, "OPTS Command Successful.")
         raise Reply(501, f"OPTS {what[:20]}: option not supported")
 
@@ -287,9 +303,12 @@ class Session:
 
     def cmd_MODE(self, arg: str) -> None:
         if arg.upper() == "S":
+            self.mode_e = False
+            self.channels.drop()
             raise Reply(200, "Mode set to S.")
         if arg.upper() == "E":
-            raise Reply(504, "MODE E (extended block mode) is not available on this server yet")
+            self.mode_e = True
+            raise Reply(200, "Mode set to E.")
         raise Reply(504, f"MODE {arg[:20]}: unknown mode; use S")
 
     def cmd_STRU(self, arg: str) -> None:
@@ -335,6 +354,7 @@ class Session:
     def _listen(self) -> Passive:
         if self.passive is not None:
             self.passive.close()
+        self.channels.drop()
         self.active = None
         self.passive = Passive(self.local_ip, self.client_ip, self.server.port_range)
         return self.passive
@@ -361,6 +381,8 @@ class Session:
         if self.passive is not None:
             self.passive.close()
             self.passive = None
+        if self.channels.target != ("port", ip, port):
+            self.channels.drop()
         self.active = (ip, port)
         raise Reply(200, "PORT command successful.")
 
@@ -505,6 +527,16 @@ class Session:
             lines = [q.name for q in items]
         else:
             lines = [facts(p, ".", "cdir")] + [facts(q, q.name) for q in items]
+        if self.mode_e:
+            import tempfile
+
+            with tempfile.TemporaryFile() as tmp:
+                tmp.write("".join(f"{line}\r\n" for line in lines).encode("utf-8", "surrogateescape"))
+                tmp.flush()
+                self.send(150, "Opening BINARY mode data connection for file list.")
+                modee.send(self.channels, self.active, 1 if not self.channels.conns else len(self.channels.conns),
+                           tmp, 0, tmp.tell())
+            raise Reply(226, "Transfer complete.")
         conn = self.data_connection()
         try:
             self.send(150, "Opening ASCII mode data connection for file list.")
@@ -531,6 +563,10 @@ class Session:
             size = os.fstat(f.fileno()).st_size
             if offset > size:
                 raise Reply(554, f"REST {offset} is beyond the end of {arg} ({size} bytes)")
+            if self.mode_e:
+                self.send(150, "Opening BINARY mode data connection.")
+                modee.send(self.channels, self.active, self.parallel, f, offset, size - offset)
+                raise Reply(226, "Transfer complete.")
             conn = self.data_connection()
             try:
                 self.send(150, f"Opening {'ASCII' if self.type_ascii else 'BINARY'} mode data connection.")
@@ -558,6 +594,20 @@ class Session:
         else:
             f = open(p, "wb")
         with f:
+            if self.mode_e:
+                if self.passive is None:
+                    raise Reply(425, "in MODE E the sending side connects: use PASV (or EPSV/SPAS) before STOR")
+                self.send(150, "Opening BINARY mode data connection.")
+                try:
+                    modee.receive(self.channels, self.passive, f, base=offset if append is False else
+                                  os.fstat(f.fileno()).st_size)
+                    f.flush()
+                    os.fsync(f.fileno())
+                except OSError as exc:
+                    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                        raise Reply(452, f"{arg}: no space left on the server's disk") from None
+                    raise
+                raise Reply(226, "Transfer complete.")
             conn = self.data_connection()
             try:
                 self.send(150, f"Opening {'ASCII' if self.type_ascii else 'BINARY'} mode data connection.")

@@ -1,0 +1,131 @@
+"""MODE E (GFD.020 extended block mode) transfers for the server: N parallel data connections, kept open
+between transfers (the `-fast` channel cache), the sending side connecting. The block I/O runs in the
+native core (wrapgen._core.modee_send / modee_receive) with the GIL released; this module only decides
+which connections carry a transfer and when it is complete."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from dataclasses import dataclass, field
+
+from .. import _core
+from .datachan import DataError, Passive, connect
+
+MAX_PARALLEL = 64
+BLOCK = 1 << 20
+
+
+@dataclass
+class Channels:
+    """A session's MODE E data connections and where they lead."""
+
+    target: tuple | None = None  # ("port", ip, port) for connections we opened
+    conns: list[socket.socket] = field(default_factory=list)
+
+    def drop(self) -> None:
+        """Close every cached connection."""
+        for c in self.conns:
+            try:
+                c.close()
+            except OSError:
+                pass
+        self.conns, self.target = [], None
+
+
+def send(channels: Channels, active: tuple[str, int] | None, parallel: int, f, offset: int, length: int) -> int:
+    """Send a file range as MODE E; the server connects (to the PORT address) or reuses cached connections."""
+    if active is None:
+        raise DataError("in MODE E the sending side connects: use PORT (or EPRT/SPOR) before RETR")
+    target = ("port", *active)
+    if channels.target != target or len(channels.conns) != parallel:
+        channels.drop()
+        channels.conns = [connect(*active) for _ in range(parallel)]
+        channels.target = target
+    try:
+        return _core.modee_send([c.fileno() for c in channels.conns], f.fileno(), offset, length, BLOCK, offset)
+    except RuntimeError as exc:
+        channels.drop()
+        raise DataError(f"transfer aborted: {exc}") from None
+
+
+def receive(channels: Channels, passive: Passive, f, base: int = 0) -> int:
+    """Receive a MODE E transfer: on the cached connections and on new ones accepted from the listener,
+    until as many EODs as the EOF block announced have arrived. Returns the bytes written."""
+    lock = threading.Lock()
+    state = {"eods": 0, "expected": None, "bytes": 0, "error": None}
+    done = threading.Event()
+    keep: list[socket.socket] = []
+
+    def read(conn: socket.socket) -> None:
+        try:
+            n, eod, expected, closed, _end = _core.modee_receive(conn.fileno(), f.fileno(), base)
+        except (RuntimeError, OSError) as exc:
+            with lock:
+                state["error"] = str(exc)
+            done.set()
+            conn.close()
+            return
+        with lock:
+            state["bytes"] += n
+            if eod:
+                state["eods"] += 1
+            if expected >= 0:
+                state["expected"] = expected
+            if state["expected"] is not None and state["eods"] >= state["expected"]:
+                done.set()
+            if not closed and eod:
+                keep.append(conn)
+            else:
+                conn.close()
+
+    readers: list[tuple[threading.Thread, socket.socket]] = [
+        (threading.Thread(target=read, args=(c,), daemon=True), c) for c in channels.conns]
+    channels.conns = []
+    for t, _ in readers:
+        t.start()
+    passive.sock.settimeout(0.2)
+    idle = 0.0
+    while not done.is_set():
+        try:
+            conn, addr = passive.sock.accept()
+        except socket.timeout:
+            idle += 0.2
+            if idle > 120:
+                raise DataError("the MODE E transfer stalled (no data connection or EOD for 120 s)")
+            continue
+        except OSError as exc:
+            raise DataError(f"data listener failed: {exc}") from None
+        idle = 0.0
+        if addr[0] != passive.client_ip:
+            conn.close()
+            continue
+        conn.settimeout(None)
+        t = threading.Thread(target=read, args=(conn,), daemon=True)
+        readers.append((t, conn))
+        t.start()
+    if state["error"]:
+        channels.drop()
+        for c in keep:
+            c.close()
+        raise DataError(f"transfer aborted: {state['error']}")
+    # Connections that did not take part are still blocked in a read: they must never write into a later
+    # transfer's file, so they are shut down and not reused.
+    for t, c in readers:
+        t.join(0.05)
+        if t.is_alive():
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            t.join(5)
+    with lock:
+        channels.conns = list(keep)
+        channels.target = ("pasv", passive.port)
+    return int(state["bytes"])
+
+
+def file_size(f) -> int:
+    """Size of an open file."""
+    return os.fstat(f.fileno()).st_size
