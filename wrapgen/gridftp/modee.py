@@ -39,12 +39,16 @@ def send(channels: Channels, active: tuple[str, int] | None, parallel: int, f, o
     if active is None:
         raise DataError("in MODE E the sending side connects: use PORT (or EPRT/SPOR) before RETR")
     target = ("port", *active)
-    if channels.target != target or len(channels.conns) != parallel:
+    if channels.target != target:
         channels.drop()
-        channels.conns = [connect(*active) for _ in range(parallel)]
         channels.target = target
+    # The client caches every connection we open (-fast): keep them all, add what is missing, never drop
+    # one it still counts on.
+    while len(channels.conns) < parallel:
+        channels.conns.append(connect(*active))
+    use = channels.conns[:parallel]
     try:
-        return _core.modee_send([c.fileno() for c in channels.conns], f.fileno(), offset, length, BLOCK, offset)
+        return _core.modee_send([c.fileno() for c in use], f.fileno(), offset, length, BLOCK, offset)
     except RuntimeError as exc:
         channels.drop()
         raise DataError(f"transfer aborted: {exc}") from None

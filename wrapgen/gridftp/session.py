@@ -83,7 +83,11 @@ class Session:
         if len(lines) == 1:
             data = f"{code} {text}\r\n"
         else:
-            data = "".join(f"{code}-{ln}\r\n" for ln in lines[:-1]) + f"{code} {lines[-1]}\r\n"
+            # The first line carries 'code-'; RFC 2389 feature lines (and MLST's fact line) start with a space
+            # and go as they are, which is what FTP clients parse them by.
+            first, *middle = lines[:-1]
+            data = f"{code}-{first}\r\n" + "".join(f"{ln}\r\n" if ln.startswith(" ") else f"{code}-{ln}\r\n"
+                                                     for ln in middle) + f"{code} {lines[-1]}\r\n"
         self.conn.sendall(data.encode("utf-8", "replace"))
 
     def readline(self) -> str | None:
@@ -534,8 +538,7 @@ class Session:
                 tmp.write("".join(f"{line}\r\n" for line in lines).encode("utf-8", "surrogateescape"))
                 tmp.flush()
                 self.send(150, "Opening BINARY mode data connection for file list.")
-                modee.send(self.channels, self.active, 1 if not self.channels.conns else len(self.channels.conns),
-                           tmp, 0, tmp.tell())
+                modee.send(self.channels, self.active, self.parallel, tmp, 0, tmp.tell())
             raise Reply(226, "Transfer complete.")
         conn = self.data_connection()
         try:
