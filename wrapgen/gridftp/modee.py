@@ -60,6 +60,14 @@ def receive(channels: Channels, passive: Passive, f, base: int = 0) -> int:
     lock = threading.Lock()
     state = {"eods": 0, "expected": None, "bytes": 0, "error": None}
     done = threading.Event()
+    wake_r, wake_w = socket.socketpair()  # lets a reader end the accept loop at once
+
+    def finish() -> None:
+        done.set()
+        try:
+            wake_w.send(b"x")
+        except OSError:
+            pass
     keep: list[socket.socket] = []
 
     def read(conn: socket.socket) -> None:
@@ -68,7 +76,7 @@ def receive(channels: Channels, passive: Passive, f, base: int = 0) -> int:
         except (RuntimeError, OSError) as exc:
             with lock:
                 state["error"] = str(exc)
-            done.set()
+            finish()
             conn.close()
             return
         with lock:
@@ -78,7 +86,7 @@ def receive(channels: Channels, passive: Passive, f, base: int = 0) -> int:
             if expected >= 0:
                 state["expected"] = expected
             if state["expected"] is not None and state["eods"] >= state["expected"]:
-                done.set()
+                finish()
             if not closed and eod:
                 keep.append(conn)
             else:
@@ -89,26 +97,32 @@ def receive(channels: Channels, passive: Passive, f, base: int = 0) -> int:
     channels.conns = []
     for t, _ in readers:
         t.start()
-    passive.sock.settimeout(0.2)
-    idle = 0.0
-    while not done.is_set():
-        try:
-            conn, addr = passive.sock.accept()
-        except socket.timeout:
-            idle += 0.2
-            if idle > 120:
-                raise DataError("the MODE E transfer stalled (no data connection or EOD for 120 s)")
-            continue
-        except OSError as exc:
-            raise DataError(f"data listener failed: {exc}") from None
-        idle = 0.0
-        if addr[0] != passive.client_ip:
-            conn.close()
-            continue
-        conn.settimeout(None)
-        t = threading.Thread(target=read, args=(conn,), daemon=True)
-        readers.append((t, conn))
-        t.start()
+    import select
+    import time
+
+    last = time.monotonic()
+    try:
+        while not done.is_set():
+            ready = select.select([passive.sock, wake_r], [], [], 1.0)[0]
+            if passive.sock not in ready:
+                if not done.is_set() and time.monotonic() - last > 120:
+                    raise DataError("the MODE E transfer stalled (no data connection or EOD for 120 s)")
+                continue
+            try:
+                conn, addr = passive.sock.accept()
+            except OSError as exc:
+                raise DataError(f"data listener failed: {exc}") from None
+            last = time.monotonic()
+            if addr[0] != passive.client_ip:
+                conn.close()
+                continue
+            conn.settimeout(None)
+            t = threading.Thread(target=read, args=(conn,), daemon=True)
+            readers.append((t, conn))
+            t.start()
+    finally:
+        wake_r.close()
+        wake_w.close()
     if state["error"]:
         channels.drop()
         for c in keep:
