@@ -19,6 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--anonymous", action="store_true", help="allow anonymous logins (off by default)")
     p.add_argument("--password-file", type=Path, default=None, help="users and salted password hashes")
     p.add_argument("--port-range", default=None, metavar="LOW,HIGH", help="data ports (default: any free port)")
+    p.add_argument("--sync", action="store_true",
+                   help="fsync each stored file before reporting success (survives a power cut; slower)")
     p.set_defaults(func=_serve)
     w = subparsers.add_parser("gridftp-passwd", help="add or change a user in a GridFTP password file")
     w.add_argument("file", type=Path)
@@ -41,7 +43,8 @@ def _serve(args: argparse.Namespace) -> int:
         except ValueError:
             raise UsageError(f"--port-range {args.port_range!r}: expected LOW,HIGH within 1024-65535") from None
         port_range = (low, high)
-    srv = Server(args.root, args.host, args.port, args.anonymous, args.password_file, port_range).start()
+    srv = Server(args.root, args.host, args.port, args.anonymous, args.password_file, port_range,
+                 sync=args.sync).start()
     print(f"serving {srv.root} at ftp://{args.host}:{srv.port}/", flush=True)
     stopped: list[Any] = []
     signal.signal(signal.SIGTERM, lambda *_: stopped.append(1))

@@ -27,7 +27,7 @@ class Server:
 
     def __init__(self, root: str | os.PathLike[str], host: str = "127.0.0.1", port: int = 0,
                  anonymous: bool = False, password_file: str | os.PathLike[str] | None = None,
-                 port_range: tuple[int, int] | None = None, max_sessions: int = 256) -> None:
+                 port_range: tuple[int, int] | None = None, max_sessions: int = 256, sync: bool = False) -> None:
         self.root = Path(root).resolve()
         if not self.root.is_dir():
             raise GridFTPError(f"server root {root} is not a directory")
@@ -38,6 +38,7 @@ class Server:
         self.passwords = PasswordFile(password_file) if password_file else None
         self.port_range = port_range
         self.max_sessions = max_sessions
+        self.sync = sync  # fsync every stored file before 226 (survives a power cut; costs ~ms a file)
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._sessions: set[Session] = set()

@@ -605,7 +605,8 @@ class Session:
                     modee.receive(self.channels, self.passive, f, base=offset if append is False else
                                   os.fstat(f.fileno()).st_size)
                     f.flush()
-                    os.fsync(f.fileno())
+                    if self.server.sync:
+                        os.fsync(f.fileno())
                 except OSError as exc:
                     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                         raise Reply(452, f"{arg}: no space left on the server's disk") from None
@@ -617,7 +618,8 @@ class Session:
                 try:
                     receive_file(conn, f, self.type_ascii)
                     f.flush()
-                    os.fsync(f.fileno())
+                    if self.server.sync:
+                        os.fsync(f.fileno())
                 except OSError as exc:
                     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                         raise Reply(452, f"{arg}: no space left on the server's disk; the partial file was kept "

@@ -1,0 +1,157 @@
+"""GridFTP: wrapgen's server vs the Grid Community Toolkit's, both driven by globus-url-copy, in one run.
+
+    python bench/gridftp.py [--size 1G] [--files 1000] [--repeat 3]
+
+Rows: a file to /dev/null (RETR) and to the server's disk (STOR) at -p 1, 4, 8 with -fast; many 4 KiB
+files (-r -fast, with and without -cc 4); and raw loopback TCP measured here as the ceiling. The same
+globus-url-copy binary talks to both servers (anonymous, stream of MODE E blocks), so the ratio is the
+servers'. Both serve a page-cached file from a temporary directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def size_arg(text: str) -> int:
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    return int(float(text[:-1]) * units[text[-1].upper()]) if text[-1].upper() in units else int(text)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gct(root: Path) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    args = ["globus-gridftp-server", "-p", str(port), "-aa", "-home-dir", str(root), "-control-interface",
+            "127.0.0.1", "-data-interface", "127.0.0.1", "-d", "error"]
+    if os.getuid() == 0:
+        args[3:3] = ["-anonymous-user", "nobody"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("GCT server did not start")
+
+
+def guc(*args: str) -> float:
+    t = time.perf_counter()
+    r = subprocess.run(["globus-url-copy", *args], capture_output=True, text=True, timeout=3600)
+    if r.returncode:
+        raise RuntimeError(f"globus-url-copy {' '.join(args)}: {r.stderr}")
+    return time.perf_counter() - t
+
+
+def raw_tcp(size: int) -> float:
+    """Seconds to push size bytes through one loopback TCP connection (the ceiling)."""
+    srv = socket.create_server(("127.0.0.1", 0))
+    buf = bytearray(4 << 20)
+
+    def sink() -> None:
+        c, _ = srv.accept()
+        view = memoryview(bytearray(4 << 20))
+        while c.recv_into(view):
+            pass
+        c.close()
+
+    t = threading.Thread(target=sink)
+    t.start()
+    s = socket.create_connection(srv.getsockname())
+    start = time.perf_counter()
+    left = size
+    while left:
+        n = s.send(memoryview(buf)[: min(left, len(buf))])
+        left -= n
+    s.close()
+    t.join()
+    srv.close()
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--size", type=size_arg, default=1 << 30)
+    p.add_argument("--files", type=int, default=1000)
+    p.add_argument("--repeat", type=int, default=3)
+    a = p.parse_args()
+    from wrapgen.gridftp.server import Server
+
+    work = Path(tempfile.mkdtemp(prefix="wrapgen-bench-gridftp-"))
+    work.chmod(0o755)  # GCT serves anonymous users as nobody
+    try:
+        roots = {"ours": work / "ours", "gct": work / "gct"}
+        for r in roots.values():
+            r.mkdir()
+            r.chmod(0o777)
+        big = work / "big.bin"
+        with open(big, "wb") as f:
+            chunk = os.urandom(1 << 20)
+            for _ in range(a.size // len(chunk)):
+                f.write(chunk)
+            f.write(chunk[: a.size % len(chunk)])
+        for r in roots.values():
+            shutil.copy(big, r / "big.bin")
+        small = work / "small"
+        small.mkdir()
+        for i in range(a.files):
+            (small / f"f{i:05d}").write_bytes(os.urandom(4096))
+        gct, gport = start_gct(roots["gct"])
+        rows = []
+        with Server(roots["ours"], anonymous=True) as ours:
+            # Ours is jailed to its root; GCT's -home-dir is only the starting directory, so its paths are absolute.
+            urls = {"ours": f"ftp://127.0.0.1:{ours.port}", "gct": f"ftp://127.0.0.1:{gport}{roots['gct']}"}
+            mb = a.size / 1e6
+            for par in ("1", "4", "8"):
+                for what in ("to /dev/null", "to disk"):
+                    best = {}
+                    for name, url in urls.items():
+                        if what == "to /dev/null":
+                            cmd = ["-fast", "-p", par, f"{url}/big.bin", "file:///dev/null"]
+                        else:
+                            cmd = ["-fast", "-p", par, f"file://{big}", f"{url}/up.bin"]
+                        best[name] = min(guc(*cmd) for _ in range(a.repeat))
+                    rows.append((f"{a.size >> 20} MiB {what}, -p {par}", f"{mb / best['ours']:.0f} MB/s",
+                                 f"{mb / best['gct']:.0f} MB/s", best["gct"] / best["ours"]))
+            for extra in ([], ["-cc", "4"]):
+                best = {}
+                for name, url in urls.items():
+                    times = []
+                    for i in range(a.repeat):
+                        times.append(guc("-r", "-cd", "-fast", *extra, f"file://{small}/", f"{url}/small{i}/"))
+                    best[name] = min(times)
+                rows.append((f"{a.files} x 4 KiB, -r -fast {' '.join(extra)}".rstrip(),
+                             f"{a.files / best['ours']:.0f} files/s", f"{a.files / best['gct']:.0f} files/s",
+                             best["gct"] / best["ours"]))
+        gct.terminate()
+        gct.wait()
+        tcp = min(raw_tcp(a.size) for _ in range(a.repeat))
+        print(f"GridFTP via globus-url-copy, loopback, best of {a.repeat}; raw TCP {a.size / 1e6 / tcp:.0f} MB/s "
+              "(one connection, this process)")
+        print(f"{'row':<34} {'wrapgen':>14} {'GCT 6.2':>14} {'ours/GCT':>9}")
+        for name, ours_s, gct_s, ratio in rows:
+            print(f"{name:<34} {ours_s:>14} {gct_s:>14} {ratio:>9.2f}")
+    finally:
+        shutil.rmtree(work)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
