@@ -15,6 +15,7 @@ import socket
 import threading
 from pathlib import Path
 
+from ..net import listen
 from .auth import PasswordFile
 from .errors import GridFTPError
 from .session import Session
@@ -47,15 +48,7 @@ class Server:
 
     def start(self) -> Server:
         """Listen and serve in background threads."""
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((self.host, self.port))
-        except OSError as exc:
-            sock.close()
-            raise GridFTPError(f"cannot listen on {self.host}:{self.port}: {exc.strerror}") from None
-        sock.listen(128)
+        sock = listen(self.host, self.port, GridFTPError)
         self._sock = sock
         self.port = sock.getsockname()[1]
         self._thread = threading.Thread(target=self._accept, name="gridftp-accept", daemon=True)

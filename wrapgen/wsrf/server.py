@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..bind.build import build
+from ..net import listen
 from .app import ServiceConfig
 from .errors import WSRFError
 from .model import service_model
@@ -134,15 +135,7 @@ class Server:
         """Start serving; returns when the server answers."""
         self.prepare()
         self._start_executor()
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((self.host, self.port))
-        except OSError as exc:
-            sock.close()
-            raise WSRFError(f"cannot listen on {self.host}:{self.port}: {exc.strerror}") from None
-        sock.listen(128)
+        sock = listen(self.host, self.port, WSRFError)
         sock.set_inheritable(True)
         self._sock = sock
         self.port = sock.getsockname()[1]
