@@ -1,0 +1,113 @@
+"""wrapgen.gridftp.Client against wrapgen's server and against the Grid Community Toolkit's (anonymous,
+started here on 127.0.0.1): parallel MODE E puts and gets, checksums, listings, refusals as ReplyError."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from wrapgen.gridftp import GridFTPError
+from wrapgen.gridftp.client import Client, ReplyError
+from wrapgen.gridftp.server import Server
+
+
+@pytest.fixture
+def ours(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    with Server(root, anonymous=True) as srv:
+        yield srv.port, "", root
+
+
+@pytest.fixture
+def gct():
+    root = Path(tempfile.mkdtemp(prefix="wrapgen-gct-"))
+    root.chmod(0o777)  # anonymous sessions run as nobody
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args = ["globus-gridftp-server", "-p", str(port), "-aa", "-home-dir", str(root), "-control-interface",
+            "127.0.0.1", "-data-interface", "127.0.0.1", "-d", "error"]
+    if os.getuid() == 0:
+        args[3:3] = ["-anonymous-user", "nobody"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield port, str(root), root  # GCT paths are absolute (its -home-dir is no jail)
+    proc.terminate()
+    proc.wait(10)
+    shutil.rmtree(root)
+
+
+@pytest.mark.parametrize("which", ["ours", "gct"])
+@pytest.mark.parametrize("size", [0, 1, 4 * 1024 * 1024 + 5])
+def test_put_get_checksum_list(request, tmp_path, which, size) -> None:
+    port, prefix, root = request.getfixturevalue(which)
+    data = os.urandom(size)
+    src = tmp_path / "src.bin"
+    src.write_bytes(data)
+    with Client("127.0.0.1", port) as c:  # one session for every step
+        for parallel in (1, 4):
+            remote = f"{prefix}/f{parallel}.bin"
+            assert c.put(src, remote, parallel=parallel) == size
+            assert (root / f"f{parallel}.bin").read_bytes() == data
+            assert c.get(remote, tmp_path / "got.bin", parallel=parallel) == size
+            assert (tmp_path / "got.bin").read_bytes() == data
+            assert c.checksum(remote, "MD5") == hashlib.md5(data).hexdigest()
+            assert c.size(remote) == size
+        listing = c.list(prefix or "/")
+        assert listing["f4.bin"]["size"] == str(size) and listing["f4.bin"]["type"] == "file"
+
+
+@pytest.mark.parametrize("which", ["ours", "gct"])
+def test_refusals_are_reply_errors(request, tmp_path, which) -> None:
+    port, prefix, root = request.getfixturevalue(which)
+    with Client("127.0.0.1", port) as c:
+        with pytest.raises(ReplyError) as info:
+            c.get(f"{prefix}/missing", tmp_path / "x")
+        assert info.value.code in (500, 550)
+        (tmp_path / "a").write_bytes(b"abc")
+        with pytest.raises(ReplyError):
+            c.put(tmp_path / "a", f"{prefix}/no/such/dir/a")
+        c.put(tmp_path / "a", f"{prefix}/a")  # the session still works
+        assert c.size(f"{prefix}/a") == 3
+
+
+def test_resume_a_download(ours, tmp_path) -> None:
+    port, _, root = ours
+    data = os.urandom(100_000)
+    (root / "big").write_bytes(data)
+    (tmp_path / "part").write_bytes(data[:30_000])  # an interrupted copy
+    with Client("127.0.0.1", port) as c:
+        c.get("/big", tmp_path / "part", parallel=2, offset=30_000)
+    assert (tmp_path / "part").read_bytes() == data
+
+
+def test_connect_and_login_errors(tmp_path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(GridFTPError, match=f"cannot connect to 127.0.0.1:{port}"):
+        Client("127.0.0.1", port)
+    root = tmp_path / "r"
+    root.mkdir()
+    from wrapgen.gridftp.auth import set_password
+
+    set_password(tmp_path / "pw", "jane", "pw")
+    with Server(root, password_file=tmp_path / "pw") as srv:
+        with pytest.raises(ReplyError, match="PASS: 530 Login incorrect"):
+            Client("127.0.0.1", srv.port, "jane", "wrong")
+        with Client("127.0.0.1", srv.port, "jane", "pw") as c:
+            assert c.command("SITE WHOAMI", 200)[1] == "jane"
