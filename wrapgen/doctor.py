@@ -53,6 +53,13 @@ TOOLS: tuple[Tool, ...] = (
     Tool("slurmctld", ("slurmctld", "-V"), "the Slurm job backend", "slurm-wlm"),
     Tool("munge", ("munge", "--version"), "Slurm authentication (the Slurm backend)", "munge"),
     Tool("gunicorn", ("gunicorn", "--version"), "serving WS-RF services with several workers", "pip: gunicorn"),
+    Tool("openssl", ("openssl", "version"), "checking trust directories by hand (wrapgen itself links libcrypto)",
+         "openssl"),
+    Tool("grid-proxy-init", ("grid-proxy-init", "-version"), "interop tests of proxies with GCT's tools",
+         "globus-proxy-utils"),
+    Tool("wsdl2h", ("wsdl2h", "-V"), "checking generated WSDL with gSOAP (tests)", "gsoap"),
+    Tool("perl", ("perl", "-MSOAP::Lite", "-e", "print $SOAP::Lite::VERSION"),
+         "the Perl SOAP::Lite interop test of the services", "libsoap-lite-perl"),
 )
 
 
