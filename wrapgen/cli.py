@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wrapgen.bind.cli",
     "wrapgen.gsi.cli",
     "wrapgen.gridftp.cli",
+    "wrapgen.gridftp.urlcopy",
     "wrapgen.wsrf.cli",
 )
 
