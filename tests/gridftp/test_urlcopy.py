@@ -8,22 +8,11 @@ import sys
 
 import pytest
 
-from wrapgen.gridftp.server import Server
-
-from .test_client import gct  # noqa: F401 (fixture)
 
 
 def url_copy(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-P", "-m", "wrapgen", "url-copy", *args], capture_output=True,
                           text=True, timeout=300)
-
-
-@pytest.fixture
-def ours(tmp_path):
-    root = tmp_path / "root"
-    root.mkdir()
-    with Server(root, anonymous=True) as srv:
-        yield srv.port, "", root
 
 
 @pytest.mark.parametrize("which", ["ours", "gct"])
