@@ -36,22 +36,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gct(root: Path) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    args = ["globus-gridftp-server", "-p", str(port), "-aa", "-home-dir", str(root), "-control-interface",
-            "127.0.0.1", "-data-interface", "127.0.0.1", "-d", "error"]
-    if os.getuid() == 0:
-        args[3:3] = ["-anonymous-user", "nobody"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return proc, port
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("GCT server did not start")
-
-
 def guc(*args: str) -> float:
     t = time.perf_counter()
     r = subprocess.run(["globus-url-copy", *args], capture_output=True, text=True, timeout=3600)
@@ -92,6 +76,7 @@ def main() -> int:
     p.add_argument("--files", type=int, default=1000)
     p.add_argument("--repeat", type=int, default=3)
     a = p.parse_args()
+    from wrapgen.gridftp.gct import start_gct
     from wrapgen.gridftp.server import Server
 
     work = Path(tempfile.mkdtemp(prefix="wrapgen-bench-gridftp-"))
