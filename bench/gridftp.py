@@ -30,12 +30,6 @@ def size_arg(text: str) -> int:
     return int(float(text[:-1]) * units[text[-1].upper()]) if text[-1].upper() in units else int(text)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def guc(*args: str) -> float:
     t = time.perf_counter()
     r = subprocess.run(["globus-url-copy", *args], capture_output=True, text=True, timeout=3600)
