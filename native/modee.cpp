@@ -1,6 +1,8 @@
 #include "modee.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <memory>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -73,6 +75,18 @@ void put_be64(uint8_t *p, uint64_t v) {
     }
 }
 
+// A per-thread buffer of at least n bytes, allocated once and never zero-filled: allocating (and clearing)
+// megabytes per transfer cost more than moving a small file.
+uint8_t *scratch(size_t n) {
+    thread_local std::unique_ptr<uint8_t[]> buf;
+    thread_local size_t size = 0;
+    if (size < n) {
+        buf.reset(new uint8_t[n]);
+        size = n;
+    }
+    return buf.get();
+}
+
 void header(uint8_t *h, uint8_t desc, uint64_t count, uint64_t offset) {
     h[0] = desc;
     put_be64(h + 1, count);
@@ -83,7 +97,8 @@ void header(uint8_t *h, uint8_t desc, uint64_t count, uint64_t offset) {
 
 ReceiveResult modee_receive(int sock, int file, uint64_t base, uint64_t max_offset) {
     ReceiveResult res;
-    std::vector<uint8_t> buf(size_t(4) << 20);
+    constexpr size_t kBuf = size_t(4) << 20;
+    uint8_t *buf = scratch(kBuf);
     uint8_t h[17];
     while (true) {
         if (!read_full(sock, h, sizeof h, true)) {
@@ -97,8 +112,8 @@ ReceiveResult modee_receive(int sock, int file, uint64_t base, uint64_t max_offs
         if (desc & kModeERestart) {  // a restart marker travels as data: skip it
             uint64_t left = count;
             while (left) {
-                size_t n = static_cast<size_t>(std::min<uint64_t>(left, buf.size()));
-                read_full(sock, buf.data(), n, false);
+                size_t n = static_cast<size_t>(std::min<uint64_t>(left, kBuf));
+                read_full(sock, buf, n, false);
                 left -= n;
             }
         } else if (count) {
@@ -107,9 +122,9 @@ ReceiveResult modee_receive(int sock, int file, uint64_t base, uint64_t max_offs
                 throw std::runtime_error("a block's offset and count exceed the allowed file size");
             uint64_t left = count, at = offset;
             while (left) {
-                size_t n = static_cast<size_t>(std::min<uint64_t>(left, buf.size()));
-                read_full(sock, buf.data(), n, false);
-                pwrite_full(file, buf.data(), n, base + at);
+                size_t n = static_cast<size_t>(std::min<uint64_t>(left, kBuf));
+                read_full(sock, buf, n, false);
+                pwrite_full(file, buf, n, base + at);
                 at += n;
                 left -= n;
                 res.bytes += n;
@@ -134,7 +149,7 @@ uint64_t modee_send(const std::vector<int> &socks, int file, uint64_t offset, ui
     std::string error;
     auto worker = [&](size_t index) {
         try {
-            std::vector<uint8_t> buf(17 + block_size);
+            uint8_t *buf = scratch(17 + block_size);
             while (true) {
                 {
                     std::lock_guard<std::mutex> lock(err_mu);
@@ -145,7 +160,7 @@ uint64_t modee_send(const std::vector<int> &socks, int file, uint64_t offset, ui
                 uint64_t n = std::min(block_size, length - start);
                 size_t got = 0;
                 while (got < n) {
-                    ssize_t r = ::pread(file, buf.data() + 17 + got, n - got, static_cast<off_t>(offset + start + got));
+                    ssize_t r = ::pread(file, buf + 17 + got, n - got, static_cast<off_t>(offset + start + got));
                     if (r < 0) {
                         if (errno == EINTR) continue;
                         throw std::runtime_error(sys_error("reading the file"));
@@ -153,8 +168,8 @@ uint64_t modee_send(const std::vector<int> &socks, int file, uint64_t offset, ui
                     if (r == 0) throw std::runtime_error("the file became shorter during the transfer");
                     got += static_cast<size_t>(r);
                 }
-                header(buf.data(), 0, n, block_offset_base + start);
-                write_full(socks[index], buf.data(), 17 + n);
+                header(buf, 0, n, block_offset_base + start);
+                write_full(socks[index], buf, 17 + n);
                 sent += n;
             }
             uint8_t h[17];
