@@ -60,14 +60,15 @@ def receive(channels: Channels, passive: Passive, f, base: int = 0) -> int:
     lock = threading.Lock()
     state = {"eods": 0, "expected": None, "bytes": 0, "error": None}
     done = threading.Event()
-    wake_r, wake_w = socket.socketpair()  # lets a reader end the accept loop at once
+    wake: list[socket.socket] = []  # a socket pair that lets a reader thread end the accept loop at once
 
     def finish() -> None:
         done.set()
-        try:
-            wake_w.send(b"x")
-        except OSError:
-            pass
+        if wake:
+            try:
+                wake[1].send(b"x")
+            except OSError:
+                pass
     keep: list[socket.socket] = []
 
     def read(conn: socket.socket) -> None:
@@ -101,6 +102,8 @@ def receive(channels: Channels, passive: Passive, f, base: int = 0) -> int:
         # writes on it, read it right here; a reader thread costs ~1 ms of scheduling per file.
         if pending[0] in select.select([pending[0], passive.sock], [], [], 120.0)[0]:
             read(pending.pop())
+    if not done.is_set():
+        wake.extend(socket.socketpair())  # before any reader thread can finish
     readers: list[tuple[threading.Thread, socket.socket]] = [
         (threading.Thread(target=read, args=(c,), daemon=True), c) for c in pending]
     for t, _ in readers:
@@ -109,7 +112,7 @@ def receive(channels: Channels, passive: Passive, f, base: int = 0) -> int:
     last = time.monotonic()
     try:
         while not done.is_set():
-            ready = select.select([passive.sock, wake_r], [], [], 1.0)[0]
+            ready = select.select([passive.sock, wake[0]], [], [], 1.0)[0]
             if passive.sock not in ready:
                 if not done.is_set() and time.monotonic() - last > 120:
                     raise DataError("the MODE E transfer stalled (no data connection or EOD for 120 s)")
@@ -127,8 +130,8 @@ def receive(channels: Channels, passive: Passive, f, base: int = 0) -> int:
             readers.append((t, conn))
             t.start()
     finally:
-        wake_r.close()
-        wake_w.close()
+        for w in wake:
+            w.close()
     if state["error"]:
         channels.drop()
         for c in keep:
