@@ -63,15 +63,15 @@ class ServiceConfig:
         return cls(**json.loads(os.environ["WRAPGEN_WSRF_CONFIG"]))
 
 
-def kernel_fault(exc: BaseException) -> SoapFault:
-    """The SOAP fault for an exception a kernel call raised (declared errors, refusals, crashes)."""
+def kernel_fault(exc: BaseException, tns: str) -> SoapFault:
+    """The SOAP fault ({tns}KernelFault) for an exception a kernel call raised (declared errors, refusals, crashes)."""
     from ..bind.errors import IsolatedCallError
     from ..bind.runtime import KernelError
 
     if isinstance(exc, SoapFault):
         return exc
     name = type(exc).__name__
-    element = N.q("KERNEL", "KernelFault")
+    element = N.q(tns, "KernelFault")
     if isinstance(exc, KernelError):
         return ClientFault(str(exc), element=element, exception=name,
                            error_code=None if exc.code is None else str(exc.code))
@@ -178,8 +178,6 @@ class WsrfApp:
         except SoapFault as f:
             relates = call.request.message_id if call.request else None
             status = "400 Bad Request" if f.faultcode == "Client" else "500 Internal Server Error"
-            element = f.element.replace("{KERNEL}", f"{{{model.tns}}}")
-            f.element = element
             return self._soap(start_response, status, serialize(fault_envelope(f, relates)))
         except Exception as exc:  # a bug must still answer as a fault and keep the worker serving
             log.exception("internal error")
@@ -282,7 +280,7 @@ class WsrfApp:
             try:
                 returned = getattr(self.module(model), op.name)(**params)
             except Exception as exc:
-                raise kernel_fault(exc) from None
+                raise kernel_fault(exc, model.tns) from None
             body = etree.Element(N.q(model.tns, f"{op.name}Response"), nsmap={"tns": model.tns})
             encode_outputs(body, model.tns, op, op.collect(returned, params), self.offloader(call, None), call.splicer)
             return envelope(body, kernel_action(model, op.name, True), req.message_id)

@@ -23,7 +23,7 @@ from lxml import etree
 
 from ..bind.runtime import KernelError
 from . import ns as N
-from .codec import array_from_parts, array_parts, decode_base64, encode_base64
+from .codec import array_from_parts, array_parts, decode_base64, ndarray_fields, write_ndarray
 from .errors import RemoteFault, ResourceUnknown, WSRFError
 
 _STATUS_DONE = ("Succeeded", "Failed", "Cancelled")
@@ -355,16 +355,9 @@ class Resource:
         ns = etree.QName(e).namespace
         name = etree.QName(e).localname
         if e.find(f"{{{ns}}}dtype") is not None:
-            data_el = e.find(f"{{{ns}}}data")
-            href = e.findtext(f"{{{ns}}}href")
-            if data_el is not None:
-                data = decode_base64(name, data_el.text)
-            elif href:
-                data = download(self._session, href, self.timeout)
-            else:
-                data = b""
-            return array_from_parts(name, e.findtext(f"{{{ns}}}dtype"), [s.text for s in e.findall(f"{{{ns}}}shape")],
-                                    e.findtext(f"{{{ns}}}order"), data)
+            dtype, shape, order, b64, href = ndarray_fields(e, ns)
+            data = download(self._session, href, self.timeout) if href and b64 is None else decode_base64(name, b64)
+            return array_from_parts(name, dtype, shape, order, data)
         if e.find(f"{{{ns}}}re") is not None:
             return complex(float(e.findtext(f"{{{ns}}}re")), float(e.findtext(f"{{{ns}}}im")))
         return _typed(e.text)
@@ -687,12 +680,7 @@ class _FaultView:
 def _append_value(parent: etree._Element, tns: str, name: str, value: Any) -> None:
     e = etree.SubElement(parent, f"{{{tns}}}{name}")
     if isinstance(value, np.ndarray):
-        dtype, shape, order, data = array_parts(value)
-        etree.SubElement(e, f"{{{tns}}}dtype").text = dtype
-        for d in shape:
-            etree.SubElement(e, f"{{{tns}}}shape").text = str(d)
-        etree.SubElement(e, f"{{{tns}}}order").text = order
-        etree.SubElement(e, f"{{{tns}}}data").text = encode_base64(data).decode("ascii")
+        write_ndarray(e, tns, value)
     elif isinstance(value, (bool, np.bool_)):
         e.text = "true" if value else "false"
     elif isinstance(value, complex):

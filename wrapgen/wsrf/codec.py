@@ -170,24 +170,37 @@ def _child(parent: etree._Element, ns: str, local: str, text: str | None = None)
     return e
 
 
+def write_ndarray(elem: etree._Element, ns: str, value: Any,
+                  offload: Callable[[np.ndarray], str | None] | None = None,
+                  splicer: Splicer | None = None) -> None:
+    """Fill elem with an NDArray's children: dtype, shape..., order, then data (base64) or href."""
+    dtype, shape, order, data = array_parts(value)
+    _child(elem, ns, "dtype", dtype)
+    for d in shape:
+        _child(elem, ns, "shape", str(d))
+    _child(elem, ns, "order", order)
+    href = offload(value) if offload is not None else None
+    if href is not None:
+        _child(elem, ns, "href", href)
+    else:
+        b64 = encode_base64(data)
+        _child(elem, ns, "data", splicer.attach(b64) if splicer is not None and len(b64) > SPLICE_MIN
+               else b64.decode("ascii"))
+
+
+def ndarray_fields(elem: etree._Element, ns: str) -> tuple[str, list[str | None], str | None, str | None, str | None]:
+    """(dtype, shape entries, order, base64 data, href) of an NDArray element, unchecked."""
+    return ((elem.findtext(f"{{{ns}}}dtype") or "").strip(), [e.text for e in elem.findall(f"{{{ns}}}shape")],
+            elem.findtext(f"{{{ns}}}order"), elem.findtext(f"{{{ns}}}data"), elem.findtext(f"{{{ns}}}href"))
+
+
 def encode_value(parent: etree._Element, ns: str, name: str, arg: Arg, value: Any,
                  offload: Callable[[np.ndarray], str | None] | None = None,
                  splicer: Splicer | None = None) -> etree._Element:
     """Append <name> holding value (scalar text, Complex or NDArray) under parent."""
     elem = _child(parent, ns, name)
     if arg.is_array:
-        dtype, shape, order, data = array_parts(value)
-        _child(elem, ns, "dtype", dtype)
-        for d in shape:
-            _child(elem, ns, "shape", str(d))
-        _child(elem, ns, "order", order)
-        href = offload(value) if offload is not None else None
-        if href is not None:
-            _child(elem, ns, "href", href)
-        else:
-            b64 = encode_base64(data)
-            _child(elem, ns, "data", splicer.attach(b64) if splicer is not None and len(b64) > SPLICE_MIN
-                   else b64.decode("ascii"))
+        write_ndarray(elem, ns, value, offload, splicer)
     elif arg.dtype in ("complex64", "complex128"):
         c = complex(value)
         _child(elem, ns, "re", repr(c.real))
@@ -200,14 +213,10 @@ def encode_value(parent: etree._Element, ns: str, name: str, arg: Arg, value: An
 def decode_value(elem: etree._Element, ns: str, name: str, arg: Arg) -> Any:
     """The Python value of an element written by encode_value (or by any client following the WSDL)."""
     if arg.is_array:
-        def field(local: str) -> str | None:
-            e = elem.find(f"{{{ns}}}{local}")
-            return e.text if e is not None else None
-        if elem.find(f"{{{ns}}}href") is not None:
+        dtype, shape, order, data, href = ndarray_fields(elem, ns)
+        if href is not None:
             raise ClientFault(f"argument {name!r}: an NDArray sent to the service must carry its data inline")
-        shape = [e.text for e in elem.findall(f"{{{ns}}}shape")]
-        return array_from_parts(name, (field("dtype") or "").strip(), shape, field("order"),
-                                decode_base64(name, field("data")),
+        return array_from_parts(name, dtype, shape, order, decode_base64(name, data),
                                 expected_dtype=arg.dtype if arg.convert == "error" or arg.intent == "inout" else None)
     if arg.dtype in ("complex64", "complex128"):
         try:
