@@ -277,8 +277,9 @@ class ResourceHandlers:
                                       element=N.q(N.RP, "UnableToModifyResourcePropertyFault"))
                 params = decode_params(el, call.model.tns, op, require=False)
         if not self.app.store.set_params(res.key, params):
+            now = self.app.store.get(res.key)
             raise ClientFault(f"the parameters are fixed once the computation has started (status "
-                              f"{self.app.store.get(res.key).status if self.app.store.get(res.key) else 'destroyed'})",
+                              f"{now.status if now else 'destroyed'})",
                               element=N.q(N.RP, "UnableToModifyResourcePropertyFault"))
         return etree.Element(N.q(N.RP, "SetResourcePropertiesResponse"))
 
