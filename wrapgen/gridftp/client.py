@@ -49,7 +49,6 @@ class Client:
         self.command("TYPE I", 200)
         self.mode_e = False
         self.channels = Channels()  # connections we opened (puts), reused while the server keeps them
-        self._listener: Passive | None = None
 
     # --- control channel --------------------------------------------------------------------------------
     def _read_reply(self, command: str, *expect: int) -> tuple[int, str]:
@@ -120,30 +119,24 @@ class Client:
             self.mode_e = True
         self.command(f"OPTS RETR Parallelism={parallel},{parallel},{parallel};", 200)
 
-    def _listen(self) -> Passive:
-        if self._listener is None:
-            self._listener = Passive(self.local_ip, self.peer_ip)
-            p = self._listener
-            if ":" in self.local_ip:
-                self.command(f"EPRT |2|{p.ip}|{p.port}|", 200)
-            else:
-                self.command(f"PORT {p.ip.replace('.', ',')},{p.port >> 8},{p.port & 0xFF}", 200)
-        return self._listener
-
     def _download(self, command: str, f, parallel: int = 1, base: int = 0) -> int:
         self._mode_e(parallel)
-        listener = self._listen()
-        self.sock.sendall(command.encode("utf-8", "surrogateescape") + b"\r\n")
-        code, text = self._read_reply(command)
-        if code >= 300:
-            raise ReplyError(command, code, text)
+        # A fresh listener per download: the server opens its own connections each time it sends to a PORT.
+        listener = Passive(self.local_ip, self.peer_ip)
         incoming = Channels()
         try:
+            if ":" in self.local_ip:
+                self.command(f"EPRT |2|{listener.ip}|{listener.port}|", 200)
+            else:
+                self.command(f"PORT {listener.ip.replace('.', ',')},{listener.port >> 8},{listener.port & 0xFF}", 200)
+            self.sock.sendall(command.encode("utf-8", "surrogateescape") + b"\r\n")
+            code, text = self._read_reply(command)
+            if code >= 300:
+                raise ReplyError(command, code, text)
             n = receive(incoming, listener, f, base)
         finally:
-            incoming.drop()  # the server opens its own connections each time it sends to our PORT
+            incoming.drop()
             listener.close()
-            self._listener = None
         self._final_reply(command, 226, 250)
         return n
 
@@ -191,8 +184,6 @@ class Client:
     def close(self) -> None:
         """QUIT and drop the connections."""
         self.channels.drop()
-        if self._listener is not None:
-            self._listener.close()
         try:
             self.command("QUIT")
         except (GridFTPError, OSError):

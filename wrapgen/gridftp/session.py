@@ -601,16 +601,12 @@ class Session:
                 if self.passive is None:
                     raise Reply(425, "in MODE E the sending side connects: use PASV (or EPSV/SPAS) before STOR")
                 self.send(150, "Opening BINARY mode data connection.")
-                try:
-                    modee.receive(self.channels, self.passive, f, base=offset if append is False else
-                                  os.fstat(f.fileno()).st_size)
-                    f.flush()
-                    if self.server.sync:
-                        os.fsync(f.fileno())
-                except OSError as exc:
-                    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                        raise Reply(452, f"{arg}: no space left on the server's disk") from None
-                    raise
+                # Blocks carry offsets from where the file is positioned: 0, REST's offset, or the end for APPE.
+                # A full disk becomes 452 in run(), like any other command's OSError.
+                modee.receive(self.channels, self.passive, f, base=f.tell())
+                f.flush()
+                if self.server.sync:
+                    os.fsync(f.fileno())
                 raise Reply(226, "Transfer complete.")
             conn = self.data_connection()
             try:
