@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -262,3 +263,23 @@ def test_globus_url_copy_recursive_and_list(server, root, tmp_path) -> None:
     assert r.returncode != 0 and "550" in r.stderr, r.stderr
     stolen = tmp_path / "stolen"  # globus-url-copy may leave an empty destination behind
     assert not stolen.exists() or stolen.read_bytes() == b""
+
+
+def test_ascii_uploads_turn_crlf_into_lf_even_across_reads(server, root) -> None:
+    import socket as _socket
+
+    from wrapgen.gridftp import datachan
+
+    a, b = _socket.socketpair()
+    chunks = [b"one\r", b"\ntwo\r\n", b"three\r"]  # CRLF split between two reads, and a final lone CR
+    for c in chunks:
+        a.sendall(c)
+        time.sleep(0.05)  # separate reads on the other side
+    a.close()
+    out = io.BytesIO()
+    datachan.receive_file(b, out, ascii=True)
+    assert out.getvalue() == b"one\ntwo\nthree\r"
+    f = client(server)
+    f.storlines("STOR text.txt", io.BytesIO(b"a\nb\n"))
+    assert (root / "text.txt").read_bytes() == b"a\nb\n"
+    f.quit()

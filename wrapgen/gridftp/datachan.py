@@ -101,10 +101,17 @@ def receive_file(conn: socket.socket, f, ascii: bool = False) -> int:
     buf = bytearray(BUFFER)
     view = memoryview(buf)
     total = 0
+    held = b""  # TYPE A: a CR that ends one read may start a CRLF completed by the next
     while True:
         n = conn.recv_into(view)
         if n == 0:
+            if held:
+                f.write(held)
             return total
-        data = view[:n] if not ascii else bytes(view[:n]).replace(b"\r\n", b"\n")
-        f.write(data)
+        if ascii:
+            data = held + bytes(view[:n])
+            held = b"\r" if data.endswith(b"\r") else b""
+            f.write(data[: len(data) - len(held)].replace(b"\r\n", b"\n"))
+        else:
+            f.write(view[:n])
         total += n
