@@ -76,6 +76,12 @@ class PasswordFile:
             users[parts[0]] = (parts[1], parts[2] if len(parts) == 3 and parts[2] else "/")
         self._users, self._mtime = users, st.st_mtime
 
+    def account(self, user: str) -> Account | None:
+        """The account of a user authenticated some other way (GSI), for its home; None if not listed."""
+        self._load()
+        entry = self._users.get(user)
+        return Account(user, entry[1]) if entry else None
+
     def login(self, user: str, password: str) -> Account | None:
         """The account for a correct user/password, else None."""
         self._load()

@@ -19,6 +19,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--anonymous", action="store_true", help="allow anonymous logins (off by default)")
     p.add_argument("--password-file", type=Path, default=None, help="users and salted password hashes")
     p.add_argument("--port-range", default=None, metavar="LOW,HIGH", help="data ports (default: any free port)")
+    p.add_argument("--gsi", action="store_true",
+                   help="accept GSI logins (AUTH GSSAPI): host credential, trust directory and grid-mapfile from "
+                        "the options below or GCT's defaults ($X509_USER_CERT/KEY, $X509_CERT_DIR, $GRIDMAP)")
+    p.add_argument("--host-cert", type=Path, default=None, help="GSI host certificate")
+    p.add_argument("--host-key", type=Path, default=None, help="GSI host key")
+    p.add_argument("--cert-dir", type=Path, default=None, help="trusted CAs (X509_CERT_DIR layout)")
+    p.add_argument("--gridmap", type=Path, default=None, help="grid-mapfile: DNs to accounts")
     p.add_argument("--sync", action="store_true",
                    help="fsync each stored file before reporting success (survives a power cut; slower)")
     p.set_defaults(func=_serve)
@@ -43,9 +50,16 @@ def _serve(args: argparse.Namespace) -> int:
         except ValueError:
             raise UsageError(f"--port-range {args.port_range!r}: expected LOW,HIGH within 1024-65535") from None
         port_range = (low, high)
+    gsi = None
+    if args.gsi:
+        from .security import GSIConfig
+
+        gsi = GSIConfig(args.host_cert, args.host_key, args.cert_dir, args.gridmap)
+    elif any((args.host_cert, args.host_key, args.cert_dir, args.gridmap)):
+        raise UsageError("--host-cert, --host-key, --cert-dir and --gridmap need --gsi")
     srv = Server(args.root, args.host, args.port, args.anonymous, args.password_file, port_range,
-                 sync=args.sync).start()
-    print(f"serving {srv.root} at ftp://{args.host}:{srv.port}/", flush=True)
+                 sync=args.sync, gsi=gsi).start()
+    print(f"serving {srv.root} at {'gsiftp' if gsi else 'ftp'}://{args.host}:{srv.port}/", flush=True)
     stopped: list[Any] = []
     signal.signal(signal.SIGTERM, lambda *_: stopped.append(1))
     try:

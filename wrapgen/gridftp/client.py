@@ -5,6 +5,11 @@
         c.get("/data/remote.bin", "copy.bin", parallel=4)
         c.checksum("/data/remote.bin", "MD5")
 
+    with Client("grid.example.org", 2811, gsi=True) as c:   # AUTH GSSAPI with the proxy (X509_USER_PROXY),
+        c.get("/data/f", "f")                               # delegating it; data channels DCAU A
+
+    transfer(Client(a...), "/data/f", Client(b...), "/in/f")  # third party: a's server sends to b's
+
 Transfers use MODE E: the sending side connects (GFD.020), so a get listens (PORT) and a put connects to
 the server's passive port; the block I/O is the native core's. The session stays open for many files.
 """
@@ -14,11 +19,13 @@ from __future__ import annotations
 import os
 import re
 import socket
+import threading
 from pathlib import Path
 
+from .datachan import Passive
 from .errors import GridFTPError
 from .modee import Channels, receive, send
-from .datachan import Passive
+from .security import DataAuth, Protected
 
 
 class ReplyError(GridFTPError):
@@ -32,9 +39,16 @@ class ReplyError(GridFTPError):
 class Client:
     """One control connection to a GridFTP server."""
 
-    def __init__(self, host: str, port: int = 2811, user: str = "anonymous", password: str = "wrapgen@",
-                 timeout: float = 60.0) -> None:
+    def __init__(self, host: str, port: int = 2811, user: str | None = None, password: str = "wrapgen@",
+                 timeout: float = 60.0, gsi: bool = False, credential: str | os.PathLike[str] | None = None,
+                 cert_dir: str | os.PathLike[str] | None = None, delegate: bool = True,
+                 dcau: bool | None = None) -> None:
+        """Connect and log in: anonymous, user/password, or GSI (gsi=True: the proxy at credential or
+        $X509_USER_PROXY, delegated unless delegate=False; dcau defaults to on when delegating)."""
         self.host, self.port = host, port
+        self.protected: Protected | None = None
+        self.data_auth: DataAuth | None = None
+        self.identity: str | None = None
         try:
             self.sock = socket.create_connection((host, port), timeout=timeout)
         except OSError as exc:
@@ -42,13 +56,66 @@ class Client:
         self.rfile = self.sock.makefile("rb")
         self.local_ip = self.sock.getsockname()[0]
         self.peer_ip = self.sock.getpeername()[0]
-        self._read_reply("connect", 220)
-        code, text = self.command(f"USER {user}", 230, 331)
-        if code == 331:
-            self.command(f"PASS {password}", 230)
-        self.command("TYPE I", 200)
+        try:
+            self._read_reply("connect", 220)
+            if gsi:
+                self._gsi_login(user, credential, cert_dir, delegate, delegate if dcau is None else dcau)
+            else:
+                code, text = self.command(f"USER {user or 'anonymous'}", 230, 331)
+                if code == 331:
+                    self.command(f"PASS {password}", 230)
+            self.command("TYPE I", 200)
+        except BaseException:
+            self._drop()
+            raise
         self.mode_e = False
         self.channels = Channels()  # connections we opened (puts), reused while the server keeps them
+
+    def _gsi_login(self, user: str | None, credential, cert_dir, delegate: bool, dcau: bool) -> None:
+        import base64
+
+        from ..gsi import files, gss
+        from ..gsi.errors import GSIError
+        from ..gsi.proxy import load_credential
+        from ..gsi.tls import check_host, client_context
+        from ..gsi.verify import verify_chain
+
+        cred_path = credential or files.proxy_path()
+        trust = cert_dir or files.cert_dir()
+        try:
+            cred = load_credential(cred_path)
+            ctx = client_context(cred_path, trust)
+        except (GSIError, OSError) as exc:
+            raise GridFTPError(f"GSI: cannot use credential {cred_path}: {exc}") from None
+        if dcau and not delegate:
+            raise GridFTPError("DCAU A needs delegation: the server authenticates data connections with the "
+                               "credential it was delegated (pass delegate=True, or dcau=False)")
+        self.command("AUTH GSSAPI", 334)
+        init = gss.Initiator(ctx, self.host, delegate=cred if delegate else None)
+        try:
+            token = init.step(None)
+            while True:
+                code, text = self.command("ADAT " + base64.b64encode(token).decode(), 235, 335)
+                reply_token = base64.b64decode(text.partition("ADAT=")[2]) if "ADAT=" in text else b""
+                if code == 235:
+                    break
+                token = init.step(reply_token)
+            if not init.complete:
+                raise GridFTPError("GSI: the server ended the authentication before it was complete")
+            chain = init.peer_chain
+            check_host(chain[0], self.host)
+            verify_chain(chain, trust)  # signing policy and CRL, on top of the handshake's checks
+        except GSIError as exc:
+            raise GridFTPError(f"GSI authentication with {self.host}:{self.port} failed: {exc}") from None
+        self.protected = Protected(init)
+        self.identity = cred.identity
+        code, _ = self.command(f"USER {user or ':globus-mapping:'}", 230, 331)
+        if code == 331:
+            self.command("PASS dummy", 230)
+        if dcau:
+            self.data_auth = DataAuth(cred, trust)
+        else:
+            self.command("DCAU N", 200)
 
     # --- control channel --------------------------------------------------------------------------------
     def _read_reply(self, command: str, *expect: int) -> tuple[int, str]:
@@ -58,6 +125,8 @@ class Client:
             if not raw:
                 raise GridFTPError(f"{command.split(' ')[0]}: the server closed the control connection")
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            if self.protected is not None and line[:3] in ("631", "632", "633"):
+                line = self.protected.unwrap_reply_line(line)
             lines.append(line)
             if re.match(r"^\d{3} ", line) and (len(lines) == 1 or line[:3] == lines[0][:3]):
                 break
@@ -76,10 +145,20 @@ class Client:
                     raise ReplyError(command, code, text)
                 return code, text
 
+    def _send(self, line: str) -> None:
+        if self.protected is not None:
+            self.sock.sendall(self.protected.wrap_command(line))
+        else:
+            self.sock.sendall(line.encode("utf-8", "surrogateescape") + b"\r\n")
+
     def command(self, line: str, *expect: int) -> tuple[int, str]:
         """Send one command; returns (code, text), raising ReplyError if the code is not expected."""
-        self.sock.sendall(line.encode("utf-8", "surrogateescape") + b"\r\n")
+        self._send(line)
         return self._read_reply(line, *expect)
+
+    @property
+    def _secure(self):
+        return self.data_auth.secure if self.data_auth is not None else None
 
     # --- information ------------------------------------------------------------------------------------
     def size(self, path: str) -> int:
@@ -129,11 +208,33 @@ class Client:
                 self.command(f"EPRT |2|{listener.ip}|{listener.port}|", 200)
             else:
                 self.command(f"PORT {listener.ip.replace('.', ',')},{listener.port >> 8},{listener.port & 0xFF}", 200)
-            self.sock.sendall(command.encode("utf-8", "surrogateescape") + b"\r\n")
-            code, text = self._read_reply(command)
+            self._send(command)
+            # The server may connect (and authenticate, DCAU) before it sends 150, as GCT does: accept while
+            # waiting for the reply.
+            outcome: dict[str, object] = {}
+
+            def run() -> None:
+                try:
+                    outcome["n"] = receive(incoming, listener, f, base, secure=self._secure)
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+                    outcome["error"] = exc
+
+            worker = threading.Thread(target=run, daemon=True)
+            worker.start()
+            try:
+                code, text = self._read_reply(command)
+            except BaseException:
+                listener.close()
+                worker.join(5)
+                raise
             if code >= 300:
+                listener.close()
+                worker.join(5)
                 raise ReplyError(command, code, text)
-            n = receive(incoming, listener, f, base)
+            worker.join()
+            if "error" in outcome:
+                raise outcome["error"]  # type: ignore[misc]
+            n = int(outcome["n"])  # type: ignore[arg-type]
         finally:
             incoming.drop()
             listener.close()
@@ -161,18 +262,13 @@ class Client:
         with open(local, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             self._mode_e(parallel)
-            code, text = self.command("PASV", 227)
-            m = re.search(r"(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)", text)
-            if not m:
-                raise GridFTPError(f"PASV: cannot read an address in {text!r}")
-            nums = [int(x) for x in m.groups()]
-            target = (".".join(map(str, nums[:4])), nums[4] * 256 + nums[5])
+            target = self.passive()
             self.channels.drop()  # a new PASV port: earlier connections lead elsewhere
             self.command(f"ALLO {size}", 200, 202)
             # GCT answers 150 only once the data connections exist (the sender connects first).
-            self.sock.sendall(f"STOR {remote}\r\n".encode("utf-8", "surrogateescape"))
+            self._send(f"STOR {remote}")
             try:
-                n = send(self.channels, target, parallel, f, 0, size)
+                n = send(self.channels, target, parallel, f, 0, size, secure=self._secure)
             except GridFTPError:
                 self._final_reply(f"STOR {remote}", 226, 250)  # the server's reason, if it refused
                 raise
@@ -181,6 +277,15 @@ class Client:
             self._final_reply(f"STOR {remote}", 226, 250)
             return n
 
+    def passive(self) -> tuple[str, int]:
+        """PASV: the (address, port) the server listens on."""
+        code, text = self.command("PASV", 227)
+        m = re.search(r"(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)", text)
+        if not m:
+            raise GridFTPError(f"PASV: cannot read an address in {text!r}")
+        nums = [int(x) for x in m.groups()]
+        return ".".join(map(str, nums[:4])), nums[4] * 256 + nums[5]
+
     def close(self) -> None:
         """QUIT and drop the connections."""
         self.channels.drop()
@@ -188,6 +293,9 @@ class Client:
             self.command("QUIT")
         except (GridFTPError, OSError):
             pass
+        self._drop()
+
+    def _drop(self) -> None:
         for c in (self.rfile, self.sock):
             try:
                 c.close()
@@ -199,3 +307,26 @@ class Client:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def transfer(src: Client, src_path: str, dst: Client, dst_path: str, parallel: int = 4) -> None:
+    """Third-party transfer: src's server sends src_path straight to dst's server (MODE E, parallel streams).
+
+    Data connections are authenticated (DCAU A) only when both sessions are GSI and delegated; otherwise the
+    GSI side is told DCAU N, as globus-url-copy does for mixed ftp:// and gsiftp:// pairs.
+    """
+    both = src.data_auth is not None and dst.data_auth is not None
+    for c in (src, dst):
+        if c.protected is not None and not both and c.data_auth is not None:
+            c.command("DCAU N", 200)
+            c.data_auth = None
+        c._mode_e(parallel)
+    host, port = dst.passive()
+    dst.command("ALLO " + str(src.size(src_path)), 200, 202)
+    dst._send(f"STOR {dst_path}")
+    try:
+        src.command(f"PORT {host.replace('.', ',')},{port >> 8},{port & 0xFF}", 200)
+        src.command(f"RETR {src_path}", 150, 125)
+        src._final_reply(f"RETR {src_path}", 226, 250)
+    finally:
+        dst._final_reply(f"STOR {dst_path}", 226, 250)

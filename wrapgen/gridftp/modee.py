@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .. import _core
@@ -34,8 +35,12 @@ class Channels:
         self.conns, self.target = [], None
 
 
-def send(channels: Channels, active: tuple[str, int] | None, parallel: int, f, offset: int, length: int) -> int:
-    """Send a file range as MODE E; the server connects (to the PORT address) or reuses cached connections."""
+Secure = Callable[[socket.socket, bool], None]  # DCAU: authenticate a new data connection (True: we connected)
+
+
+def send(channels: Channels, active: tuple[str, int] | None, parallel: int, f, offset: int, length: int,
+         secure: Secure | None = None) -> int:
+    """Send a file range as MODE E; the sender connects (to the PORT address) or reuses cached connections."""
     if active is None:
         raise DataError("in MODE E the sending side connects: use PORT (or EPRT/SPOR) before RETR")
     target = ("port", *active)
@@ -45,7 +50,15 @@ def send(channels: Channels, active: tuple[str, int] | None, parallel: int, f, o
     # The client caches every connection we open (-fast): keep them all, add what is missing, never drop
     # one it still counts on.
     while len(channels.conns) < parallel:
-        channels.conns.append(connect(*active))
+        conn = connect(*active)
+        if secure is not None:
+            try:
+                secure(conn, True)
+            except DataError:
+                conn.close()
+                channels.drop()
+                raise
+        channels.conns.append(conn)
     use = channels.conns[:parallel]
     try:
         return _core.modee_send([c.fileno() for c in use], f.fileno(), offset, length, BLOCK, offset)
@@ -54,7 +67,7 @@ def send(channels: Channels, active: tuple[str, int] | None, parallel: int, f, o
         raise DataError(f"transfer aborted: {exc}") from None
 
 
-def receive(channels: Channels, passive: Passive, f, base: int = 0) -> int:
+def receive(channels: Channels, passive: Passive, f, base: int = 0, secure: Secure | None = None) -> int:
     """Receive a MODE E transfer: on the cached connections and on new ones accepted from the listener,
     until as many EODs as the EOF block announced have arrived. Returns the bytes written."""
     lock = threading.Lock()
@@ -71,10 +84,12 @@ def receive(channels: Channels, passive: Passive, f, base: int = 0) -> int:
                 pass
     keep: list[socket.socket] = []
 
-    def read(conn: socket.socket) -> None:
+    def read(conn: socket.socket, fresh: bool = False) -> None:
         try:
+            if fresh and secure is not None:
+                secure(conn, False)
             n, eod, expected, closed, _end = _core.modee_receive(conn.fileno(), f.fileno(), base)
-        except (RuntimeError, OSError) as exc:
+        except (RuntimeError, OSError, DataError) as exc:
             with lock:
                 state["error"] = str(exc)
             finish()
@@ -126,7 +141,7 @@ def receive(channels: Channels, passive: Passive, f, base: int = 0) -> int:
                 conn.close()
                 continue
             conn.settimeout(None)
-            t = threading.Thread(target=read, args=(conn,), daemon=True)
+            t = threading.Thread(target=read, args=(conn, True), daemon=True)
             readers.append((t, conn))
             t.start()
     finally:

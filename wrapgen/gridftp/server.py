@@ -18,6 +18,7 @@ from pathlib import Path
 from ..net import listen
 from .auth import PasswordFile
 from .errors import GridFTPError
+from .security import GSIConfig, KeyPool
 from .session import Session
 
 log = logging.getLogger("wrapgen.gridftp")
@@ -28,12 +29,16 @@ class Server:
 
     def __init__(self, root: str | os.PathLike[str], host: str = "127.0.0.1", port: int = 0,
                  anonymous: bool = False, password_file: str | os.PathLike[str] | None = None,
-                 port_range: tuple[int, int] | None = None, max_sessions: int = 256, sync: bool = False) -> None:
+                 port_range: tuple[int, int] | None = None, max_sessions: int = 256, sync: bool = False,
+                 gsi: GSIConfig | None = None) -> None:
         self.root = Path(root).resolve()
         if not self.root.is_dir():
             raise GridFTPError(f"server root {root} is not a directory")
-        if not anonymous and password_file is None:
-            raise GridFTPError("no way to log in: allow --anonymous or give a --password-file")
+        if not anonymous and password_file is None and gsi is None:
+            raise GridFTPError("no way to log in: allow --anonymous, give a --password-file or enable --gsi")
+        self.gsi = gsi
+        self.gsi_only = gsi is not None and not anonymous and password_file is None
+        self._keys = KeyPool() if gsi is not None else None
         self.host, self.port = host, port
         self.anonymous = anonymous
         self.passwords = PasswordFile(password_file) if password_file else None
@@ -45,6 +50,11 @@ class Server:
         self._sessions: set[Session] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+
+    def delegation_key(self):
+        """A fresh private key for a delegation request (made ahead of time by the key pool)."""
+        assert self._keys is not None
+        return self._keys.get()
 
     def start(self) -> Server:
         """Listen and serve in background threads."""
@@ -101,6 +111,8 @@ class Server:
             s.shutdown()  # their threads close them
         if self._thread is not None:
             self._thread.join(5)
+        if self._keys is not None:
+            self._keys.close()
 
     def __enter__(self) -> Server:
         return self.start()

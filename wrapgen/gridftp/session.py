@@ -12,10 +12,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..gsi import gss
+from ..gsi.errors import GSIError
+from ..gsi.proxy import Credential
+from .errors import GridFTPError
+
 from . import modee
 from .datachan import DataError, Passive, connect, receive_file, send_file, send_lines
 from .modee import Channels
 from .jail import Jail, PathRefused
+from .security import DataAuth, Protected
 from .listing import MLST_FACTS, entries, facts, ls_line, mtime_text
 
 if TYPE_CHECKING:
@@ -24,7 +30,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("wrapgen.gridftp")
 
 MAX_LINE = 4096
-NO_LOGIN = {"USER", "PASS", "QUIT", "FEAT", "HELP", "SYST", "NOOP", "AUTH", "OPTS"}
+NO_LOGIN = {"USER", "PASS", "QUIT", "FEAT", "HELP", "SYST", "NOOP", "AUTH", "ADAT", "OPTS", "PBSZ", "PROT"}
+CLEAR_ONLY = {"AUTH", "ADAT"}  # the only commands a protected session may send unwrapped (besides QUIT)
 CKSM_ALGORITHMS = ("MD5", "ADLER32", "SHA1", "SHA256", "SHA512", "CRC32C")
 
 
@@ -75,6 +82,14 @@ class Session:
         self.parallel = 1
         self.channels = Channels()
         self.failed_logins = 0
+        # GSI (AUTH GSSAPI): the context while ADAT runs, then the protected channel and who the peer is
+        self.gss: gss.Acceptor | None = None
+        self.protected: Protected | None = None
+        self.reply_verb = "ENC"
+        self.identity: str | None = None
+        self.delegated: Credential | None = None
+        self.dcau: str | None = None  # None: the default (A after a GSI login, else N)
+        self._data_auth: DataAuth | None = None
 
     # --- I/O ------------------------------------------------------------------------------------------
     def send(self, code: int, text: str) -> None:
@@ -82,13 +97,18 @@ class Session:
         lines = text.split("\n")
         if len(lines) == 1:
             data = f"{code} {text}\r\n"
+            if code == 0:
+                return
         else:
             # The first line carries 'code-'; RFC 2389 feature lines (and MLST's fact line) start with a space
             # and go as they are, which is what FTP clients parse them by.
             first, *middle = lines[:-1]
             data = f"{code}-{first}\r\n" + "".join(f"{ln}\r\n" if ln.startswith(" ") else f"{code}-{ln}\r\n"
                                                      for ln in middle) + f"{code} {lines[-1]}\r\n"
-        self.conn.sendall(data.encode("utf-8", "replace"))
+        raw = data.encode("utf-8", "replace")
+        if self.protected is not None:
+            raw = self.protected.wrap_reply(raw, self.reply_verb)
+        self.conn.sendall(raw)
 
     def readline(self) -> str | None:
         """The next command line; None at EOF. Overlong lines are refused and skipped."""
@@ -118,6 +138,21 @@ class Session:
                 continue
             verb, _, arg = line.partition(" ")
             verb = verb.upper()
+            if self.protected is not None:
+                if verb in ("ENC", "MIC", "CONF"):
+                    try:
+                        self.reply_verb, line = self.protected.unwrap_command(line)
+                    except GridFTPError as exc:
+                        self.send(535, str(exc))
+                        continue
+                    verb, _, arg = line.partition(" ")
+                    verb = verb.upper()
+                elif verb not in CLEAR_ONLY and verb != "QUIT":
+                    self.send(533, f"{verb[:20]}: after AUTH GSSAPI every command must be protected (ENC or MIC)")
+                    continue
+            elif self.server.gsi_only and verb not in ("AUTH", "ADAT", "QUIT", "FEAT", "HELP", "SYST", "NOOP"):
+                self.send(530, "Must perform GSSAPI authentication.")
+                continue
             handler: Callable[[str], None] | None = getattr(self, f"cmd_{verb}", None)
             keep = False
             try:
@@ -176,17 +211,39 @@ class Session:
 
     def data_connection(self) -> socket.socket:
         """The data connection prepared by PASV/EPSV or PORT/EPRT."""
+        secure = self.secure()
         if self.passive is not None:
             passive, self.passive = self.passive, None
             try:
-                return passive.connection()
+                conn, we_connected = passive.connection(), False
             finally:
                 passive.close()
-        if self.active is not None:
+        elif self.active is not None:
             ip, port = self.active
             self.active = None
-            return connect(ip, port)
-        raise Reply(425, "use PASV, EPSV, PORT or EPRT first")
+            conn, we_connected = connect(ip, port), True
+        else:
+            raise Reply(425, "use PASV, EPSV, PORT or EPRT first")
+        if secure is not None:
+            try:
+                secure(conn, we_connected)  # the connecting side initiates the GSS exchange
+            except Exception:
+                conn.close()
+                raise
+        return conn
+
+    def secure(self):
+        """The DCAU step for new data connections: None (DCAU N) or DataAuth.secure."""
+        mode = self.dcau or ("A" if self.identity else "N")
+        if mode == "N":
+            return None
+        if self.delegated is None:
+            raise Reply(425, "DCAU A needs a delegated credential: log in with delegation (globus-url-copy does) "
+                             "or send DCAU N")
+        if self._data_auth is None:
+            assert self.server.gsi is not None and self.server.gsi.cert_dir is not None
+            self._data_auth = DataAuth(self.delegated, self.server.gsi.cert_dir, expect=self.identity)
+        return self._data_auth.secure
 
     # --- login ----------------------------------------------------------------------------------------
     def cmd_USER(self, arg: str) -> None:
@@ -195,6 +252,8 @@ class Session:
         if not arg:
             raise Reply(501, "USER needs a name")
         self.pending_user = arg
+        if self.identity is not None:
+            raise Reply(331, f"Password required for {arg}.")  # GCT's wording; PASS is not checked after GSI
         if arg in ("anonymous", "ftp") and self.server.anonymous:
             raise Reply(331, "Guest login ok, send your e-mail address as password.")
         raise Reply(331, f"Password required for {arg}.")
@@ -204,7 +263,15 @@ class Session:
             raise Reply(503, "send USER first")
         user, self.pending_user = self.pending_user, None
         home = "/"
-        if user in ("anonymous", "ftp") and self.server.anonymous:
+        if self.identity is not None:
+            assert self.server.gsi is not None
+            try:
+                name = self.server.gsi.accounts().authorize(self.identity, None if user == ":globus-mapping:" else user)
+            except GSIError as exc:
+                raise Reply(530, f"Login incorrect. {exc}") from None
+            account = self.server.passwords.account(name) if self.server.passwords else None
+            home = account.home if account else "/"
+        elif user in ("anonymous", "ftp") and self.server.anonymous:
             name = "anonymous"
         else:
             account = self.server.passwords.login(user, arg) if self.server.passwords else None
@@ -331,17 +398,33 @@ class Session:
         raise Reply(200, "ALLO command successful.")
 
     def cmd_DCAU(self, arg: str) -> None:
-        if arg.upper() == "N":
+        mode = arg.upper()
+        if mode == "N":
+            self.dcau = "N"
+            self.channels.drop()  # cached connections were authenticated (or not) under the old setting
             raise Reply(200, "DCAU N.")
-        raise Reply(504, f"DCAU {arg[:20]}: data channel authentication needs a GSI login; use DCAU N")
+        if mode == "A":
+            if self.identity is None:
+                raise Reply(504, "DCAU A: data channel authentication needs a GSI login (AUTH GSSAPI); use DCAU N")
+            self.dcau = "A"
+            self.channels.drop()
+            raise Reply(200, "DCAU A.")
+        raise Reply(504, f"DCAU {arg[:30]}: expected N or A (S <subject> is not supported)")
 
     def cmd_PBSZ(self, arg: str) -> None:
-        raise Reply(200, "PBSZ=0")
+        try:
+            size = int(arg)
+            if size < 0:
+                raise ValueError
+        except ValueError:
+            raise Reply(501, f"PBSZ {arg[:20]}: expected a buffer size in bytes") from None
+        raise Reply(200, f"PBSZ={size}")
 
     def cmd_PROT(self, arg: str) -> None:
         if arg.upper() == "C":
             raise Reply(200, "Protection level set to Clear.")
-        raise Reply(536, f"PROT {arg[:20]}: only C without a security mechanism")
+        raise Reply(536, f"PROT {arg[:20]}: only C (clear data; DCAU A authenticates the data connections); "
+                         "encrypted data channels are not supported")
 
     def cmd_REST(self, arg: str) -> None:
         try:
@@ -537,8 +620,9 @@ class Session:
             with tempfile.TemporaryFile() as tmp:
                 tmp.write("".join(f"{line}\r\n" for line in lines).encode("utf-8", "surrogateescape"))
                 tmp.flush()
+                secure = self.secure()
                 self.send(150, "Opening BINARY mode data connection for file list.")
-                modee.send(self.channels, self.active, self.parallel, tmp, 0, tmp.tell())
+                modee.send(self.channels, self.active, self.parallel, tmp, 0, tmp.tell(), secure)
             raise Reply(226, "Transfer complete.")
         conn = self.data_connection()
         try:
@@ -567,8 +651,9 @@ class Session:
             if offset > size:
                 raise Reply(554, f"REST {offset} is beyond the end of {arg} ({size} bytes)")
             if self.mode_e:
+                secure = self.secure()
                 self.send(150, "Opening BINARY mode data connection.")
-                modee.send(self.channels, self.active, self.parallel, f, offset, size - offset)
+                modee.send(self.channels, self.active, self.parallel, f, offset, size - offset, secure)
                 raise Reply(226, "Transfer complete.")
             conn = self.data_connection()
             try:
@@ -600,10 +685,11 @@ class Session:
             if self.mode_e:
                 if self.passive is None:
                     raise Reply(425, "in MODE E the sending side connects: use PASV (or EPSV/SPAS) before STOR")
+                secure = self.secure()
                 self.send(150, "Opening BINARY mode data connection.")
                 # Blocks carry offsets from where the file is positioned: 0, REST's offset, or the end for APPE.
                 # A full disk becomes 452 in run(), like any other command's OSError.
-                modee.receive(self.channels, self.passive, f, base=f.tell())
+                modee.receive(self.channels, self.passive, f, base=f.tell(), secure=secure)
                 f.flush()
                 if self.server.sync:
                     os.fsync(f.fileno())
@@ -639,8 +725,43 @@ class Session:
         self.active = None
         raise Reply(226, "Abort successful.")
 
+    # --- GSI (RFC 2228 with GSI's GSS-API mechanism) -------------------------------------------------------
     def cmd_AUTH(self, arg: str) -> None:
-        raise Reply(504, f"AUTH {arg[:20]}: not available on this server yet (GSI comes with the GSI login work)")
+        if arg.upper() != "GSSAPI":
+            raise Reply(504, f"AUTH {arg[:20]}: unknown authentication type; this server speaks AUTH GSSAPI")
+        if self.server.gsi is None:
+            raise Reply(504, "AUTH GSSAPI: this server has no GSI credential (start it with --gsi)")
+        if self.identity is not None or self.user is not None:
+            raise Reply(503, "already authenticated")
+        self.gss = gss.Acceptor(self.server.gsi.context, self.server.delegation_key)
+        raise Reply(334, "Using authentication type; ADAT must follow.")
+
+    def cmd_ADAT(self, arg: str) -> None:
+        import base64
+        import binascii
+
+        if self.gss is None:
+            raise Reply(503, "send AUTH GSSAPI first")
+        try:
+            token = base64.b64decode(arg.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise Reply(501, "ADAT: the token is not base64") from None
+        try:
+            out = self.gss.step(token)
+            if self.gss.complete:
+                assert self.server.gsi is not None and self.server.gsi.cert_dir is not None
+                from ..gsi.verify import verify_chain
+
+                who = verify_chain(self.gss.peer_chain, self.server.gsi.cert_dir).identity  # signing policy, CRL
+        except GSIError as exc:
+            self.gss = None
+            raise Reply(535, f"Failed security check: {exc}") from None
+        if not self.gss.complete:
+            raise Reply(335, "ADAT=" + base64.b64encode(out).decode())
+        context, self.gss = self.gss, None
+        self.identity, self.delegated = who, context.delegated
+        self.send(235, "GSSAPI Authentication successful." if not out else "ADAT=" + base64.b64encode(out).decode())
+        self.protected = Protected(context)  # from the next reply on
 
 
 class _Keep(Reply):

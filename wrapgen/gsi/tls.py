@@ -34,6 +34,7 @@ def server_context(cert: str | os.PathLike[str], key: str | os.PathLike[str], ce
     ctx = _base(ssl.Purpose.CLIENT_AUTH, cert_dir)
     ctx.load_cert_chain(str(cert), str(key))
     ctx.verify_mode = ssl.CERT_REQUIRED if require_client else ssl.CERT_OPTIONAL
+    ctx.num_tickets = 0  # no resumption; tickets would also break GSI's token ping-pong under TLS 1.3
     return ctx
 
 
