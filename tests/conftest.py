@@ -64,3 +64,33 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if marker:
         with open(marker, "w") as f:
             f.write(f"{exitstatus}\n")
+
+
+# --- GridFTP servers, both anonymous on 127.0.0.1 (tests/gridftp and tests/gsi) -------------------------------
+@pytest.fixture
+def ours(tmp_path):
+    """wrapgen's GridFTP server, anonymous; (port, path prefix, root)."""
+    from wrapgen.gridftp.server import Server
+
+    root = tmp_path / "root"
+    root.mkdir()
+    with Server(root, anonymous=True) as srv:
+        yield srv.port, "", root
+
+
+@pytest.fixture
+def gct():
+    """GCT's globus-gridftp-server, anonymous; (port, path prefix, root)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from wrapgen.gridftp.gct import start_gct
+
+    root = Path(tempfile.mkdtemp(prefix="wrapgen-gct-"))
+    root.chmod(0o777)  # anonymous sessions run as nobody
+    proc, port = start_gct(root)
+    yield port, str(root), root  # GCT paths are absolute (its -home-dir is no jail)
+    proc.terminate()
+    proc.wait(10)
+    shutil.rmtree(root)

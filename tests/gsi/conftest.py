@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import datetime
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,3 +62,68 @@ def world(tmp_path_factory) -> World:
     ca.sign_file(hreq, d / "host" / "hostcert.pem")
     user = load_credential(d / "user" / "usercert.pem", key)
     return World(d, ca, user, d / "user" / "usercert.pem", key, d / "host" / "hostcert.pem", hkey)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def gct_gsi_server(world, tmp_path):
+    # Outside pytest's 0700 tmp tree: a root server serves files as the mapped account (nobody).
+    root = Path(tempfile.mkdtemp(prefix="wrapgen-gct-root-"))
+    root.chmod(0o777)  # writable by the mapped account
+    # The server reads the trust directory again after it became the mapped account (data channel
+    # authentication): it must be readable there too.
+    trust = root.parent / f"{root.name}-certificates"
+    shutil.copytree(world.trust, trust)
+    trust.chmod(0o755)
+    (root / "hello.txt").write_text("hello from GCT\n")
+    (root / "hello.txt").chmod(0o644)
+    gridmap = tmp_path / "grid-mapfile"
+    account = "nobody" if os.getuid() == 0 else __import__("getpass").getuser()
+    gridmap.write_text(f'"{BASE}/CN=Jane Doe" {account}\n')
+    port = free_port()
+    env = {**os.environ, "X509_CERT_DIR": str(trust), "X509_USER_CERT": str(world.host_cert),
+           "X509_USER_KEY": str(world.host_key), "GRIDMAP": str(gridmap)}
+    log = tmp_path / "gct.log"
+    proc = subprocess.Popen(["globus-gridftp-server", "-p", str(port), "-home-dir", str(root), "-control-interface",
+                             "127.0.0.1", "-data-interface", "127.0.0.1", "-port-range", "50000,50999", "-d", "error",
+                             "-l", str(log)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield port, root, log
+    proc.terminate()
+    proc.wait(10)
+    shutil.rmtree(root)
+    shutil.rmtree(trust)
+
+
+@pytest.fixture
+def ours_gsi(world, tmp_path):
+    """wrapgen's GridFTP server in GSI mode on the world's host credential; (port, root, gridmap path)."""
+    from wrapgen.gridftp.security import GSIConfig
+    from wrapgen.gridftp.server import Server
+
+    root = tmp_path / "gsi-root"
+    root.mkdir()
+    gridmap = tmp_path / "grid-mapfile-ours"
+    gridmap.write_text(f'"{BASE}/CN=Jane Doe" jane\n')
+    with Server(root, gsi=GSIConfig(world.host_cert, world.host_key, world.trust, gridmap)) as srv:
+        yield srv.port, root, gridmap
+
+
+@pytest.fixture
+def proxy_env(world, tmp_path):
+    """Environment for GCT tools and wrapgen clients: the world's trust dir and a fresh proxy of Jane Doe."""
+    from wrapgen.gsi.proxy import create_proxy, write_proxy
+
+    proxy = write_proxy(create_proxy(world.user, 1), tmp_path / "x509up")
+    return {**os.environ, "X509_CERT_DIR": str(world.trust), "X509_USER_PROXY": str(proxy)}

@@ -143,8 +143,11 @@ class Session:
                     try:
                         self.reply_verb, line = self.protected.unwrap_command(line)
                     except GridFTPError as exc:
-                        self.send(535, str(exc))
-                        continue
+                        # TLS treats a bad record as fatal: nothing can be protected any more, so say why in
+                        # clear and end the session.
+                        self.protected = None
+                        self.send(421, f"{exc}; the protected channel is broken, closing the session")
+                        return
                     verb, _, arg = line.partition(" ")
                     verb = verb.upper()
                 elif verb not in CLEAR_ONLY and verb != "QUIT":

@@ -42,6 +42,9 @@ class _Context:
             self.tls.do_handshake()
         except ssl.SSLWantReadError:
             return False
+        except ssl.SSLCertVerificationError as exc:
+            raise GSIError(f"GSI authentication failed: the peer's certificate chain was refused: "
+                           f"{exc.verify_message} (OpenSSL verify code {exc.verify_code})") from None
         except ssl.SSLError as exc:
             raise GSIError(f"GSI authentication failed: {exc.reason or exc}") from None
         return True

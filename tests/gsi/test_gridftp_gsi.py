@@ -1,0 +1,253 @@
+"""GSI logins on GridFTP both ways: globus-url-copy against wrapgen's server, wrapgen's client against GCT's
+server and its own, third-party transfers between the two, data channels authenticated (DCAU A) or not."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from wrapgen.gridftp.client import Client, ReplyError, transfer
+from wrapgen.gridftp.errors import GridFTPError
+
+from .conftest import BASE, issue
+
+
+def guc(env, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["globus-url-copy", *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("opts", [[], ["-nodcau"], ["-fast", "-p", "4"], ["tls1.2", "-fast", "-p", "2"]],
+                         ids=["dcau", "nodcau", "fast-p4", "tls12"])
+def test_globus_url_copy_to_and_from_our_gsi_server(ours_gsi, proxy_env, tmp_path, opts) -> None:
+    port, root, _ = ours_gsi
+    env = dict(proxy_env)
+    if opts[:1] == ["tls1.2"]:
+        env["GLOBUS_GSSAPI_MAX_TLS_PROTOCOL"] = "TLS1_2_VERSION"
+        opts = opts[1:]
+    data = os.urandom(2 * 1024 * 1024 + 7)
+    (tmp_path / "src.bin").write_bytes(data)
+    r = guc(env, *opts, "-verify-checksum", f"file://{tmp_path}/src.bin", f"gsiftp://localhost:{port}/up.bin")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (root / "up.bin").read_bytes() == data
+    r = guc(env, *opts, f"gsiftp://localhost:{port}/up.bin", f"file://{tmp_path}/down.bin")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (tmp_path / "down.bin").read_bytes() == data
+
+
+@pytest.mark.parametrize("delegate", [True, False], ids=["delegating", "no-delegation"])
+@pytest.mark.parametrize("which", ["ours_gsi", "gct_gsi_server"])
+def test_our_client_logs_in_with_gsi(request, proxy_env, monkeypatch, tmp_path, which, delegate) -> None:
+    port, root, _ = request.getfixturevalue(which)
+    prefix = "" if which == "ours_gsi" else str(root)
+    for k in ("X509_CERT_DIR", "X509_USER_PROXY"):
+        monkeypatch.setenv(k, proxy_env[k])
+    data = os.urandom(1024 * 1024 + 1)
+    (tmp_path / "src").write_bytes(data)
+    with Client("localhost", port, gsi=True, delegate=delegate) as c:
+        assert c.identity == f"{BASE}/CN=Jane Doe"
+        assert (c.data_auth is not None) == delegate  # DCAU A with delegation, else DCAU N
+        c.put(tmp_path / "src", f"{prefix}/up", parallel=4)
+        c.get(f"{prefix}/up", tmp_path / "back", parallel=2)
+        assert (tmp_path / "back").read_bytes() == data
+        assert c.checksum(f"{prefix}/up", "MD5") == hashlib.md5(data).hexdigest()
+        assert "up" in c.list(f"{prefix}/")
+        with pytest.raises(ReplyError) as e:  # a refusal comes back through the protected channel
+            c.get(f"{prefix}/missing", tmp_path / "x", parallel=1)
+        assert e.value.code >= 500
+        c.put(tmp_path / "src", f"{prefix}/again", parallel=1)  # the session still works
+
+
+@pytest.mark.parametrize("direction", ["ours-to-gct", "gct-to-ours"])
+def test_third_party_between_ours_and_gct(ours_gsi, gct_gsi_server, proxy_env, monkeypatch, direction) -> None:
+    ours_port, ours_root, _ = ours_gsi
+    gct_port, gct_root, _ = gct_gsi_server
+    for k in ("X509_CERT_DIR", "X509_USER_PROXY"):
+        monkeypatch.setenv(k, proxy_env[k])
+    data = os.urandom(3 * 1024 * 1024 + 3)
+    ends = {"ours": (ours_port, "", ours_root), "gct": (gct_port, str(gct_root), gct_root)}
+    src, dst = (ends["ours"], ends["gct"]) if direction == "ours-to-gct" else (ends["gct"], ends["ours"])
+    (src[2] / "tp.bin").write_bytes(data)
+    (src[2] / "tp.bin").chmod(0o644)
+    # by our client
+    with Client("localhost", src[0], gsi=True) as a, Client("localhost", dst[0], gsi=True) as b:
+        transfer(a, f"{src[1]}/tp.bin", b, f"{dst[1]}/by-client.bin", parallel=4)
+    assert (dst[2] / "by-client.bin").read_bytes() == data
+    # by globus-url-copy
+    r = guc(proxy_env, "-p", "4", f"gsiftp://localhost:{src[0]}{src[1]}/tp.bin",
+            f"gsiftp://localhost:{dst[0]}{dst[1]}/by-guc.bin")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (dst[2] / "by-guc.bin").read_bytes() == data
+
+
+def test_third_party_mixed_anonymous_and_gsi(ours_gsi, gct, proxy_env, monkeypatch) -> None:
+    """ftp:// (anonymous GCT) to gsiftp:// (ours): the GSI side is told DCAU N."""
+    port, root, _ = ours_gsi
+    gct_port, _, gct_root = gct
+    for k in ("X509_CERT_DIR", "X509_USER_PROXY"):
+        monkeypatch.setenv(k, proxy_env[k])
+    data = os.urandom(100_001)
+    (gct_root / "anon.bin").write_bytes(data)
+    (gct_root / "anon.bin").chmod(0o644)
+    with Client("127.0.0.1", gct_port) as a, Client("localhost", port, gsi=True) as b:
+        transfer(a, f"{gct_root}/anon.bin", b, "/from-anon.bin", parallel=2)
+    assert (root / "from-anon.bin").read_bytes() == data
+
+
+# --- refusals ------------------------------------------------------------------------------------------------
+class Raw:
+    """A control connection for sending what a real client would not."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.f = self.sock.makefile("rb")
+        assert self.reply().startswith("220")
+
+    def reply(self) -> str:
+        lines = []
+        while True:
+            line = self.f.readline().decode().rstrip("\r\n")
+            lines.append(line)
+            if len(line) >= 4 and line[3] == " " and line[:3].isdigit():
+                return "\n".join(lines)
+
+    def cmd(self, line: str) -> str:
+        self.sock.sendall(line.encode() + b"\r\n")
+        return self.reply()
+
+
+def test_gsi_only_server_refuses_everything_before_authentication(ours_gsi) -> None:
+    port, _, _ = ours_gsi
+    raw = Raw(port)
+    assert raw.cmd("USER anonymous").startswith("530 Must perform GSSAPI authentication")
+    assert raw.cmd("AUTH TLS").startswith("504 AUTH TLS: unknown authentication type")
+    assert raw.cmd("ADAT AAAA").startswith("503 send AUTH GSSAPI first")
+    assert raw.cmd("AUTH GSSAPI").startswith("334")
+    assert raw.cmd("ADAT not*base64").startswith("501 ADAT: the token is not base64")
+    r = raw.cmd("ADAT " + base64.b64encode(b"\x16\x03\x01\x00\x05hello").decode())
+    assert r.startswith("535 Failed security check: GSI authentication failed"), r
+    assert raw.cmd("NOOP").startswith("200")  # the server is still there
+
+
+def test_plain_commands_after_auth_are_refused(ours_gsi, world, proxy_env) -> None:
+    from wrapgen.gsi import gss
+    from wrapgen.gsi.tls import client_context
+
+    port, _, _ = ours_gsi
+    raw = Raw(port)
+    assert raw.cmd("AUTH GSSAPI").startswith("334")
+    init = gss.Initiator(client_context(proxy_env["X509_USER_PROXY"], world.trust), "localhost")
+    token = init.step(None)
+    while True:
+        r = raw.cmd("ADAT " + base64.b64encode(token).decode())
+        if r.startswith("235"):
+            break
+        assert r.startswith("335 ADAT="), r
+        token = init.step(base64.b64decode(r[9:]))
+
+    def plain(reply: str) -> str:  # every reply after AUTH is protected (632)
+        assert reply.startswith("632 "), reply
+        return init.unwrap(base64.b64decode(reply[4:])).decode()
+
+    assert plain(raw.cmd("PWD")).startswith("533 PWD: after AUTH GSSAPI every command must be protected")
+    wrapped = base64.b64encode(init.wrap(b"SYST\r\n")).decode()
+    assert plain(raw.cmd("ENC " + wrapped)).startswith("215 UNIX")
+    # a forged token breaks TLS for good: the reason in clear, then the session ends
+    r = raw.cmd("ENC " + base64.b64encode(b"garbage").decode())
+    assert r.startswith("421 ENC: the token cannot be read") and "closing the session" in r, r
+    assert raw.f.readline() == b""
+
+
+def test_unmapped_dn_gets_530_with_the_reason(ours_gsi, world, tmp_path, monkeypatch) -> None:
+    from wrapgen.gsi.proxy import create_proxy, write_proxy
+
+    port, _, gridmap = ours_gsi
+    outsider = issue(world.ca, f"{BASE}/CN=Joe Outsider")
+    proxy = write_proxy(create_proxy(outsider, 1), tmp_path / "x509up_joe")
+    monkeypatch.setenv("X509_CERT_DIR", str(world.trust))
+    with pytest.raises(ReplyError) as e:
+        Client("localhost", port, gsi=True, credential=proxy)
+    assert e.value.code == 530 and f"{BASE}/CN=Joe Outsider is not in grid-mapfile {gridmap}" in e.value.text
+    # globus-url-copy shows the same reason
+    env = {**os.environ, "X509_CERT_DIR": str(world.trust), "X509_USER_PROXY": str(proxy)}
+    r = guc(env, f"gsiftp://localhost:{port}/x", f"file://{tmp_path}/x")
+    assert r.returncode != 0 and "is not in grid-mapfile" in r.stderr, r.stderr
+
+
+def test_expired_proxy_and_untrusted_ca_are_refused_by_our_server(ours_gsi, world, tmp_path, monkeypatch) -> None:
+    from wrapgen.gsi.ca import init_ca
+    from wrapgen.gsi.proxy import write_proxy
+    from wrapgen.gsi.proxy import Credential
+
+    port, _, _ = ours_gsi
+    monkeypatch.setenv("X509_CERT_DIR", str(world.trust))
+    expired = issue(world.ca, f"{BASE}/CN=Jane Doe", days_from=-10, days_to=-1)
+    path = write_proxy(Credential(expired.cert, expired.key, []), tmp_path / "expired")
+    with pytest.raises(GridFTPError, match="expired"):
+        Client("localhost", port, gsi=True, credential=path, delegate=False)
+    rogue_ca = init_ca(tmp_path / "rogue", "/O=Rogue/CN=Rogue CA")
+    rogue = issue(rogue_ca, f"{BASE}/CN=Jane Doe")
+    path = write_proxy(Credential(rogue.cert, rogue.key, []), tmp_path / "rogue.pem")
+    with pytest.raises(GridFTPError, match="unknown ca|unable to get local issuer|certificate verify failed"):
+        Client("localhost", port, gsi=True, credential=path, delegate=False)
+
+
+def test_client_refuses_a_server_certificate_for_another_host(world, tmp_path, monkeypatch) -> None:
+    from wrapgen.gridftp.security import GSIConfig
+    from wrapgen.gridftp.server import Server
+    from wrapgen.gsi.ca import make_request
+    from wrapgen.gsi.proxy import create_proxy, write_proxy
+
+    key, req = make_request(f"{BASE}/CN=elsewhere.example.org", tmp_path, "host", ["elsewhere.example.org"])
+    world.ca.sign_file(req, tmp_path / "hostcert.pem")
+    gridmap = tmp_path / "gm"
+    gridmap.write_text(f'"{BASE}/CN=Jane Doe" jane\n')
+    root = tmp_path / "r"
+    root.mkdir()
+    monkeypatch.setenv("X509_CERT_DIR", str(world.trust))
+    proxy = write_proxy(create_proxy(world.user, 1), tmp_path / "x509up")
+    with Server(root, gsi=GSIConfig(tmp_path / "hostcert.pem", key, world.trust, gridmap)) as srv:
+        with pytest.raises(GridFTPError, match="is not for 'localhost'"):
+            Client("localhost", srv.port, gsi=True, credential=proxy)
+
+
+def test_dcau_and_prot_refusals(ours_gsi, ours, proxy_env, monkeypatch, tmp_path) -> None:
+    port, _, _ = ours
+    raw = Raw(port)
+    raw.cmd("USER anonymous")
+    raw.cmd("PASS x@y")
+    assert raw.cmd("DCAU A").startswith("504 DCAU A: data channel authentication needs a GSI login")
+    assert raw.cmd("DCAU S /CN=x").startswith("504 DCAU S /CN=x: expected N or A")
+    assert raw.cmd("PBSZ x").startswith("501 PBSZ x: expected a buffer size")
+    assert raw.cmd("PROT P").startswith("536 PROT P: only C")
+    assert raw.cmd("AUTH GSSAPI").startswith("504 AUTH GSSAPI: this server has no GSI credential")
+    # globus-url-copy -dcpriv against our GSI server: refused with the reason
+    gport, _, _ = ours_gsi
+    (tmp_path / "f").write_bytes(b"x")
+    r = guc(proxy_env, "-dcpriv", f"file://{tmp_path}/f", f"gsiftp://localhost:{gport}/f")
+    assert r.returncode != 0 and "536 PROT P" in r.stderr, r.stderr
+
+
+def test_url_copy_speaks_gsiftp(ours_gsi, gct_gsi_server, proxy_env, tmp_path) -> None:
+    port, root, _ = ours_gsi
+    gport, groot, _ = gct_gsi_server
+    data = os.urandom(500_000)
+    (tmp_path / "f.bin").write_bytes(data)
+
+    def url_copy(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-P", "-m", "wrapgen", "url-copy", *args], capture_output=True,
+                              text=True, timeout=300, env=proxy_env)
+
+    r = url_copy("-verify-checksum", f"file://{tmp_path}/f.bin", f"gsiftp://localhost:{port}/f.bin")
+    assert r.returncode == 0, r.stderr
+    r = url_copy("-p", "2", f"gsiftp://localhost:{port}/f.bin", f"gsiftp://localhost:{gport}{groot}/f.bin")
+    assert r.returncode == 0, r.stderr
+    assert (groot / "f.bin").read_bytes() == data
+    r = url_copy("-nodcau", f"gsiftp://localhost:{gport}{groot}/f.bin", f"file://{tmp_path}/back.bin")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "back.bin").read_bytes() == data
