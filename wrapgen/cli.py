@@ -64,7 +64,7 @@ def _register_unavailable(subparsers: argparse._SubParsersAction, module: str, e
     p.add_argument("rest", nargs=argparse.REMAINDER)
 
     def run(_args: argparse.Namespace) -> int:
-        raise UsageError(f"this command is unavailable: {reason}; 'wrapgen doctor' says more")
+        raise WrapgenError(f"this command is unavailable: {reason}; 'wrapgen doctor' says more")
 
     p.set_defaults(func=run)
 
@@ -79,6 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except UsageError as exc:
+        print(f"wrapgen {args.command}: error: {exc}", file=sys.stderr)
+        return 2
     except WrapgenError as exc:
         print(f"wrapgen {args.command}: error: {exc}", file=sys.stderr)
         return 1

@@ -52,9 +52,9 @@ def test_trees_with_r_and_cd(ours, tmp_path) -> None:
 
 @pytest.mark.parametrize("src, dst, message", [
     ("file:///a", "file:///b", "both URLs are local"),
-    ("http://x/a", "file:///b", "unsupported URL scheme 'http'"),
-    ("gsiftp://127.0.0.1/a", "file:///b", "gsiftp:// (GSI logins) is not supported by wrapgen url-copy yet"),
-    ("ftp://127.0.0.1:1/a", "ftp://127.0.0.1:2/b", "third-party transfers"),
+    ("gopher://x/a", "file:///b", "unsupported URL scheme 'gopher'"),
+    ("file:///a", "http://127.0.0.1/b", "http(s) URLs can only be sources"),
+    ("ftp://127.0.0.1:1/a", "file:///b", "cannot connect to 127.0.0.1:1"),
 ])
 def test_bad_urls_are_usage_errors(src, dst, message) -> None:
     r = url_copy(src, dst)

@@ -49,6 +49,7 @@ class Client:
         self.protected: Protected | None = None
         self.data_auth: DataAuth | None = None
         self.identity: str | None = None
+        self.trace = None  # a callable shown each command sent and each reply line (url-copy -dbg)
         try:
             self.sock = socket.create_connection((host, port), timeout=timeout)
         except OSError as exc:
@@ -127,6 +128,8 @@ class Client:
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             if self.protected is not None and line[:3] in ("631", "632", "633"):
                 line = self.protected.unwrap_reply_line(line)
+            if self.trace is not None:
+                self.trace(f"received: {line}")
             lines.append(line)
             if re.match(r"^\d{3} ", line) and (len(lines) == 1 or line[:3] == lines[0][:3]):
                 break
@@ -146,6 +149,8 @@ class Client:
                 return code, text
 
     def _send(self, line: str) -> None:
+        if self.trace is not None:
+            self.trace("sending: " + ("PASS ****" if line.startswith("PASS ") else line))
         if self.protected is not None:
             self.sock.sendall(self.protected.wrap_command(line))
         else:
@@ -168,6 +173,15 @@ class Client:
     def checksum(self, path: str, algorithm: str = "MD5", offset: int = 0, length: int = -1) -> str:
         """CKSM computed by the server."""
         return self.command(f"CKSM {algorithm} {offset} {length} {path}", 213)[1].strip()
+
+    def stat(self, path: str) -> dict[str, str]:
+        """MLST: the facts of one path (lower-cased names); ReplyError 550 if it does not exist."""
+        _, text = self.command(f"MLST {path}", 250)
+        for line in text.splitlines():
+            if line.startswith(" "):
+                facts, _, _name = line[1:].partition(" ")
+                return {k.lower(): v for k, _, v in (f.partition("=") for f in facts.split(";") if f)}
+        raise GridFTPError(f"MLST {path}: no facts in the reply {text!r}")
 
     def mkdir(self, path: str) -> None:
         """MKD."""
@@ -249,33 +263,44 @@ class Client:
             tmp.seek(0)
             return tmp.read()
 
-    def get(self, remote: str, local: str | os.PathLike[str], parallel: int = 4, offset: int = 0) -> int:
-        """Download remote to local (from offset: REST, to finish an interrupted copy); returns bytes received."""
-        mode = "r+b" if offset and Path(local).exists() else "wb"
+    def get(self, remote: str, local: str | os.PathLike[str], parallel: int = 4, offset: int = 0,
+            length: int | None = None) -> int:
+        """Download remote to local; returns bytes received. offset alone resumes an interrupted copy (REST);
+        with length, only that range is fetched (ERET) and written at the same offset of local."""
+        mode = "r+b" if (offset or length is not None) and Path(local).exists() else "wb"
         with open(local, mode) as f:
+            if length is not None:
+                # ERET's blocks carry offsets from the range's start
+                return self._download(f"ERET P {offset} {length} {remote}", f, parallel, base=offset)
             if offset:
                 self.command(f"REST {offset}", 350)
             return self._download(f"RETR {remote}", f, parallel)
 
-    def put(self, local: str | os.PathLike[str], remote: str, parallel: int = 4) -> int:
-        """Upload local to remote over parallel streams; returns bytes sent."""
+    def put(self, local: str | os.PathLike[str], remote: str, parallel: int = 4, offset: int = 0,
+            length: int | None = None) -> int:
+        """Upload local to remote over parallel streams; returns bytes sent. With offset/length, that range of
+        local is written at the same offset of remote, the rest of remote kept (ESTO)."""
         with open(local, "rb") as f:
             size = os.fstat(f.fileno()).st_size
+            partial = bool(offset) or length is not None
+            n = max(0, min(size - offset, length if length is not None else size))
             self._mode_e(parallel)
             target = self.passive()
             self.channels.drop()  # a new PASV port: earlier connections lead elsewhere
-            self.command(f"ALLO {size}", 200, 202)
+            self.command(f"ALLO {n}", 200, 202)
+            command = f"ESTO A {offset} {remote}" if partial else f"STOR {remote}"
             # GCT answers 150 only once the data connections exist (the sender connects first).
-            self._send(f"STOR {remote}")
+            self._send(command)
             try:
-                n = send(self.channels, target, parallel, f, 0, size, secure=self._secure)
+                sent = send(self.channels, target, parallel, f, offset, n, secure=self._secure,
+                            block_base=0 if partial else None)
             except GridFTPError:
-                self._final_reply(f"STOR {remote}", 226, 250)  # the server's reason, if it refused
+                self._final_reply(command, 226, 250)  # the server's reason, if it refused
                 raise
             finally:
                 self.channels.drop()
-            self._final_reply(f"STOR {remote}", 226, 250)
-            return n
+            self._final_reply(command, 226, 250)
+            return sent
 
     def passive(self) -> tuple[str, int]:
         """PASV: the (address, port) the server listens on."""

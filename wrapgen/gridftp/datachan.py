@@ -77,18 +77,21 @@ def connect(ip: str, port: int, timeout: float = 30.0) -> socket.socket:
     return s
 
 
-def send_file(conn: socket.socket, f, offset: int, ascii: bool = False) -> int:
-    """Send a file from offset (sendfile in binary mode); returns the bytes sent."""
+def send_file(conn: socket.socket, f, offset: int, ascii: bool = False, length: int | None = None) -> int:
+    """Send a file from offset (length bytes, or to the end; sendfile in binary mode); returns the bytes sent."""
+    size = os.fstat(f.fileno()).st_size
+    n = max(0, size - offset) if length is None else max(0, min(length, size - offset))
     if ascii:
         f.seek(offset)
         sent = 0
-        while chunk := f.read(BUFFER):
+        left = n
+        while left > 0 and (chunk := f.read(min(BUFFER, left))):
+            left -= len(chunk)
             data = chunk.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
             conn.sendall(data)
             sent += len(data)
         return sent
-    size = os.fstat(f.fileno()).st_size
-    return conn.sendfile(f, offset, max(0, size - offset)) if size > offset else 0
+    return conn.sendfile(f, offset, n) if n else 0
 
 
 def send_lines(conn: socket.socket, lines: Iterable[str]) -> None:

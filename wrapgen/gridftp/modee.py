@@ -39,8 +39,9 @@ Secure = Callable[[socket.socket, bool], None]  # DCAU: authenticate a new data 
 
 
 def send(channels: Channels, active: tuple[str, int] | None, parallel: int, f, offset: int, length: int,
-         secure: Secure | None = None) -> int:
-    """Send a file range as MODE E; the sender connects (to the PORT address) or reuses cached connections."""
+         secure: Secure | None = None, block_base: int | None = None) -> int:
+    """Send a file range as MODE E; the sender connects (to the PORT address) or reuses cached connections.
+    Block headers carry file offsets (block_base=None) or offsets from block_base (ESTO's adjusted module)."""
     if active is None:
         raise DataError("in MODE E the sending side connects: use PORT (or EPRT/SPOR) before RETR")
     target = ("port", *active)
@@ -61,7 +62,8 @@ def send(channels: Channels, active: tuple[str, int] | None, parallel: int, f, o
         channels.conns.append(conn)
     use = channels.conns[:parallel]
     try:
-        return _core.modee_send([c.fileno() for c in use], f.fileno(), offset, length, BLOCK, offset)
+        return _core.modee_send([c.fileno() for c in use], f.fileno(), offset, length, BLOCK,
+                                offset if block_base is None else block_base)
     except RuntimeError as exc:
         channels.drop()
         raise DataError(f"transfer aborted: {exc}") from None

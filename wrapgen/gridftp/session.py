@@ -303,7 +303,7 @@ class Session:
 
     def cmd_FEAT(self, arg: str) -> None:
         feats = ["Extensions supported", " UTF8", " LANG EN", " SIZE", " MDTM", " MFMT", " REST STREAM",
-                 f" MLST {MLST_FACTS}", " EPSV", " EPRT", " SBUF", " DCAU", " WHOAMI", " PARALLEL"]
+                 f" MLST {MLST_FACTS}", " EPSV", " EPRT", " SBUF", " DCAU", " WHOAMI", " PARALLEL", " ERET", " ESTO", " SPAS", " SPOR"]
         if self.user is not None:
             feats.insert(1, " CKSM " + "".join(f"{a}:10;" for a in CKSM_ALGORITHMS))
         self.send(211, "\n".join(feats) + "\nEnd.")
@@ -430,12 +430,26 @@ class Session:
                          "encrypted data channels are not supported")
 
     def cmd_REST(self, arg: str) -> None:
+        # A byte offset (RFC 3659), or GridFTP's ranges already transferred ("0-1000,2000-5000", from 111
+        # markers): the transfer resumes after the range that starts at 0, if only one gap is left.
         try:
-            offset = int(arg)
-            if offset < 0:
-                raise ValueError
+            if "-" in arg:
+                ranges = sorted(tuple(int(x) for x in r.split("-")) for r in arg.split(","))
+                end = 0
+                for a, b in ranges:
+                    if a < 0 or b < a:
+                        raise ValueError
+                    if a > end:
+                        raise Reply(501, f"REST {arg[:60]}: the ranges leave a gap at {end}-{a}; only a "
+                                         "restart after one range from 0 is supported")
+                    end = max(end, b)
+                offset = end
+            else:
+                offset = int(arg)
+                if offset < 0:
+                    raise ValueError
         except ValueError:
-            raise Reply(501, f"REST {arg[:30]}: expected a byte offset") from None
+            raise Reply(501, f"REST {arg[:30]}: expected a byte offset or ranges like 0-1000") from None
         self.rest = offset
         self.send(350, f"Restarting at {offset}. Send STORE or RETRIEVE to initiate transfer.")
         raise _Keep()
@@ -461,6 +475,19 @@ class Session:
             raise Reply(200, "EPSV ALL command successful.")
         p = self._listen()
         raise Reply(229, f"Entering Extended Passive Mode (|||{p.port}|)")
+
+    def cmd_SPAS(self, arg: str) -> None:
+        if ":" in self.local_ip:
+            raise Reply(500, "SPAS is for IPv4; use EPSV")
+        p = self._listen()
+        h = p.ip.replace(".", ",")
+        self.send(229, f"Entering Striped Passive Mode\n {h},{p.port >> 8},{p.port & 0xFF}\nEnd")
+
+    def cmd_SPOR(self, arg: str) -> None:
+        addrs = arg.split()
+        if len(addrs) != 1:
+            raise Reply(501, f"SPOR: this server is not striped; give one h1,h2,h3,h4,p1,p2 address, not {len(addrs)}")
+        self.cmd_PORT(addrs[0])
 
     def _active(self, ip: str, port: int) -> None:
         if ip != self.client_ip:
@@ -645,37 +672,60 @@ class Session:
         self._listing(arg, "MLSD")
 
     def cmd_RETR(self, arg: str) -> None:
+        self._retrieve(arg, self.rest, None)
+
+    def cmd_ERET(self, arg: str) -> None:
+        # GFD.020 partial retrieve: ERET P <offset> <length> <path>
+        parts = arg.split(" ", 3)
+        try:
+            if len(parts) != 4 or parts[0].upper() != "P":
+                raise ValueError
+            offset, length = int(parts[1]), int(parts[2])
+            if offset < 0 or length < 0:
+                raise ValueError
+        except ValueError:
+            raise Reply(501, "ERET: expected 'P <offset> <length> <path>' (the only module is P, partial)") from None
+        self._retrieve(parts[3], offset, length)
+
+    def _retrieve(self, arg: str, offset: int, length: int | None) -> None:
         p = self.path(arg, must_exist=True)
         if not p.is_file():
             raise Reply(550, f"{arg}: not a regular file")
-        offset = self.rest
         with open(p, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             if offset > size:
-                raise Reply(554, f"REST {offset} is beyond the end of {arg} ({size} bytes)")
+                what = "REST" if length is None else "ERET offset"
+                raise Reply(554, f"{what} {offset} is beyond the end of {arg} ({size} bytes)")
+            n = size - offset if length is None else min(length, size - offset)
             if self.mode_e:
                 secure = self.secure()
                 self.send(150, "Opening BINARY mode data connection.")
-                modee.send(self.channels, self.active, self.parallel, f, offset, size - offset, secure)
+                # RETR after REST: blocks carry file offsets; ERET: offsets from the range's start (as GCT does)
+                modee.send(self.channels, self.active, self.parallel, f, offset, n, secure,
+                           block_base=None if length is None else 0)
                 raise Reply(226, "Transfer complete.")
             conn = self.data_connection()
             try:
                 self.send(150, f"Opening {'ASCII' if self.type_ascii else 'BINARY'} mode data connection.")
                 try:
-                    send_file(conn, f, offset, self.type_ascii)
+                    send_file(conn, f, offset, self.type_ascii, n)
                 except OSError as exc:
                     raise Reply(426, f"connection closed; transfer aborted ({exc.strerror or exc})") from None
             finally:
                 conn.close()
         raise Reply(226, "Transfer complete.")
 
-    def _store(self, arg: str, append: bool) -> None:
+    def _store(self, arg: str, how: str, offset: int = 0) -> None:
+        """STOR (from REST's offset, truncating), APPE (at the end) or ESTO A (at offset, keeping the rest)."""
         p = self.path(arg)
         if p.is_dir():
             raise Reply(550, f"{arg}: is a directory")
-        offset = self.rest
-        if append:
+        if how == "appe":
             f = open(p, "ab")
+        elif how == "esto":
+            fd = os.open(p, os.O_RDWR | os.O_CREAT, 0o666)
+            f = os.fdopen(fd, "r+b")
+            f.seek(offset)
         elif offset:
             if not p.exists() or p.stat().st_size < offset:
                 raise Reply(554, f"REST {offset} is beyond the end of {arg}")
@@ -690,12 +740,17 @@ class Session:
                     raise Reply(425, "in MODE E the sending side connects: use PASV (or EPSV/SPAS) before STOR")
                 secure = self.secure()
                 self.send(150, "Opening BINARY mode data connection.")
-                # Blocks carry offsets from where the file is positioned: 0, REST's offset, or the end for APPE.
-                # A full disk becomes 452 in run(), like any other command's OSError.
-                modee.receive(self.channels, self.passive, f, base=f.tell(), secure=secure)
+                # Blocks carry offsets from where the file is positioned: 0, REST's offset, the end for APPE,
+                # ESTO's offset. A full disk becomes 452 in run(), like any other command's OSError.
+                base = f.tell()
+                n = modee.receive(self.channels, self.passive, f, base=base, secure=secure)
                 f.flush()
                 if self.server.sync:
                     os.fsync(f.fileno())
+                # What GCT reports after every MODE E store: the range now on disk, and a performance marker.
+                self.send(111, f"Range Marker {base}-{base + n}")
+                self.send(112, f"Perf Marker\n Timestamp: {time.time():.1f}\n Stripe Index: 0\n"
+                               f" Stripe Bytes Transferred: {n}\n Total Stripe Count: 1\nEnd.")
                 raise Reply(226, "Transfer complete.")
             conn = self.data_connection()
             try:
@@ -716,10 +771,23 @@ class Session:
         raise Reply(226, "Transfer complete.")
 
     def cmd_STOR(self, arg: str) -> None:
-        self._store(arg, append=False)
+        self._store(arg, "stor", self.rest)
 
     def cmd_APPE(self, arg: str) -> None:
-        self._store(arg, append=True)
+        self._store(arg, "appe")
+
+    def cmd_ESTO(self, arg: str) -> None:
+        # GFD.020 extended store: ESTO A <offset> <path> (adjusted: data offsets shifted by <offset>)
+        parts = arg.split(" ", 2)
+        try:
+            if len(parts) != 3 or parts[0].upper() != "A":
+                raise ValueError
+            offset = int(parts[1])
+            if offset < 0:
+                raise ValueError
+        except ValueError:
+            raise Reply(501, "ESTO: expected 'A <offset> <path>' (the only module is A, adjusted)") from None
+        self._store(parts[2], "esto", offset)
 
     def cmd_ABOR(self, arg: str) -> None:
         if self.passive is not None:

@@ -1,22 +1,34 @@
-"""`wrapgen url-copy [options] SRC DST`: globus-url-copy's options where they apply (first part: file:// and
-ftp:// URLs, parallel MODE E streams, -r -cd trees, -verify-checksum, -rst retries, GCT-style -vb lines)."""
+"""`wrapgen url-copy [options] SRC DST`: globus-url-copy's options where they apply.
+
+URLs: file:///path, ftp://[user[:password]@]host[:port]/path, gsiftp://host[:port]/path (GSI, the proxy in
+$X509_USER_PROXY, delegated; data channels DCAU A unless -nodcau) and http(s):// as a source. Between two
+servers the copy is third party (the data goes straight from one to the other). Sessions are reused for
+every file of a run (one per server, or per concurrent worker with -cc).
+"""
 
 from __future__ import annotations
 
 import argparse
+import calendar
 import os
+import shutil
 import sys
+import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from ..errors import UsageError
-from .client import Client
+from .client import Client, ReplyError, transfer
 from .errors import GridFTPError
 
+REMOTE = ("ftp", "gsiftp")
 
-@dataclass
+
+@dataclass(frozen=True)
 class Url:
     """A parsed source or destination."""
 
@@ -26,56 +38,137 @@ class Url:
     user: str
     password: str
     path: str
+    text: str = ""
 
     @property
     def is_dir(self) -> bool:
         """A URL ending in '/' names a directory (globus-url-copy's rule)."""
         return self.path.endswith("/")
 
+    @property
+    def remote(self) -> bool:
+        """Served by a GridFTP server."""
+        return self.scheme in REMOTE
+
+    def join(self, name: str) -> Url:
+        """The URL of name inside this directory URL."""
+        return Url(self.scheme, self.host, self.port, self.user, self.password, self.path + name,
+                   self.text + name)
+
 
 def parse_url(text: str) -> Url:
-    """file:///path or ftp://[user[:password]@]host[:port]/path; anything else is a UsageError naming it."""
+    """file:///path, ftp:// or gsiftp://[user[:password]@]host[:port]/path, http(s)://...; else a UsageError."""
     u = urlsplit(text)
     if u.scheme == "file":
         if u.netloc not in ("", "localhost"):
             raise UsageError(f"{text}: file URLs are local (file:///path)")
-        return Url("file", "", 0, "", "", unquote(u.path))
-    if u.scheme in ("ftp", "gsiftp"):
-        if u.scheme == "gsiftp":
-            raise UsageError(f"{text}: gsiftp:// (GSI logins) is not supported by wrapgen url-copy yet; use ftp://")
+        return Url("file", "", 0, "", "", unquote(u.path), text)
+    if u.scheme in REMOTE:
         if not u.hostname:
             raise UsageError(f"{text}: no host")
-        return Url("ftp", u.hostname, u.port or 2811, unquote(u.username or "anonymous"),
-                   unquote(u.password or "wrapgen@"), unquote(u.path) or "/")
-    raise UsageError(f"{text}: unsupported URL scheme {u.scheme!r}; use file:// or ftp://")
+        default_user = "anonymous" if u.scheme == "ftp" else ""
+        return Url(u.scheme, u.hostname, u.port or 2811, unquote(u.username or default_user),
+                   unquote(u.password or "wrapgen@"), unquote(u.path) or "/", text)
+    if u.scheme in ("http", "https"):
+        if not u.hostname:
+            raise UsageError(f"{text}: no host")
+        return Url(u.scheme, u.hostname, u.port or 0, "", "", u.path or "/", text)
+    raise UsageError(f"{text}: unsupported URL scheme {u.scheme!r}; use file://, ftp://, gsiftp:// or "
+                     "http(s):// (source only)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `url-copy`."""
-    p = subparsers.add_parser("url-copy", help="copy between file:// and ftp:// URLs (globus-url-copy's options)")
-    p.add_argument("src")
-    p.add_argument("dst")
+    p = subparsers.add_parser("url-copy", help="copy between file://, ftp://, gsiftp:// and http(s):// URLs "
+                                               "(globus-url-copy's options)")
+    p.add_argument("src", nargs="?")
+    p.add_argument("dst", nargs="?")
     p.add_argument("-p", "-parallel", dest="parallel", type=int, default=4, help="parallel data streams")
     p.add_argument("-fast", action="store_true", help="accepted for compatibility (sessions are always reused)")
     p.add_argument("-r", action="store_true", help="copy a directory tree (SRC and DST end in '/')")
     p.add_argument("-cd", action="store_true", help="create missing destination directories")
+    p.add_argument("-cc", type=int, default=1, help="files copied at once, each over its own sessions")
+    p.add_argument("-f", dest="file", type=Path, default=None, help="a file of 'SRC DST' lines to copy")
+    p.add_argument("-list", dest="list_url", default=None, metavar="URL", help="list a remote directory")
+    p.add_argument("-sync", action="store_true", help="copy only what is missing or differs at the destination")
+    p.add_argument("-sync-level", dest="sync_level", type=int, default=2, choices=range(4),
+                   help="0: exists; 1: same size; 2: same size and not older (default); 3: same checksum")
+    p.add_argument("-off", "-partial-offset", dest="off", type=int, default=None, help="first byte to copy")
+    p.add_argument("-len", "-partial-length", dest="len", type=int, default=None, help="bytes to copy")
     p.add_argument("-verify-checksum", dest="verify", action="store_true", help="compare checksums after each file")
     p.add_argument("-checksum-alg", dest="alg", default="MD5")
-    p.add_argument("-rst", action="store_true", help="retry failed transfers")
+    p.add_argument("-rst", "-restart", dest="rst", action="store_true", help="retry failed transfers")
     p.add_argument("-rst-retries", type=int, default=5)
+    p.add_argument("-nodcau", "-no-data-channel-authentication", dest="nodcau", action="store_true",
+                   help="gsiftp: do not authenticate data connections")
+    p.add_argument("-nodelegation", dest="nodeleg", action="store_true",
+                   help="gsiftp: do not delegate the proxy (implies -nodcau)")
+    p.add_argument("-dcpriv", action="store_true", help="encrypted data channels (not supported: refused)")
+    p.add_argument("-tcp-bs", "-tcp-buffer-size", dest="tcp_bs", default=None, help="accepted for compatibility")
+    p.add_argument("-pp", action="store_true", help="accepted for compatibility (commands are already pipelined "
+                                                     "per session)")
+    p.add_argument("-dbg", action="store_true", help="print the control channel conversation on stderr")
     p.add_argument("-vb", action="store_true", help="print bytes and rates")
     p.add_argument("-q", action="store_true", help="quiet")
     p.set_defaults(func=_run)
 
 
+class Sessions:
+    """One client session per server and thread, reused for every file."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self._local = threading.local()
+        self._all: list[Client] = []
+        self._lock = threading.Lock()
+
+    def get(self, u: Url) -> Client:
+        """The calling thread's session with u's server."""
+        cache = getattr(self._local, "clients", None)
+        if cache is None:
+            cache = self._local.clients = {}
+        key = (u.scheme, u.host, u.port, u.user)
+        c = cache.get(key)
+        if c is None:
+            if u.scheme == "gsiftp":
+                c = Client(u.host, u.port, user=u.user or None, gsi=True, delegate=not self.args.nodeleg,
+                           dcau=False if (self.args.nodcau or self.args.nodeleg) else None)
+            else:
+                c = Client(u.host, u.port, u.user, u.password)
+            if self.args.dbg:
+                c.trace = lambda line, k=key: print(f"debug: {k[1]}:{k[2]}: {line}", file=sys.stderr)
+            cache[key] = c
+            with self._lock:
+                self._all.append(c)
+        return c
+
+    def drop(self, u: Url) -> None:
+        """Forget the calling thread's session with u's server (after an error; a retry opens a new one)."""
+        cache = getattr(self._local, "clients", {})
+        c = cache.pop((u.scheme, u.host, u.port, u.user), None)
+        if c is not None:
+            try:
+                c.close()
+            except (GridFTPError, OSError):
+                pass
+
+    def close(self) -> None:
+        """End every session."""
+        for c in self._all:
+            try:
+                c.close()
+            except (GridFTPError, OSError):
+                pass
+
+
+# --- what is there --------------------------------------------------------------------------------------------
 def _local_files(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
 
 def _remote_files(c: Client, root: str) -> list[str]:
     out: list[str] = []
-    listing = c.list(root)
-    for name, facts in sorted(listing.items()):
+    for name, facts in sorted(c.list(root).items()):
         if name in (".", ".."):
             continue
         if facts.get("type") == "dir":
@@ -85,73 +178,241 @@ def _remote_files(c: Client, root: str) -> list[str]:
     return out
 
 
-def _checksum_local(path: Path, alg: str) -> str:
-    from ..checksum import file_checksum
+def _stat(sessions: Sessions, u: Url) -> tuple[int, float] | None:
+    """(size, mtime) of a file, None if it does not exist."""
+    if u.scheme == "file":
+        try:
+            st = os.stat(u.path)
+        except FileNotFoundError:
+            return None
+        return st.st_size, st.st_mtime
+    try:
+        facts = sessions.get(u).stat(u.path)
+    except ReplyError as exc:
+        if exc.code == 550:
+            return None
+        raise
+    modify = facts.get("modify", "")
+    mtime = calendar.timegm(time.strptime(modify[:14], "%Y%m%d%H%M%S")) if modify else 0.0
+    return int(facts.get("size", "0")), float(mtime)
 
-    return file_checksum(str(path), alg)
+
+def _checksum(sessions: Sessions, u: Url, alg: str) -> str:
+    if u.scheme == "file":
+        from ..checksum import file_checksum
+
+        return file_checksum(u.path, alg)
+    return sessions.get(u).checksum(u.path, alg).lower()
+
+
+def _in_sync(sessions: Sessions, src: Url, dst: Url, level: int, alg: str) -> bool:
+    """globus-url-copy's -sync-level rules: whether dst already holds src."""
+    d = _stat(sessions, dst)
+    if d is None:
+        return False
+    if level == 0:
+        return True
+    s = _stat(sessions, src)
+    if s is None or s[0] != d[0]:
+        return False
+    if level == 1:
+        return True
+    if level == 2:
+        return d[1] >= s[1]
+    return _checksum(sessions, src, alg) == _checksum(sessions, dst, alg)
+
+
+# --- copying --------------------------------------------------------------------------------------------------
+def _mkdirs(c: Client, path: str, made: set[tuple[int, str]]) -> None:
+    parts = path.strip("/").split("/")[:-1]
+    for i in range(1, len(parts) + 1):
+        d = "/" + "/".join(parts[:i])
+        key = (id(c), d)
+        if key not in made:
+            try:
+                c.mkdir(d)
+            except ReplyError:
+                pass  # exists already (or the transfer below says why not)
+            made.add(key)
+
+
+def _http_get(u: Url, dest: Path) -> int:
+    import requests
+
+    try:
+        with requests.get(u.text, stream=True, timeout=60) as r:
+            if r.status_code != 200:
+                raise GridFTPError(f"{u.text}: HTTP {r.status_code} {r.reason}")
+            with open(dest, "wb") as f:
+                shutil.copyfileobj(r.raw, f, 4 << 20)
+    except requests.RequestException as exc:
+        raise GridFTPError(f"{u.text}: {exc}") from None
+    return dest.stat().st_size
+
+
+def copy_one(sessions: Sessions, src: Url, dst: Url, args: argparse.Namespace, made: set) -> int:
+    """Copy one file; returns the bytes moved."""
+    off, length = args.off or 0, args.len
+    partial = args.off is not None or args.len is not None
+    if args.cd:
+        if dst.scheme == "file":
+            Path(dst.path).parent.mkdir(parents=True, exist_ok=True)
+        else:
+            _mkdirs(sessions.get(dst), dst.path, made)
+    if src.scheme in ("http", "https"):
+        if partial:
+            raise UsageError("-off/-len are not supported for http(s) sources")
+        if dst.scheme == "file":
+            n = _http_get(src, Path(dst.path))
+        else:
+            with tempfile.TemporaryDirectory(prefix="wrapgen-url-copy-") as d:
+                _http_get(src, Path(d) / "data")
+                n = sessions.get(dst).put(Path(d) / "data", dst.path, parallel=args.parallel)
+    elif src.remote and dst.remote:
+        a, b = sessions.get(src), sessions.get(dst)
+        if partial:
+            raise UsageError("-off/-len are not supported for third-party transfers")
+        transfer(a, src.path, b, dst.path, parallel=args.parallel)
+        n = a.size(src.path)
+    elif src.remote:
+        n = sessions.get(src).get(src.path, dst.path, parallel=args.parallel, offset=off, length=length)
+    else:
+        n = sessions.get(dst).put(Path(src.path), dst.path, parallel=args.parallel, offset=off, length=length)
+    if args.verify and not partial and _checksum(sessions, src, args.alg) != _checksum(sessions, dst, args.alg):
+        raise GridFTPError(f"checksum mismatch ({args.alg}) after copying {src.text} to {dst.text}")
+    return n
+
+
+def _pairs(sessions: Sessions, src: Url, dst: Url, args: argparse.Namespace) -> list[tuple[Url, Url]]:
+    if src.scheme == dst.scheme == "file":
+        raise UsageError(f"{src.text} -> {dst.text}: both URLs are local; one must be ftp:// or gsiftp://")
+    if dst.scheme in ("http", "https"):
+        raise UsageError(f"{dst.text}: http(s) URLs can only be sources")
+    if args.r:
+        if not (src.is_dir and dst.is_dir):
+            raise UsageError("-r copies directories: SRC and DST must end in '/'")
+        if src.scheme in ("http", "https"):
+            raise UsageError("-r cannot list an http(s) source")
+        names = _remote_files(sessions.get(src), src.path) if src.remote else _local_files(Path(src.path))
+        return [(src.join(n), dst.join(n)) for n in names]
+    if dst.is_dir:
+        return [(src, dst.join(os.path.basename(src.path.rstrip("/"))))]
+    return [(src, dst)]
+
+
+def _jobs(args: argparse.Namespace) -> list[tuple[Url, Url]]:
+    if args.file is not None:
+        if args.src or args.dst:
+            raise UsageError("-f FILE takes the place of SRC and DST")
+        try:
+            text = args.file.read_text()
+        except OSError as exc:
+            raise UsageError(f"-f {args.file}: {exc.strerror}") from None
+        jobs = []
+        for lineno, raw in enumerate(text.splitlines(), 1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            parts = line.split()
+            if len(parts) != 2:
+                raise UsageError(f"{args.file}:{lineno}: expected 'SRC DST', got {raw!r}")
+            jobs.append((parse_url(parts[0]), parse_url(parts[1])))
+        return jobs
+    if not args.src or not args.dst:
+        raise UsageError("give SRC and DST (or -f FILE, or -list URL)")
+    return [(parse_url(args.src), parse_url(args.dst))]
 
 
 def _run(args: argparse.Namespace) -> int:
-    src, dst = parse_url(args.src), parse_url(args.dst)
-    if src.scheme == dst.scheme == "file":
-        raise UsageError("both URLs are local; one must be ftp://")
-    if src.scheme == dst.scheme == "ftp":
-        raise UsageError("third-party transfers (ftp:// to ftp://) are not supported by wrapgen url-copy yet")
     if not 1 <= args.parallel <= 64:
         raise UsageError(f"-p {args.parallel}: expected 1 to 64")
-    remote = src if src.scheme == "ftp" else dst
+    if not 1 <= args.cc <= 64:
+        raise UsageError(f"-cc {args.cc}: expected 1 to 64")
+    if args.dcpriv:
+        raise UsageError("-dcpriv: encrypted data channels are not supported; data connections are authenticated "
+                         "(DCAU A) but travel in clear")
+    if (args.off is not None and args.off < 0) or (args.len is not None and args.len < 0):
+        raise UsageError("-off and -len must be 0 or more")
+    sessions = Sessions(args)
+    try:
+        if args.list_url:
+            u = parse_url(args.list_url)
+            if not u.remote:
+                raise UsageError(f"-list {args.list_url}: expected an ftp:// or gsiftp:// directory URL")
+            for name, facts in sorted(sessions.get(u).list(u.path).items()):
+                if name not in (".", ".."):
+                    print(name + ("/" if facts.get("type") == "dir" else ""))
+            return 0
+        pairs = [p for s, d in _jobs(args) for p in _pairs(sessions, s, d, args)]
+        if (args.off is not None or args.len is not None) and len(pairs) != 1:
+            raise UsageError("-off/-len apply to a single file")
+        return _copy_all(sessions, pairs, args)
+    finally:
+        sessions.close()
+
+
+def _copy_all(sessions: Sessions, pairs: list[tuple[Url, Url]], args: argparse.Namespace) -> int:
     tries = args.rst_retries + 1 if args.rst else 1
-    with Client(remote.host, remote.port, remote.user, remote.password) as c:
-        if args.r:
-            if not (src.is_dir and dst.is_dir):
-                raise UsageError("-r copies directories: SRC and DST must end in '/'")
-            names = _remote_files(c, src.path) if src.scheme == "ftp" else _local_files(Path(src.path))
-        else:
-            names = [""]
-        total, start = 0, time.monotonic()
-        made: set[str] = set()
-        for name in names:
-            s_path = src.path + name if args.r else src.path
-            d_path = dst.path + name if args.r else (dst.path + os.path.basename(src.path) if dst.is_dir else dst.path)
-            for attempt in range(tries):
-                try:
-                    total += _copy_one(c, src, dst, s_path, d_path, args, made)
-                    break
-                except (GridFTPError, OSError) as exc:
-                    if attempt + 1 == tries:
-                        raise GridFTPError(f"{s_path} -> {d_path}: {exc}") from None
-                    if not args.q:
-                        print(f"retrying {s_path} after: {exc}", file=sys.stderr)
-                    time.sleep(min(2 ** attempt * 0.2, 5))
+    made: set = set()
+    progress = Progress(len(pairs), enabled=not args.q and not args.vb and sys.stderr.isatty())
+    start = time.monotonic()
+
+    def one(pair: tuple[Url, Url]) -> int:
+        src, dst = pair
+        if args.sync and _in_sync(sessions, src, dst, args.sync_level, args.alg):
+            progress.done(0)
+            return 0
+        for attempt in range(tries):
+            try:
+                n = copy_one(sessions, src, dst, args, made)
+                break
+            except (GridFTPError, OSError) as exc:
+                sessions.drop(src)
+                sessions.drop(dst)
+                if attempt + 1 == tries:
+                    raise GridFTPError(f"{src.text} -> {dst.text}: {exc}") from None
+                if not args.q:
+                    print(f"retrying {src.text} after: {exc}", file=sys.stderr)
+                time.sleep(min(2 ** attempt * 0.2, 5))
         if args.vb and not args.q:
-            secs = max(time.monotonic() - start, 1e-9)
-            print(f"{total} bytes {total / secs / 1e6:.2f} MB/sec avg ({len(names)} file{'s' * (len(names) != 1)})")
+            print(f"Source: {src.text}\nDest:   {dst.text}\n  {n} bytes")
+        progress.done(n)
+        return n
+
+    if args.cc > 1 and len(pairs) > 1:
+        with ThreadPoolExecutor(args.cc) as pool:
+            total = sum(pool.map(one, pairs))
+    else:
+        total = sum(one(p) for p in pairs)
+    progress.close()
+    if args.vb and not args.q:
+        secs = max(time.monotonic() - start, 1e-9)
+        print(f"{total} bytes {total / secs / 1e6:.2f} MB/sec avg ({len(pairs)} file{'s' * (len(pairs) != 1)})")
     return 0
 
 
-def _copy_one(c: Client, src: Url, dst: Url, s_path: str, d_path: str, args: argparse.Namespace,
-              made: set[str]) -> int:
-    if src.scheme == "ftp":
-        local = Path(d_path)
-        if args.cd:
-            local.parent.mkdir(parents=True, exist_ok=True)
-        n = c.get(s_path, local, parallel=args.parallel)
-        if args.verify and _checksum_local(local, args.alg) != c.checksum(s_path, args.alg):
-            raise GridFTPError(f"checksum mismatch ({args.alg}) after copying {s_path}")
-    else:
-        if args.cd:
-            parts = d_path.strip("/").split("/")[:-1]
-            for i in range(1, len(parts) + 1):
-                d = "/" + "/".join(parts[:i])
-                if d not in made:
-                    try:
-                        c.mkdir(d)
-                    except GridFTPError:
-                        pass  # exists already (or the STOR below says why not)
-                    made.add(d)
-        n = c.put(Path(s_path), d_path, parallel=args.parallel)
-        if args.verify and _checksum_local(Path(s_path), args.alg) != c.checksum(d_path, args.alg):
-            raise GridFTPError(f"checksum mismatch ({args.alg}) after copying {s_path}")
-    if args.vb and not args.q:
-        print(f"Source: {s_path}\nDest:   {d_path}\n  {n} bytes")
-    return n
+class Progress:
+    """A one-line progress display on a terminal (files, bytes, rate)."""
+
+    def __init__(self, files: int, enabled: bool) -> None:
+        self.files, self.enabled = files, enabled
+        self.count, self.bytes, self.start = 0, 0, time.monotonic()
+        self._lock = threading.Lock()
+
+    def done(self, n: int) -> None:
+        """One file finished."""
+        with self._lock:
+            self.count += 1
+            self.bytes += n
+            if self.enabled:
+                rate = self.bytes / max(time.monotonic() - self.start, 1e-9) / 1e6
+                width = 30
+                filled = width * self.count // max(self.files, 1)
+                sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.count}/{self.files} files "
+                                 f"{self.bytes / 1e6:.1f} MB {rate:.1f} MB/s")
+                sys.stderr.flush()
+
+    def close(self) -> None:
+        """End the line."""
+        if self.enabled:
+            sys.stderr.write("\n")
