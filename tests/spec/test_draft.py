@@ -77,7 +77,7 @@ def test_init_command(run_cli, tmp_path) -> None:
     assert proc.stdout.startswith(f"{out}: draft with 2 routines and ")
     assert load_spec(out).name == "blas"
     again = run_cli("init", str(ROOT / "legacy" / "blas1" / "saxpy.f"), "-o", str(out))
-    assert again.returncode == 1 and "exists; give --force to overwrite it" in again.stderr
+    assert again.returncode == 2 and "exists; give --force to overwrite it" in again.stderr
 
 
 def test_a_c_header_draft_marks_pointer_guesses(tmp_path) -> None:
