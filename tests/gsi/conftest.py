@@ -5,10 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import shutil
-import socket
-import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,14 +61,11 @@ def world(tmp_path_factory) -> World:
     return World(d, ca, user, d / "user" / "usercert.pem", key, d / "host" / "hostcert.pem", hkey)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def gct_gsi_server(world, tmp_path):
+    """GCT's globus-gridftp-server in GSI mode on the world's host credential; (port, root, log)."""
+    from wrapgen.gridftp.gct import start_gct
+
     # Outside pytest's 0700 tmp tree: a root server serves files as the mapped account (nobody).
     root = Path(tempfile.mkdtemp(prefix="wrapgen-gct-root-"))
     root.chmod(0o777)  # writable by the mapped account
@@ -85,20 +79,9 @@ def gct_gsi_server(world, tmp_path):
     gridmap = tmp_path / "grid-mapfile"
     account = "nobody" if os.getuid() == 0 else __import__("getpass").getuser()
     gridmap.write_text(f'"{BASE}/CN=Jane Doe" {account}\n')
-    port = free_port()
-    env = {**os.environ, "X509_CERT_DIR": str(trust), "X509_USER_CERT": str(world.host_cert),
-           "X509_USER_KEY": str(world.host_key), "GRIDMAP": str(gridmap)}
     log = tmp_path / "gct.log"
-    proc = subprocess.Popen(["globus-gridftp-server", "-p", str(port), "-home-dir", str(root), "-control-interface",
-                             "127.0.0.1", "-data-interface", "127.0.0.1", "-port-range", "50000,50999", "-d", "error",
-                             "-l", str(log)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
+    proc, port = start_gct(root, gsi={"X509_CERT_DIR": str(trust), "X509_USER_CERT": str(world.host_cert),
+                                      "X509_USER_KEY": str(world.host_key), "GRIDMAP": str(gridmap)}, log=log)
     yield port, root, log
     proc.terminate()
     proc.wait(10)
