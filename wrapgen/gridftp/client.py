@@ -21,11 +21,14 @@ import re
 import socket
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .datachan import Passive
 from .errors import GridFTPError
 from .modee import Channels, receive, send
-from .security import DataAuth, Protected
+
+if TYPE_CHECKING:  # GSI (and the X.509 stack) is imported only by GSI sessions
+    from .security import DataAuth, Protected
 
 
 class ReplyError(GridFTPError):
@@ -80,6 +83,7 @@ class Client:
         from ..gsi.proxy import load_credential
         from ..gsi.tls import check_host, client_context
         from ..gsi.verify import verify_chain
+        from .security import DataAuth, Protected
 
         cred_path = credential or files.proxy_path()
         trust = cert_dir or files.cert_dir()

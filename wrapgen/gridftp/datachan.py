@@ -47,7 +47,7 @@ class Passive:
             except socket.timeout:
                 raise DataError("no data connection within the time limit") from None
             if addr[0] == self.client_ip and not _closed(conn):
-                conn.settimeout(None)
+                ready(conn)
                 return conn
             # A stray connect (a port scanner, or an attacker elsewhere) must not take the transfer's place.
             conn.close()
@@ -73,8 +73,15 @@ def connect(ip: str, port: int, timeout: float = 30.0) -> socket.socket:
         s = socket.create_connection((ip, port), timeout=timeout)
     except OSError as exc:
         raise DataError(f"cannot open a data connection to {ip}:{port}: {exc.strerror or exc}") from None
-    s.settimeout(None)
+    ready(s)
     return s
+
+
+def ready(conn: socket.socket) -> None:
+    """Blocking, and no Nagle delay: a small write after another (a DCAU token, then a short file's block)
+    would otherwise wait for the peer's delayed ACK (40 ms)."""
+    conn.settimeout(None)
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def send_file(conn: socket.socket, f, offset: int, ascii: bool = False, length: int | None = None) -> int:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .. import _core
-from .datachan import DataError, Passive, connect
+from .datachan import DataError, Passive, connect, ready
 
 MAX_PARALLEL = 64
 BLOCK = 1 << 20
@@ -129,8 +129,8 @@ def receive(channels: Channels, passive: Passive, f, base: int = 0, secure: Secu
     last = time.monotonic()
     try:
         while not done.is_set():
-            ready = select.select([passive.sock, wake[0]], [], [], 1.0)[0]
-            if passive.sock not in ready:
+            readable = select.select([passive.sock, wake[0]], [], [], 1.0)[0]
+            if passive.sock not in readable:
                 if not done.is_set() and time.monotonic() - last > 120:
                     raise DataError("the MODE E transfer stalled (no data connection or EOD for 120 s)")
                 continue
@@ -142,7 +142,7 @@ def receive(channels: Channels, passive: Passive, f, base: int = 0, secure: Secu
             if addr[0] != passive.client_ip:
                 conn.close()
                 continue
-            conn.settimeout(None)
+            ready(conn)
             t = threading.Thread(target=read, args=(conn, True), daemon=True)
             readers.append((t, conn))
             t.start()

@@ -16,14 +16,17 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from typing import TYPE_CHECKING
+
 from ..errors import UsageError
-from .client import Client, ReplyError, transfer
 from .errors import GridFTPError
+
+if TYPE_CHECKING:  # the client (and the TLS/X.509 stack under it) is imported when a copy starts
+    from .client import Client
 
 REMOTE = ("ftp", "gsiftp")
 
@@ -130,6 +133,8 @@ class Sessions:
         key = (u.scheme, u.host, u.port, u.user)
         c = cache.get(key)
         if c is None:
+            from .client import Client
+
             if u.scheme == "gsiftp":
                 c = Client(u.host, u.port, user=u.user or None, gsi=True, delegate=not self.args.nodeleg,
                            dcau=False if (self.args.nodcau or self.args.nodeleg) else None)
@@ -180,6 +185,8 @@ def _remote_files(c: Client, root: str) -> list[str]:
 
 def _stat(sessions: Sessions, u: Url) -> tuple[int, float] | None:
     """(size, mtime) of a file, None if it does not exist."""
+    from .client import ReplyError
+
     if u.scheme == "file":
         try:
             st = os.stat(u.path)
@@ -224,6 +231,8 @@ def _in_sync(sessions: Sessions, src: Url, dst: Url, level: int, alg: str) -> bo
 
 # --- copying --------------------------------------------------------------------------------------------------
 def _mkdirs(c: Client, path: str, made: set[tuple[int, str]]) -> None:
+    from .client import ReplyError
+
     parts = path.strip("/").split("/")[:-1]
     for i in range(1, len(parts) + 1):
         d = "/" + "/".join(parts[:i])
@@ -252,6 +261,8 @@ def _http_get(u: Url, dest: Path) -> int:
 
 def copy_one(sessions: Sessions, src: Url, dst: Url, args: argparse.Namespace, made: set) -> int:
     """Copy one file; returns the bytes moved."""
+    from .client import transfer
+
     off, length = args.off or 0, args.len
     partial = args.off is not None or args.len is not None
     if args.cd:
@@ -380,6 +391,8 @@ def _copy_all(sessions: Sessions, pairs: list[tuple[Url, Url]], args: argparse.N
         return n
 
     if args.cc > 1 and len(pairs) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(args.cc) as pool:
             total = sum(pool.map(one, pairs))
     else:

@@ -32,7 +32,9 @@ def load_key(path: str | os.PathLike[str]) -> PrivateKeyTypes:
     except OSError as exc:
         raise GSIError(f"cannot read key file {path}: {exc.strerror}") from None
     try:
-        return serialization.load_pem_private_key(data, password=None)
+        # The key is the user's own file (mode checked by the caller), so the RSA consistency check (~80 ms,
+        # a defence against crafted keys from others) is skipped; the certificate match is still checked.
+        return serialization.load_pem_private_key(data, password=None, unsafe_skip_rsa_key_validation=True)
     except TypeError:
         raise GSIError(f"{path} is encrypted; wrapgen reads unencrypted keys only (decrypt it with "
                        f"'openssl pkey -in {path} -out KEY' and keep KEY at mode 0600)") from None
