@@ -107,3 +107,15 @@ def test_python_dash_m_wrapgen_works(tmp_path) -> None:
     """))
     proc = subprocess.run([sys.executable, "-P", str(script)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.strip() == f"wrapgen {wrapgen.__version__}"
+
+
+def test_the_command_table_names_the_module_that_registers_each_command() -> None:
+    import argparse
+    import importlib
+
+    seen = {}
+    for module in cli.COMMAND_MODULES:
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(module).register(sub)
+        seen.update({name: module for name in sub.choices})
+    assert cli.COMMANDS == seen  # a command missing here would still work, but import everything to start
