@@ -1,4 +1,5 @@
 #include "modee.hpp"
+#include "checksum.hpp"  // FileError: errno kept, so a full disk reaches Python as OSError(ENOSPC)
 
 #include <algorithm>
 #include <atomic>
@@ -56,7 +57,7 @@ void pwrite_full(int fd, const uint8_t *buf, size_t n, uint64_t off) {
         ssize_t r = ::pwrite(fd, buf + done, n - done, static_cast<off_t>(off + done));
         if (r < 0) {
             if (errno == EINTR) continue;
-            throw std::runtime_error(sys_error("writing the file"));
+            throw FileError(errno, "", "writing the file");
         }
         done += static_cast<size_t>(r);
     }

@@ -5,6 +5,7 @@ which connections carry a transfer and when it is complete."""
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import threading
@@ -24,6 +25,15 @@ class Channels:
 
     target: tuple | None = None  # ("port", ip, port) for connections we opened
     conns: list[socket.socket] = field(default_factory=list)
+    live: list[socket.socket] = field(default_factory=list)  # carrying the current transfer (ABOR shuts them)
+
+    def abort(self) -> None:
+        """Stop the current transfer from another thread: its connections see an error at once."""
+        for c in list(self.live) + list(self.conns):
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def drop(self) -> None:
         """Close every cached connection."""
@@ -61,12 +71,15 @@ def send(channels: Channels, active: tuple[str, int] | None, parallel: int, f, o
                 raise
         channels.conns.append(conn)
     use = channels.conns[:parallel]
+    channels.live = list(use)
     try:
         return _core.modee_send([c.fileno() for c in use], f.fileno(), offset, length, BLOCK,
                                 offset if block_base is None else block_base)
     except RuntimeError as exc:
         channels.drop()
         raise DataError(f"transfer aborted: {exc}") from None
+    finally:
+        channels.live = []
 
 
 def receive(channels: Channels, passive: Passive, f, base: int = 0, secure: Secure | None = None) -> int:
@@ -93,7 +106,7 @@ def receive(channels: Channels, passive: Passive, f, base: int = 0, secure: Secu
             n, eod, expected, closed, _end = _core.modee_receive(conn.fileno(), f.fileno(), base)
         except (RuntimeError, OSError, DataError) as exc:
             with lock:
-                state["error"] = str(exc)
+                state["error"] = exc
             finish()
             conn.close()
             return
@@ -114,6 +127,7 @@ def receive(channels: Channels, passive: Passive, f, base: int = 0, secure: Secu
     import time
 
     pending, channels.conns = channels.conns, []
+    channels.live = [passive.sock, *pending]
     if len(pending) == 1:
         # One cached stream (globus-url-copy -fast with -p 1, the many-small-files case): when the sender
         # writes on it, read it right here; a reader thread costs ~1 ms of scheduling per file.
@@ -145,15 +159,20 @@ def receive(channels: Channels, passive: Passive, f, base: int = 0, secure: Secu
             ready(conn)
             t = threading.Thread(target=read, args=(conn, True), daemon=True)
             readers.append((t, conn))
+            channels.live.append(conn)
             t.start()
     finally:
         for w in wake:
             w.close()
+    channels.live = []
     if state["error"]:
         channels.drop()
         for c in keep:
             c.close()
-        raise DataError(f"transfer aborted: {state['error']}")
+        error = state["error"]
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise error  # the disk's fault, not the connection's: the caller answers 452
+        raise DataError(f"transfer aborted: {error}")
     # Connections that did not take part are still blocked in a read: they must never write into a later
     # transfer's file, so they are shut down and not reused.
     for t, c in readers:

@@ -6,9 +6,12 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import select
 import socket
+import threading
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +35,7 @@ log = logging.getLogger("wrapgen.gridftp")
 MAX_LINE = 4096
 NO_LOGIN = {"USER", "PASS", "QUIT", "FEAT", "HELP", "SYST", "NOOP", "AUTH", "ADAT", "OPTS", "PBSZ", "PROT"}
 CLEAR_ONLY = {"AUTH", "ADAT"}  # the only commands a protected session may send unwrapped (besides QUIT)
+WATCH_ABOR_FROM = 8 << 20  # bytes: smaller transfers are not watched for ABOR (see Session.abortable)
 CKSM_ALGORITHMS = ("MD5", "ADLER32", "SHA1", "SHA256", "SHA512", "CRC32C")
 
 
@@ -90,6 +94,9 @@ class Session:
         self.delegated: Credential | None = None
         self.dcau: str | None = None  # None: the default (A after a GSI login, else N)
         self._data_auth: DataAuth | None = None
+        self.allo: int | None = None  # ALLO's size for the next STOR (decides whether ABOR is watched for)
+        self.aborted = False
+        self._stream_conn: socket.socket | None = None
 
     # --- I/O ------------------------------------------------------------------------------------------
     def send(self, code: int, text: str) -> None:
@@ -185,6 +192,7 @@ class Session:
             if not keep:
                 self.rest = 0
                 self.rename_from = None
+                self.allo = None
 
     def shutdown(self) -> None:
         """End the session from another thread: its blocked read sees end of file."""
@@ -398,7 +406,12 @@ class Session:
         raise Reply(200, "SBUF command successful.")
 
     def cmd_ALLO(self, arg: str) -> None:
-        raise Reply(200, "ALLO command successful.")
+        try:
+            self.allo = int(arg.split()[0]) if arg.strip() else None
+        except ValueError:
+            raise Reply(501, f"ALLO {arg[:20]}: expected a size in bytes") from None
+        self.send(200, "ALLO command successful.")
+        raise _Keep()
 
     def cmd_DCAU(self, arg: str) -> None:
         mode = arg.upper()
@@ -701,17 +714,21 @@ class Session:
                 secure = self.secure()
                 self.send(150, "Opening BINARY mode data connection.")
                 # RETR after REST: blocks carry file offsets; ERET: offsets from the range's start (as GCT does)
-                modee.send(self.channels, self.active, self.parallel, f, offset, n, secure,
-                           block_base=None if length is None else 0)
+                with self.abortable(n):
+                    modee.send(self.channels, self.active, self.parallel, f, offset, n, secure,
+                               block_base=None if length is None else 0)
                 raise Reply(226, "Transfer complete.")
             conn = self.data_connection()
             try:
                 self.send(150, f"Opening {'ASCII' if self.type_ascii else 'BINARY'} mode data connection.")
+                self._stream_conn = conn
                 try:
-                    send_file(conn, f, offset, self.type_ascii, n)
+                    with self.abortable(n):
+                        send_file(conn, f, offset, self.type_ascii, n)
                 except OSError as exc:
                     raise Reply(426, f"connection closed; transfer aborted ({exc.strerror or exc})") from None
             finally:
+                self._stream_conn = None
                 conn.close()
         raise Reply(226, "Transfer complete.")
 
@@ -743,7 +760,8 @@ class Session:
                 # Blocks carry offsets from where the file is positioned: 0, REST's offset, the end for APPE,
                 # ESTO's offset. A full disk becomes 452 in run(), like any other command's OSError.
                 base = f.tell()
-                n = modee.receive(self.channels, self.passive, f, base=base, secure=secure)
+                with self.abortable(self.allo):
+                    n = modee.receive(self.channels, self.passive, f, base=base, secure=secure)
                 f.flush()
                 if self.server.sync:
                     os.fsync(f.fileno())
@@ -755,8 +773,10 @@ class Session:
             conn = self.data_connection()
             try:
                 self.send(150, f"Opening {'ASCII' if self.type_ascii else 'BINARY'} mode data connection.")
+                self._stream_conn = conn
                 try:
-                    receive_file(conn, f, self.type_ascii)
+                    with self.abortable(self.allo):
+                        receive_file(conn, f, self.type_ascii)
                     f.flush()
                     if self.server.sync:
                         os.fsync(f.fileno())
@@ -767,6 +787,7 @@ class Session:
                     raise Reply(426, f"connection closed; transfer aborted, the partial file was kept "
                                      f"({exc.strerror or exc})") from None
             finally:
+                self._stream_conn = None
                 conn.close()
         raise Reply(226, "Transfer complete.")
 
@@ -790,11 +811,63 @@ class Session:
         self._store(parts[2], "esto", offset)
 
     def cmd_ABOR(self, arg: str) -> None:
+        if self.aborted:
+            self.aborted = False
+            raise Reply(226, "ABOR command successful; the transfer was aborted.")
         if self.passive is not None:
             self.passive.close()
             self.passive = None
         self.active = None
         raise Reply(226, "Abort successful.")
+
+    # --- ABOR during a transfer -----------------------------------------------------------------------------
+    @contextmanager
+    def abortable(self, size: int | None):
+        """Watch the control connection while a transfer runs: ABOR (or the client going away) stops it.
+
+        Transfers known to be small are not watched: they end before an ABOR could matter, and a thread per
+        file costs the many-small-files case. A protected (GSI) session's commands cannot be read ahead
+        without consuming them, so there ABOR waits for the transfer's end.
+        """
+        self.aborted = False
+        if (size is not None and size < WATCH_ABOR_FROM) or self.protected is not None:
+            yield
+            return
+        stop = threading.Event()
+
+        def watch() -> None:
+            while not stop.is_set():
+                if not select.select([self.conn], [], [], 0.2)[0]:
+                    continue
+                try:
+                    head = self.conn.recv(64, socket.MSG_PEEK)
+                except OSError:
+                    head = b""
+                # Telnet IP/Synch (0xff...) precede ABOR in RFC 959 clients; an empty read: the client is gone.
+                if not head or head.startswith(b"\xff") or head.lstrip().upper().startswith(b"ABOR"):
+                    self.aborted = True
+                    self.channels.abort()
+                    if self._stream_conn is not None:
+                        try:
+                            self._stream_conn.shutdown(socket.SHUT_RDWR)
+                        except OSError:
+                            pass
+                return  # any other command waits for the transfer's end
+
+        t = threading.Thread(target=watch, name="gridftp-abor", daemon=True)
+        t.start()
+        try:
+            yield
+            if self.aborted:  # a stream upload reads a shut-down connection as a normal end of file
+                raise DataError("aborted")
+        except (DataError, OSError) as exc:
+            if self.aborted:
+                raise Reply(426, "transfer aborted by ABOR; a partial file is kept (REST or ESTO can complete "
+                                 "it)") from None
+            raise exc
+        finally:
+            stop.set()
+            t.join()
 
     # --- GSI (RFC 2228 with GSI's GSS-API mechanism) -------------------------------------------------------
     def cmd_AUTH(self, arg: str) -> None:

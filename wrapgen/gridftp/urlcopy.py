@@ -225,7 +225,7 @@ def _in_sync(sessions: Sessions, src: Url, dst: Url, level: int, alg: str) -> bo
     if level == 1:
         return True
     if level == 2:
-        return d[1] >= s[1]
+        return int(d[1]) >= int(s[1])  # servers report whole seconds (MLST modify)
     return _checksum(sessions, src, alg) == _checksum(sessions, dst, alg)
 
 
