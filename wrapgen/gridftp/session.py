@@ -94,13 +94,15 @@ class Session:
         self.delegated: Credential | None = None
         self.dcau: str | None = None  # None: the default (A after a GSI login, else N)
         self._data_auth: DataAuth | None = None
+        self._held = b""
         self.allo: int | None = None  # ALLO's size for the next STOR (decides whether ABOR is watched for)
         self.aborted = False
         self._stream_conn: socket.socket | None = None
 
     # --- I/O ------------------------------------------------------------------------------------------
-    def send(self, code: int, text: str) -> None:
-        """A reply; multi-line text becomes code-first lines and a final 'code End.' style line."""
+    def send(self, code: int, text: str, hold: bool = False) -> None:
+        """A reply; multi-line text becomes code-first lines and a final 'code End.' style line. hold=True
+        keeps it to go out with the next reply (markers before a 226: one write instead of three)."""
         lines = text.split("\n")
         if len(lines) == 1:
             data = f"{code} {text}\r\n"
@@ -115,6 +117,11 @@ class Session:
         raw = data.encode("utf-8", "replace")
         if self.protected is not None:
             raw = self.protected.wrap_reply(raw, self.reply_verb)
+        if hold:
+            self._held += raw
+            return
+        if self._held:
+            raw, self._held = self._held + raw, b""
         self.conn.sendall(raw)
 
     def readline(self) -> str | None:
@@ -766,9 +773,9 @@ class Session:
                 if self.server.sync:
                     os.fsync(f.fileno())
                 # What GCT reports after every MODE E store: the range now on disk, and a performance marker.
-                self.send(111, f"Range Marker {base}-{base + n}")
+                self.send(111, f"Range Marker {base}-{base + n}", hold=True)
                 self.send(112, f"Perf Marker\n Timestamp: {time.time():.1f}\n Stripe Index: 0\n"
-                               f" Stripe Bytes Transferred: {n}\n Total Stripe Count: 1\nEnd.")
+                               f" Stripe Bytes Transferred: {n}\n Total Stripe Count: 1\nEnd.", hold=True)
                 raise Reply(226, "Transfer complete.")
             conn = self.data_connection()
             try:
@@ -833,12 +840,13 @@ class Session:
         if (size is not None and size < WATCH_ABOR_FROM) or self.protected is not None:
             yield
             return
-        stop = threading.Event()
+        wake_r, wake_w = os.pipe()  # ends the watcher at once when the transfer is over
 
         def watch() -> None:
-            while not stop.is_set():
-                if not select.select([self.conn], [], [], 0.2)[0]:
-                    continue
+            while True:
+                readable = select.select([self.conn, wake_r], [], [])[0]
+                if wake_r in readable:
+                    return
                 try:
                     head = self.conn.recv(64, socket.MSG_PEEK)
                 except OSError:
@@ -866,8 +874,10 @@ class Session:
                                  "it)") from None
             raise exc
         finally:
-            stop.set()
+            os.write(wake_w, b"x")
             t.join()
+            os.close(wake_r)
+            os.close(wake_w)
 
     # --- GSI (RFC 2228 with GSI's GSS-API mechanism) -------------------------------------------------------
     def cmd_AUTH(self, arg: str) -> None:
