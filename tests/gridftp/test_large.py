@@ -1,5 +1,5 @@
 """256 MiB files both ways between GCT's tools and ours (stream mode and MODE E -fast -p 4), our client against
-GCT's server, and third-party copies between the two servers driven by globus-url-copy."""
+GCT's server."""
 
 from __future__ import annotations
 
@@ -56,19 +56,3 @@ def test_our_client_256mib_with_gct(gct, big, tmp_path) -> None:
         assert c.checksum(f"{prefix}/big.bin", "MD5") == digest
         assert c.get(f"{prefix}/big.bin", tmp_path / "back.bin", parallel=4) == SIZE
     assert md5(tmp_path / "back.bin") == digest
-
-
-@pytest.mark.parametrize("direction", ["ours-to-gct", "gct-to-ours"])
-def test_globus_url_copy_third_party_between_ours_and_gct(ours, gct, direction) -> None:
-    (op, _, oroot), (gp, gpre, groot) = ours, gct
-    data = os.urandom(5 * 1024 * 1024 + 7)
-    if direction == "ours-to-gct":
-        (oroot / "a.bin").write_bytes(data)
-        src, dst, where = f"ftp://127.0.0.1:{op}/a.bin", f"ftp://127.0.0.1:{gp}{gpre}/b.bin", groot
-    else:
-        (groot / "a.bin").write_bytes(data)
-        (groot / "a.bin").chmod(0o644)
-        src, dst, where = f"ftp://127.0.0.1:{gp}{gpre}/a.bin", f"ftp://127.0.0.1:{op}/b.bin", oroot
-    r = guc("-fast", "-p", "4", src, dst)
-    assert r.returncode == 0, r.stderr
-    assert (where / "b.bin").read_bytes() == data

@@ -283,3 +283,33 @@ def test_ascii_uploads_turn_crlf_into_lf_even_across_reads(server, root) -> None
     f.storlines("STOR text.txt", io.BytesIO(b"a\nb\n"))
     assert (root / "text.txt").read_bytes() == b"a\nb\n"
     f.quit()
+
+
+def test_gridftp_extensions_in_stream_mode_and_their_refusals(server, root) -> None:
+    data = os.urandom(5000)
+    (root / "d.bin").write_bytes(data)
+    f = client(server)
+    out = io.BytesIO()
+    f.retrbinary("RETR d.bin", out.write, rest="0-1000")  # GridFTP ranges already transferred: resume at 1000
+    assert out.getvalue() == data[1000:]
+    with pytest.raises(ftplib.error_perm, match="501 REST 0-10,20-30: the ranges leave a gap at 10-20"):
+        f.sendcmd("REST 0-10,20-30")
+    out = io.BytesIO()
+    f.retrbinary("ERET P 100 50 d.bin", out.write)
+    assert out.getvalue() == data[100:150]
+    f.storbinary("ESTO A 4000 d.bin", io.BytesIO(b"Z" * 10))
+    assert (root / "d.bin").read_bytes() == data[:4000] + b"Z" * 10 + data[4010:]
+    for bad, message in [("ERET X 1 2 d.bin", "501 ERET: expected 'P <offset> <length> <path>'"),
+                         ("ERET P -1 2 d.bin", "501 ERET: expected"),
+                         ("ESTO A x d.bin", "501 ESTO: expected 'A <offset> <path>'"),
+                         ("SPOR 127,0,0,1,4,1 127,0,0,1,4,2", "501 SPOR: this server is not striped"),
+                         ("ALLO lots", "501 ALLO lots: expected a size in bytes")]:
+        with pytest.raises(ftplib.error_perm, match=message):
+            f.sendcmd(bad)
+    with pytest.raises(ftplib.error_perm, match="554 ERET offset 9999 is beyond the end of d.bin"):
+        f.retrbinary("ERET P 9999 1 d.bin", out.write)
+    reply = f.sendcmd("SPAS")
+    lines = reply.splitlines()
+    assert lines[0] == "229-Entering Striped Passive Mode" and lines[-1] == "229 End", reply
+    assert len(lines[1].strip().split(",")) == 6
+    f.quit()
