@@ -157,7 +157,7 @@ def test_http_source_and_dbg(ours, tmp_path) -> None:
 
 @pytest.mark.parametrize("args, message", [
     (["-cc", "0", "file:///a", "ftp://127.0.0.1/b"], "-cc 0: expected 1 to 64"),
-    (["-dcpriv", "file:///a", "ftp://127.0.0.1/b"], "-dcpriv: encrypted data channels are not supported"),
+    (["-dcpriv", "-nodcau", "file:///a", "gsiftp://127.0.0.1/b"], "-dcpriv encrypts with the data channels'"),
     (["-off", "-5", "file:///a", "ftp://127.0.0.1/b"], "-off and -len must be 0 or more"),
     (["file:///a"], "give SRC and DST"),
     (["-list", "file:///tmp/"], "expected an ftp:// or gsiftp:// directory URL"),

@@ -22,8 +22,9 @@ def guc(env, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["globus-url-copy", *args], env=env, capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("opts", [[], ["-nodcau"], ["-fast", "-p", "4"], ["tls1.2", "-fast", "-p", "2"]],
-                         ids=["dcau", "nodcau", "fast-p4", "tls12"])
+@pytest.mark.parametrize("opts", [[], ["-nodcau"], ["-fast", "-p", "4"], ["tls1.2", "-fast", "-p", "2"], ["-dcpriv"],
+                                  ["-dcpriv", "-fast", "-p", "4"]],
+                         ids=["dcau", "nodcau", "fast-p4", "tls12", "private", "private-fast-p4"])
 def test_globus_url_copy_to_and_from_our_gsi_server(ours_gsi, proxy_env, tmp_path, opts) -> None:
     port, root, _ = ours_gsi
     env = dict(proxy_env)
@@ -40,16 +41,17 @@ def test_globus_url_copy_to_and_from_our_gsi_server(ours_gsi, proxy_env, tmp_pat
     assert (tmp_path / "down.bin").read_bytes() == data
 
 
-@pytest.mark.parametrize("delegate", [True, False], ids=["delegating", "no-delegation"])
+@pytest.mark.parametrize("mode", ["delegating", "no-delegation", "private"])
 @pytest.mark.parametrize("which", ["ours_gsi", "gct_gsi_server"])
-def test_our_client_logs_in_with_gsi(request, proxy_env, monkeypatch, tmp_path, which, delegate) -> None:
+def test_our_client_logs_in_with_gsi(request, proxy_env, monkeypatch, tmp_path, which, mode) -> None:
+    delegate = mode != "no-delegation"
     port, root, _ = request.getfixturevalue(which)
     prefix = "" if which == "ours_gsi" else str(root)
     for k in ("X509_CERT_DIR", "X509_USER_PROXY"):
         monkeypatch.setenv(k, proxy_env[k])
     data = os.urandom(1024 * 1024 + 1)
     (tmp_path / "src").write_bytes(data)
-    with Client("localhost", port, gsi=True, delegate=delegate) as c:
+    with Client("localhost", port, gsi=True, delegate=delegate, private=mode == "private") as c:
         assert c.identity == f"{BASE}/CN=Jane Doe"
         assert (c.data_auth is not None) == delegate  # DCAU A with delegation, else DCAU N
         c.put(tmp_path / "src", f"{prefix}/up", parallel=4)
@@ -224,13 +226,21 @@ def test_dcau_and_prot_refusals(ours_gsi, ours, proxy_env, monkeypatch, tmp_path
     assert raw.cmd("DCAU A").startswith("504 DCAU A: data channel authentication needs a GSI login")
     assert raw.cmd("DCAU S /CN=x").startswith("504 DCAU S /CN=x: expected N or A")
     assert raw.cmd("PBSZ x").startswith("501 PBSZ x: expected a buffer size")
-    assert raw.cmd("PROT P").startswith("536 PROT P: only C")
+    assert raw.cmd("PROT P").startswith("536 PROT P: private data channels need a GSI login")
+    assert raw.cmd("PROT E").startswith("536 PROT E: supported levels are C (clear) and P (private)")
     assert raw.cmd("AUTH GSSAPI").startswith("504 AUTH GSSAPI: this server has no GSI credential")
-    # globus-url-copy -dcpriv against our GSI server: refused with the reason
+    # a GSI session: PROT P needs DCAU A, and DCAU N is refused while PROT P is in force
     gport, _, _ = ours_gsi
-    (tmp_path / "f").write_bytes(b"x")
-    r = guc(proxy_env, "-dcpriv", f"file://{tmp_path}/f", f"gsiftp://localhost:{gport}/f")
-    assert r.returncode != 0 and "536 PROT P" in r.stderr, r.stderr
+    for k in ("X509_CERT_DIR", "X509_USER_PROXY"):
+        monkeypatch.setenv(k, proxy_env[k])
+    with Client("localhost", gport, gsi=True, delegate=False) as c:  # DCAU N
+        with pytest.raises(ReplyError, match="536 PROT P: private data channels need DCAU A"):
+            c.command("PROT P", 200)
+    with Client("localhost", gport, gsi=True, private=True) as c:
+        with pytest.raises(ReplyError, match="503 DCAU N: PROT P is in force"):
+            c.command("DCAU N", 200)
+    with pytest.raises(GridFTPError, match="private data channels .* need dcau"):
+        Client("localhost", gport, gsi=True, delegate=False, private=True)
 
 
 def test_url_copy_speaks_gsiftp(ours_gsi, gct_gsi_server, proxy_env, tmp_path) -> None:
@@ -251,3 +261,8 @@ def test_url_copy_speaks_gsiftp(ours_gsi, gct_gsi_server, proxy_env, tmp_path) -
     r = url_copy("-nodcau", f"gsiftp://localhost:{gport}{groot}/f.bin", f"file://{tmp_path}/back.bin")
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "back.bin").read_bytes() == data
+    r = url_copy("-dcpriv", "-p", "2", f"gsiftp://localhost:{gport}{groot}/f.bin", f"file://{tmp_path}/priv.bin")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "priv.bin").read_bytes() == data
+    r = url_copy("-dcpriv", "-nodcau", f"file://{tmp_path}/f.bin", f"gsiftp://localhost:{port}/x")
+    assert r.returncode == 2 and "-dcpriv encrypts with the data channels' DCAU session" in r.stderr

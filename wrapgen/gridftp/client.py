@@ -16,6 +16,7 @@ the server's passive port; the block I/O is the native core's. The session stays
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import socket
@@ -45,14 +46,16 @@ class Client:
     def __init__(self, host: str, port: int = 2811, user: str | None = None, password: str = "wrapgen@",
                  timeout: float = 60.0, gsi: bool = False, credential: str | os.PathLike[str] | None = None,
                  cert_dir: str | os.PathLike[str] | None = None, delegate: bool = True,
-                 dcau: bool | None = None) -> None:
+                 dcau: bool | None = None, private: bool = False) -> None:
         """Connect and log in: anonymous, user/password, or GSI (gsi=True: the proxy at credential or
-        $X509_USER_PROXY, delegated unless delegate=False; dcau defaults to on when delegating)."""
+        $X509_USER_PROXY, delegated unless delegate=False; dcau defaults to on when delegating; private=True
+        encrypts the data channels too, PROT P)."""
         self.host, self.port = host, port
         self.protected: Protected | None = None
         self.data_auth: DataAuth | None = None
         self.identity: str | None = None
         self.trace = None  # a callable shown each command sent and each reply line (url-copy -dbg)
+        self.private = False
         try:
             self.sock = socket.create_connection((host, port), timeout=timeout)
         except OSError as exc:
@@ -63,7 +66,9 @@ class Client:
         try:
             self._read_reply("connect", 220)
             if gsi:
-                self._gsi_login(user, credential, cert_dir, delegate, delegate if dcau is None else dcau)
+                self._gsi_login(user, credential, cert_dir, delegate, delegate if dcau is None else dcau, private)
+            elif private:
+                raise GridFTPError("private data channels (PROT P) need a GSI session (gsi=True)")
             else:
                 code, text = self.command(f"USER {user or 'anonymous'}", 230, 331)
                 if code == 331:
@@ -75,7 +80,8 @@ class Client:
         self.mode_e = False
         self.channels = Channels()  # connections we opened (puts), reused while the server keeps them
 
-    def _gsi_login(self, user: str | None, credential, cert_dir, delegate: bool, dcau: bool) -> None:
+    def _gsi_login(self, user: str | None, credential, cert_dir, delegate: bool, dcau: bool,
+                   private: bool = False) -> None:
         import base64
 
         from ..gsi import files, gss
@@ -92,6 +98,9 @@ class Client:
             ctx = client_context(cred_path, trust)
         except (GSIError, OSError) as exc:
             raise GridFTPError(f"GSI: cannot use credential {cred_path}: {exc}") from None
+        if private and not dcau:
+            raise GridFTPError("private data channels (PROT P) are encrypted by DCAU A's TLS session: they need "
+                               "dcau (and so delegation)")
         if dcau and not delegate:
             raise GridFTPError("DCAU A needs delegation: the server authenticates data connections with the "
                                "credential it was delegated (pass delegate=True, or dcau=False)")
@@ -121,6 +130,10 @@ class Client:
             self.data_auth = DataAuth(cred, trust)
         else:
             self.command("DCAU N", 200)
+        if private:
+            self.command("PBSZ 1048576", 200)
+            self.command("PROT P", 200)
+            self.private = True
 
     # --- control channel --------------------------------------------------------------------------------
     def _read_reply(self, command: str, *expect: int) -> tuple[int, str]:
@@ -167,7 +180,9 @@ class Client:
 
     @property
     def _secure(self):
-        return self.data_auth.secure if self.data_auth is not None else None
+        if self.data_auth is None:
+            return None
+        return functools.partial(self.data_auth.secure, private=self.private)
 
     # --- information ------------------------------------------------------------------------------------
     def size(self, path: str) -> int:

@@ -45,7 +45,9 @@ class Channels:
         self.conns, self.target = [], None
 
 
-Secure = Callable[[socket.socket, bool], None]  # DCAU: authenticate a new data connection (True: we connected)
+# DCAU: authenticate a new data connection (True: we connected); returns the socket to use instead (PROT P:
+# the plain end of a relay that encrypts) or None
+Secure = Callable[[socket.socket, bool], "socket.socket | None"]
 
 
 def send(channels: Channels, active: tuple[str, int] | None, parallel: int, f, offset: int, length: int,
@@ -64,7 +66,7 @@ def send(channels: Channels, active: tuple[str, int] | None, parallel: int, f, o
         conn = connect(*active)
         if secure is not None:
             try:
-                secure(conn, True)
+                conn = secure(conn, True) or conn
             except DataError:
                 conn.close()
                 channels.drop()
@@ -102,7 +104,7 @@ def receive(channels: Channels, passive: Passive, f, base: int = 0, secure: Secu
     def read(conn: socket.socket, fresh: bool = False) -> None:
         try:
             if fresh and secure is not None:
-                secure(conn, False)
+                conn = secure(conn, False) or conn
             n, eod, expected, closed, _end = _core.modee_receive(conn.fileno(), f.fileno(), base)
         except (RuntimeError, OSError, DataError) as exc:
             with lock:

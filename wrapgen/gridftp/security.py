@@ -120,9 +120,12 @@ class DataAuth:
             self._server = server_context(path, path, cert_dir)
             self._client = client_context(path, cert_dir)
 
-    def secure(self, sock: socket.socket, initiator: bool) -> None:
-        """Authenticate a fresh data connection; DataError (425) if it fails or the peer is someone else."""
-        ctx = gss.Initiator(self._client) if initiator else gss.Acceptor(self._server)
+    def secure(self, sock: socket.socket, initiator: bool, private: bool = False) -> socket.socket | None:
+        """Authenticate a fresh data connection; DataError (425) if it fails or the peer is someone else.
+        private (PROT P): returns the plain end of a relay that encrypts with the connection's TLS session."""
+        # GCT authenticates private channels in GSI's "SSL compatible" mode (no flag byte after the handshake)
+        ctx = gss.Initiator(self._client, ssl_compatible=private) if initiator else \
+            gss.Acceptor(self._server, ssl_compatible=private)
         try:
             gss.authenticate_socket(sock, ctx)
             who = identity(ctx.peer_chain)
@@ -130,6 +133,7 @@ class DataAuth:
             raise DataError(f"data channel authentication (DCAU A) failed: {exc}") from None
         if who != self.expect:
             raise DataError(f"data channel authentication (DCAU A): the peer is {who}, expected {self.expect}")
+        return PrivateRelay(sock, ctx).start() if private else None
 
 
 class KeyPool:
@@ -174,3 +178,52 @@ class KeyPool:
     def close(self) -> None:
         """Stop making keys."""
         self._stop.set()
+
+
+class PrivateRelay:
+    """PROT P for one data connection: the data path (native MODE E or stream code) reads and writes plain bytes
+    on one end of a socket pair; this thread carries them through the connection's TLS session (the records
+    GCT's GSI driver sends and expects) to the real socket and back."""
+
+    def __init__(self, sock: socket.socket, context: gss.Initiator | gss.Acceptor) -> None:
+        self.sock, self.context = sock, context
+        self.inner, self.outer = socket.socketpair()
+
+    def start(self) -> socket.socket:
+        """Run the relay; returns the plain end for the caller."""
+        threading.Thread(target=self._run, name="gridftp-prot-p", daemon=True).start()
+        return self.inner
+
+    def _run(self) -> None:
+        import select
+
+        sources = [self.sock, self.outer]
+        try:
+            while sources:
+                for src in select.select(sources, [], [])[0]:
+                    try:
+                        data = src.recv(1 << 16)
+                    except OSError:
+                        data = b""
+                    if src is self.outer:  # plain bytes from the data path: encrypt and send
+                        if not data:
+                            self.sock.shutdown(socket.SHUT_WR)
+                            sources.remove(src)
+                            continue
+                        self.sock.sendall(self.context.wrap(data))
+                    else:  # TLS records from the peer: decrypt for the data path
+                        if not data:
+                            self.outer.shutdown(socket.SHUT_WR)
+                            sources.remove(src)
+                            continue
+                        plain = self.context.unwrap(data)
+                        if plain:
+                            self.outer.sendall(plain)
+        except (OSError, GSIError):
+            pass
+        finally:
+            for s in (self.sock, self.outer):
+                try:
+                    s.close()
+                except OSError:
+                    pass

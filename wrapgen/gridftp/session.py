@@ -4,6 +4,7 @@ applies to stream mode. Every error is a reply; nothing a client sends ends the 
 from __future__ import annotations
 
 import errno
+import functools
 import logging
 import os
 import select
@@ -95,6 +96,7 @@ class Session:
         self.dcau: str | None = None  # None: the default (A after a GSI login, else N)
         self._data_auth: DataAuth | None = None
         self._held = b""
+        self.prot = "C"
         self.allo: int | None = None  # ALLO's size for the next STOR (decides whether ABOR is watched for)
         self.aborted = False
         self._stream_conn: socket.socket | None = None
@@ -244,7 +246,7 @@ class Session:
             raise Reply(425, "use PASV, EPSV, PORT or EPRT first")
         if secure is not None:
             try:
-                secure(conn, we_connected)  # the connecting side initiates the GSS exchange
+                conn = secure(conn, we_connected) or conn  # the connecting side initiates the GSS exchange
             except Exception:
                 conn.close()
                 raise
@@ -261,7 +263,7 @@ class Session:
         if self._data_auth is None:
             assert self.server.gsi is not None and self.server.gsi.cert_dir is not None
             self._data_auth = DataAuth(self.delegated, self.server.gsi.cert_dir, expect=self.identity)
-        return self._data_auth.secure
+        return functools.partial(self._data_auth.secure, private=self.prot == "P")
 
     # --- login ----------------------------------------------------------------------------------------
     def cmd_USER(self, arg: str) -> None:
@@ -423,6 +425,8 @@ class Session:
     def cmd_DCAU(self, arg: str) -> None:
         mode = arg.upper()
         if mode == "N":
+            if self.prot == "P":
+                raise Reply(503, "DCAU N: PROT P is in force and needs DCAU A; send PROT C first")
             self.dcau = "N"
             self.channels.drop()  # cached connections were authenticated (or not) under the old setting
             raise Reply(200, "DCAU N.")
@@ -444,10 +448,20 @@ class Session:
         raise Reply(200, f"PBSZ={size}")
 
     def cmd_PROT(self, arg: str) -> None:
-        if arg.upper() == "C":
+        level = arg.upper()
+        if level == "C":
+            self.prot = "C"
+            self.channels.drop()
             raise Reply(200, "Protection level set to Clear.")
-        raise Reply(536, f"PROT {arg[:20]}: only C (clear data; DCAU A authenticates the data connections); "
-                         "encrypted data channels are not supported")
+        if level == "P":
+            if self.identity is None:
+                raise Reply(536, "PROT P: private data channels need a GSI login (AUTH GSSAPI)")
+            if (self.dcau or "A") != "A":
+                raise Reply(536, "PROT P: private data channels need DCAU A (the TLS session that encrypts them)")
+            self.prot = "P"
+            self.channels.drop()
+            raise Reply(200, "Protection level set to Private.")
+        raise Reply(536, f"PROT {arg[:20]}: supported levels are C (clear) and P (private)")
 
     def cmd_REST(self, arg: str) -> None:
         # A byte offset (RFC 3659), or GridFTP's ranges already transferred ("0-1000,2000-5000", from 111

@@ -106,7 +106,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="gsiftp: do not authenticate data connections")
     p.add_argument("-nodelegation", dest="nodeleg", action="store_true",
                    help="gsiftp: do not delegate the proxy (implies -nodcau)")
-    p.add_argument("-dcpriv", action="store_true", help="encrypted data channels (not supported: refused)")
+    p.add_argument("-dcpriv", "-data-channel-private", dest="dcpriv", action="store_true",
+                   help="gsiftp: encrypt the data channels (PROT P)")
     p.add_argument("-tcp-bs", "-tcp-buffer-size", dest="tcp_bs", default=None, help="accepted for compatibility")
     p.add_argument("-pp", action="store_true", help="accepted for compatibility (commands are already pipelined "
                                                      "per session)")
@@ -137,7 +138,8 @@ class Sessions:
 
             if u.scheme == "gsiftp":
                 c = Client(u.host, u.port, user=u.user or None, gsi=True, delegate=not self.args.nodeleg,
-                           dcau=False if (self.args.nodcau or self.args.nodeleg) else None)
+                           dcau=False if (self.args.nodcau or self.args.nodeleg) else None,
+                           private=self.args.dcpriv)
             else:
                 c = Client(u.host, u.port, u.user, u.password)
             if self.args.dbg:
@@ -339,9 +341,9 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"-p {args.parallel}: expected 1 to 64")
     if not 1 <= args.cc <= 64:
         raise UsageError(f"-cc {args.cc}: expected 1 to 64")
-    if args.dcpriv:
-        raise UsageError("-dcpriv: encrypted data channels are not supported; data connections are authenticated "
-                         "(DCAU A) but travel in clear")
+    if args.dcpriv and (args.nodcau or args.nodeleg):
+        raise UsageError("-dcpriv encrypts with the data channels' DCAU session: it cannot go with -nodcau or "
+                         "-nodelegation")
     if (args.off is not None and args.off < 0) or (args.len is not None and args.len < 0):
         raise UsageError("-off and -len must be 0 or more")
     sessions = Sessions(args)

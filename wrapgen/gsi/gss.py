@@ -29,10 +29,14 @@ MAX_TOKEN = 1 << 20
 class _Context:
     """One TLS connection driven through memory buffers."""
 
-    def __init__(self, ctx: ssl.SSLContext, server_side: bool, server_hostname: str | None = None) -> None:
+    def __init__(self, ctx: ssl.SSLContext, server_side: bool, server_hostname: str | None = None,
+                 ssl_compatible: bool = False) -> None:
         self._in, self._out = ssl.MemoryBIO(), ssl.MemoryBIO()
         self.tls = ctx.wrap_bio(self._in, self._out, server_side=server_side, server_hostname=server_hostname)
         self.complete = False
+        # GSS_C_GLOBUS_SSL_COMPATIBLE: the plain TLS handshake and nothing after it (no zero byte, no flag,
+        # no delegation), as GCT authenticates private (PROT P) data channels
+        self.ssl_compatible = ssl_compatible
 
     def _handshake(self, token: bytes | None) -> bool:
         """Feed a token to the handshake; True once it is done."""
@@ -88,8 +92,8 @@ class Initiator(_Context):
     """The client side (gss_init_sec_context): step() until complete; delegates when given a credential."""
 
     def __init__(self, ctx: ssl.SSLContext, server_hostname: str | None = None,
-                 delegate: Credential | None = None, hours: float = 12.0) -> None:
-        super().__init__(ctx, False, server_hostname)
+                 delegate: Credential | None = None, hours: float = 12.0, ssl_compatible: bool = False) -> None:
+        super().__init__(ctx, False, server_hostname, ssl_compatible)
         self.delegating = delegate
         self.hours = hours
         self._state = "handshake"
@@ -101,6 +105,9 @@ class Initiator(_Context):
                 return self._out.read()
             self._state = "flags"
             pending = self._out.read()
+            if self.ssl_compatible:
+                self._state, self.complete = "done", True
+                return pending
             if pending:  # TLS 1.3: our Finished still has to go; the acceptor answers with a zero byte
                 return pending
             token = None
@@ -130,8 +137,8 @@ class Initiator(_Context):
 class Acceptor(_Context):
     """The server side (gss_accept_sec_context); `delegated` holds the credential the initiator delegated."""
 
-    def __init__(self, ctx: ssl.SSLContext, key_source=None) -> None:
-        super().__init__(ctx, True)
+    def __init__(self, ctx: ssl.SSLContext, key_source=None, ssl_compatible: bool = False) -> None:
+        super().__init__(ctx, True, ssl_compatible=ssl_compatible)
         self._state = "handshake"
         self._key = None
         self._key_source = key_source or (lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048))
@@ -144,6 +151,9 @@ class Acceptor(_Context):
                 return self._out.read()
             self._state = "flags"
             out = self._out.read()
+            if self.ssl_compatible:
+                self._state, self.complete = "done", True
+                return out
             return out or self.wrap(b"\0")  # TLS 1.3: nothing left to send, keep the ping-pong going
         if self._state == "flags":
             flag = self.unwrap(token)
