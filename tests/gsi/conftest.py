@@ -36,17 +36,19 @@ class World:
         return self.ca.trust_dir
 
 
-def issue(ca: CA, subject: str, *, days_from: float = -1, days_to: float = 30, key=None) -> Credential:
-    """A user certificate with chosen validity, signed by ca (for the refusal tests)."""
+def issue(ca: CA, subject: str, *, days_from: float = -1, days_to: float = 30, key=None,
+          client_auth_only: bool = False) -> Credential:
+    """A user certificate with chosen validity (and optionally extendedKeyUsage=clientAuth), signed by ca."""
     key = key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (x509.CertificateBuilder().subject_name(parse_dn(subject)).issuer_name(ca.cert.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now + datetime.timedelta(days=days_from))
             .not_valid_after(now + datetime.timedelta(days=days_to))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .sign(ca.key, hashes.SHA256()))
-    return Credential(cert, key, [])
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True))
+    if client_auth_only:
+        cert = cert.add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+    return Credential(cert.sign(ca.key, hashes.SHA256()), key, [])
 
 
 @pytest.fixture(scope="package")

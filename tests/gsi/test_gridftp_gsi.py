@@ -266,3 +266,43 @@ def test_url_copy_speaks_gsiftp(ours_gsi, gct_gsi_server, proxy_env, tmp_path) -
     assert (tmp_path / "priv.bin").read_bytes() == data
     r = url_copy("-dcpriv", "-nodcau", f"file://{tmp_path}/f.bin", f"gsiftp://localhost:{port}/x")
     assert r.returncode == 2 and "-dcpriv encrypts with the data channels' DCAU session" in r.stderr
+
+
+def test_dcau_with_a_client_auth_only_user_certificate(ours_gsi, world, tmp_path, monkeypatch) -> None:
+    """On a data connection the side that connects is the TLS client even when it is the server, so a user's
+    proxy is checked as a TLS server certificate; GCT does not require that purpose, nor does wrapgen."""
+    from wrapgen.gsi.proxy import create_proxy, write_proxy
+
+    port, root, _ = ours_gsi
+    user = issue(world.ca, f"{BASE}/CN=Jane Doe", client_auth_only=True)
+    proxy = write_proxy(create_proxy(user, 1), tmp_path / "x509up_eku")
+    env = {**os.environ, "X509_CERT_DIR": str(world.trust), "X509_USER_PROXY": str(proxy)}
+    data = os.urandom(300_001)
+    (tmp_path / "f").write_bytes(data)
+    r = guc(env, "-fast", "-p", "2", f"file://{tmp_path}/f", f"gsiftp://localhost:{port}/eku.bin")  # we accept
+    assert r.returncode == 0, r.stderr
+    r = guc(env, "-fast", "-p", "2", f"gsiftp://localhost:{port}/eku.bin", f"file://{tmp_path}/g")  # we connect
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "g").read_bytes() == data
+    monkeypatch.setenv("X509_CERT_DIR", str(world.trust))
+    with Client("localhost", port, gsi=True, credential=proxy) as c:
+        c.put(tmp_path / "f", "/eku2.bin", parallel=2)  # the client connects
+        c.get("/eku2.bin", tmp_path / "h", parallel=2)  # the server connects
+    assert (tmp_path / "h").read_bytes() == data
+
+
+def test_a_data_connection_from_another_identity_is_refused(ours_gsi, world, proxy_env, tmp_path, monkeypatch) -> None:
+    from wrapgen.gridftp.security import DataAuth
+    from wrapgen.gsi.proxy import create_proxy
+
+    port, root, _ = ours_gsi
+    for k in ("X509_CERT_DIR", "X509_USER_PROXY"):
+        monkeypatch.setenv(k, proxy_env[k])
+    (tmp_path / "f").write_bytes(b"payload")
+    mallory = create_proxy(issue(world.ca, f"{BASE}/CN=Mallory"), 1)
+    with Client("localhost", port, gsi=True) as c:  # logged in as Jane Doe
+        c.data_auth = DataAuth(mallory, world.trust)  # ... but Mallory's certificate on the data connection
+        with pytest.raises(GridFTPError) as e:
+            c.put(tmp_path / "f", "/stolen.bin", parallel=1)
+    assert f"the peer is {BASE}/CN=Mallory, expected {BASE}/CN=Jane Doe" in str(e.value)
+    assert not (root / "stolen.bin").exists() or (root / "stolen.bin").read_bytes() == b""

@@ -20,6 +20,7 @@ from ..gsi.errors import GSIError
 from ..gsi.gridmap import Gridmap
 from ..gsi.proxy import Credential, identity
 from ..gsi.tls import client_context, server_context
+from ..gsi.verify import verify_chain
 from .datachan import DataError
 from .errors import GridFTPError
 
@@ -111,6 +112,7 @@ class DataAuth:
 
     def __init__(self, credential: Credential, cert_dir: str | os.PathLike[str], expect: str | None = None) -> None:
         self.expect = expect or credential.identity
+        self.cert_dir = cert_dir
         # ssl loads certificates from files only: a private file that lives just long enough to be read.
         with tempfile.TemporaryDirectory(prefix="wrapgen-dcau-") as d:
             path = Path(d) / "cred.pem"
@@ -119,6 +121,10 @@ class DataAuth:
                 f.write(credential.pem())
             self._server = server_context(path, path, cert_dir)
             self._client = client_context(path, cert_dir)
+        # As TLS client, OpenSSL would check the peer for the TLS-server purpose, which a user's proxy need not
+        # have (a clientAuth-only user certificate, accepted by GCT): the chain is verified after the
+        # handshake instead, without a purpose (verify_chain), before any data is trusted.
+        self._client.verify_mode = ssl.CERT_NONE
 
     def secure(self, sock: socket.socket, initiator: bool, private: bool = False) -> socket.socket | None:
         """Authenticate a fresh data connection; DataError (425) if it fails or the peer is someone else.
@@ -128,7 +134,8 @@ class DataAuth:
             gss.Acceptor(self._server, ssl_compatible=private)
         try:
             gss.authenticate_socket(sock, ctx)
-            who = identity(ctx.peer_chain)
+            who = identity(ctx.peer_chain) if not initiator else \
+                verify_chain(ctx.unverified_peer_chain, self.cert_dir).identity
         except GSIError as exc:
             raise DataError(f"data channel authentication (DCAU A) failed: {exc}") from None
         if who != self.expect:
