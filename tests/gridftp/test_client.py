@@ -74,3 +74,24 @@ def test_connect_and_login_errors(tmp_path) -> None:
             Client("127.0.0.1", srv.port, "jane", "wrong")
         with Client("127.0.0.1", srv.port, "jane", "pw") as c:
             assert c.command("SITE WHOAMI", 200)[1] == "jane"
+
+
+@pytest.mark.timeout(60)
+def test_a_store_waiting_for_data_ends_when_the_client_hangs_up(tmp_path) -> None:
+    """A third party whose source failed leaves the destination waiting for data connections; when the
+    client drops that session, the server ends the wait at once (not after its 120 s stall limit)."""
+    import time
+
+
+    with Server(tmp_path, anonymous=True) as srv:
+        c = Client("127.0.0.1", srv.port)
+        c._mode_e(2)
+        c.passive()
+        c.command("ALLO 10", 200)
+        c._send("STOR /never.bin")
+        assert c._read_reply("STOR")[0] == 150
+        c.close_now()
+        while srv._sessions:  # the session thread returns and the server forgets it
+            time.sleep(0.05)
+        with Client("127.0.0.1", srv.port) as again:
+            assert again.size("/never.bin") == 0

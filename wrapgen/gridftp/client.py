@@ -339,6 +339,11 @@ class Client:
             pass
         self._drop()
 
+    def close_now(self) -> None:
+        """Drop the connections without QUIT (the server may be busy with a transfer that will not finish)."""
+        self.channels.drop()
+        self._drop()
+
     def _drop(self) -> None:
         for c in (self.rfile, self.sock):
             try:
@@ -372,5 +377,9 @@ def transfer(src: Client, src_path: str, dst: Client, dst_path: str, parallel: i
         src.command(f"PORT {host.replace('.', ',')},{port >> 8},{port & 0xFF}", 200)
         src.command(f"RETR {src_path}", 150, 125)
         src._final_reply(f"RETR {src_path}", 226, 250)
-    finally:
-        dst._final_reply(f"STOR {dst_path}", 226, 250)
+    except BaseException:
+        # The destination waits for data that will not come: end its session rather than wait for its
+        # stall limit (the caller opens a new one to retry).
+        dst.close_now()
+        raise
+    dst._final_reply(f"STOR {dst_path}", 226, 250)

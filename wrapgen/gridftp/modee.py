@@ -84,7 +84,8 @@ def send(channels: Channels, active: tuple[str, int] | None, parallel: int, f, o
         channels.live = []
 
 
-def receive(channels: Channels, passive: Passive, f, base: int = 0, secure: Secure | None = None) -> int:
+def receive(channels: Channels, passive: Passive, f, base: int = 0, secure: Secure | None = None,
+            control: socket.socket | None = None) -> int:
     """Receive a MODE E transfer: on the cached connections and on new ones accepted from the listener,
     until as many EODs as the EOF block announced have arrived. Returns the bytes written."""
     lock = threading.Lock()
@@ -143,9 +144,20 @@ def receive(channels: Channels, passive: Passive, f, base: int = 0, secure: Secu
         t.start()
 
     last = time.monotonic()
+    # The control connection is watched while waiting for data connections: a client that hangs up (a third
+    # party whose source failed) ends the wait instead of the 120 s stall limit.
+    watched = [passive.sock, wake[0]] + ([control] if control is not None else [])
     try:
         while not done.is_set():
-            readable = select.select([passive.sock, wake[0]], [], [], 1.0)[0]
+            readable = select.select(watched, [], [], 1.0)[0]
+            if control is not None and control in readable:
+                watched.remove(control)  # a command waits for the transfer's end; look only once
+                try:
+                    gone = control.recv(1, socket.MSG_PEEK) == b""
+                except OSError:
+                    gone = True
+                if gone:
+                    raise DataError("the client closed the control connection; transfer abandoned")
             if passive.sock not in readable:
                 if not done.is_set() and time.monotonic() - last > 120:
                     raise DataError("the MODE E transfer stalled (no data connection or EOD for 120 s)")

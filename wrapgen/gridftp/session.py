@@ -782,7 +782,7 @@ class Session:
                 # ESTO's offset. A full disk becomes 452 in run(), like any other command's OSError.
                 base = f.tell()
                 with self.abortable(self.allo):
-                    n = modee.receive(self.channels, self.passive, f, base=base, secure=secure)
+                    n = modee.receive(self.channels, self.passive, f, base=base, secure=secure, control=self.conn)
                 f.flush()
                 if self.server.sync:
                     os.fsync(f.fileno())
