@@ -313,3 +313,17 @@ def test_gridftp_extensions_in_stream_mode_and_their_refusals(server, root) -> N
     assert lines[0] == "229-Entering Striped Passive Mode" and lines[-1] == "229 End", reply
     assert len(lines[1].strip().split(",")) == 6
     f.quit()
+
+
+def test_sbuf_sets_the_data_connections_tcp_buffers(server) -> None:
+    f = client(server)
+    with pytest.raises(ftplib.error_perm, match="501 SBUF lots: expected a number of bytes"):
+        f.sendcmd("SBUF lots")
+    f.sendcmd("SBUF 32768")
+    f.sendcmd("PASV")
+    (session,) = server._sessions
+    assert session.passive.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) == 2 * 32768  # Linux doubles it
+    f.sendcmd("SBUF 0")  # back to the kernel's autotuning
+    f.sendcmd("PASV")
+    assert session.passive.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) != 2 * 32768
+    f.quit()

@@ -143,10 +143,11 @@ def test_http_source_and_dbg(ours, tmp_path) -> None:
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         base = f"http://127.0.0.1:{httpd.server_address[1]}"
-        r = url_copy("-dbg", f"{base}/data.bin", f"ftp://127.0.0.1:{port}/from-http.bin")
+        r = url_copy("-dbg", "-tcp-bs", "1M", f"{base}/data.bin", f"ftp://127.0.0.1:{port}/from-http.bin")
         assert r.returncode == 0, r.stderr
         assert (root / "from-http.bin").read_bytes() == data
         assert "sending: STOR /from-http.bin" in r.stderr and "received: 226" in r.stderr
+        assert "sending: SBUF 1048576" in r.stderr
         r = url_copy(f"{base}/data.bin", f"file://{tmp_path}/h.bin")
         assert r.returncode == 0 and hashlib.md5((tmp_path / "h.bin").read_bytes()).digest() == hashlib.md5(data).digest()
         r = url_copy(f"{base}/missing", f"file://{tmp_path}/m")

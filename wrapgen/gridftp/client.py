@@ -46,10 +46,11 @@ class Client:
     def __init__(self, host: str, port: int = 2811, user: str | None = None, password: str = "wrapgen@",
                  timeout: float = 60.0, gsi: bool = False, credential: str | os.PathLike[str] | None = None,
                  cert_dir: str | os.PathLike[str] | None = None, delegate: bool = True,
-                 dcau: bool | None = None, private: bool = False) -> None:
+                 dcau: bool | None = None, private: bool = False, tcp_buffer: int | None = None) -> None:
         """Connect and log in: anonymous, user/password, or GSI (gsi=True: the proxy at credential or
         $X509_USER_PROXY, delegated unless delegate=False; dcau defaults to on when delegating; private=True
-        encrypts the data channels too, PROT P)."""
+        encrypts the data channels too, PROT P). tcp_buffer sets the TCP buffers of data connections at both
+        ends (SBUF)."""
         self.host, self.port = host, port
         self.protected: Protected | None = None
         self.data_auth: DataAuth | None = None
@@ -74,11 +75,13 @@ class Client:
                 if code == 331:
                     self.command(f"PASS {password}", 230)
             self.command("TYPE I", 200)
+            if tcp_buffer:
+                self.command(f"SBUF {tcp_buffer}", 200)
         except BaseException:
             self._drop()
             raise
         self.mode_e = False
-        self.channels = Channels()  # connections we opened (puts), reused while the server keeps them
+        self.channels = Channels(bufsize=tcp_buffer)  # connections we opened (puts), reused while the server keeps them
 
     def _gsi_login(self, user: str | None, credential, cert_dir, delegate: bool, dcau: bool,
                    private: bool = False) -> None:
@@ -234,7 +237,7 @@ class Client:
     def _download(self, command: str, f, parallel: int = 1, base: int = 0) -> int:
         self._mode_e(parallel)
         # A fresh listener per download: the server opens its own connections each time it sends to a PORT.
-        listener = Passive(self.local_ip, self.peer_ip)
+        listener = Passive(self.local_ip, self.peer_ip, bufsize=self.channels.bufsize)
         incoming = Channels()
         try:
             if ":" in self.local_ip:

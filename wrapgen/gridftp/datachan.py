@@ -20,11 +20,13 @@ class DataError(GridFTPError):
 class Passive:
     """A listening socket (PASV/EPSV) that accepts one data connection from the client's address."""
 
-    def __init__(self, local_ip: str, client_ip: str, port_range: tuple[int, int] | None = None) -> None:
+    def __init__(self, local_ip: str, client_ip: str, port_range: tuple[int, int] | None = None,
+                 bufsize: int | None = None) -> None:
         self.client_ip = client_ip
         family = socket.AF_INET6 if ":" in local_ip else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        set_buffers(self.sock, bufsize)  # before listen: accepted connections inherit it, window scaling too
         ports = range(port_range[0], port_range[1] + 1) if port_range else [0]
         for port in ports:
             try:
@@ -67,10 +69,24 @@ def _closed(conn: socket.socket) -> bool:
         return True
 
 
-def connect(ip: str, port: int, timeout: float = 30.0) -> socket.socket:
+def set_buffers(sock: socket.socket, bufsize: int | None) -> None:
+    """SBUF / -tcp-bs: the TCP send and receive buffers (None: the kernel's autotuning)."""
+    if bufsize:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, bufsize)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, bufsize)
+
+
+def connect(ip: str, port: int, timeout: float = 30.0, bufsize: int | None = None) -> socket.socket:
     """An active data connection (PORT/EPRT)."""
     try:
-        s = socket.create_connection((ip, port), timeout=timeout)
+        s = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM)
+        set_buffers(s, bufsize)  # before connect, so the window scale is negotiated for it
+        s.settimeout(timeout)
+        try:
+            s.connect((ip, port))
+        except BaseException:
+            s.close()
+            raise
     except OSError as exc:
         raise DataError(f"cannot open a data connection to {ip}:{port}: {exc.strerror or exc}") from None
     ready(s)

@@ -26,6 +26,7 @@ class Channels:
     target: tuple | None = None  # ("port", ip, port) for connections we opened
     conns: list[socket.socket] = field(default_factory=list)
     live: list[socket.socket] = field(default_factory=list)  # carrying the current transfer (ABOR shuts them)
+    bufsize: int | None = None  # SBUF: TCP buffers of the connections opened
 
     def abort(self) -> None:
         """Stop the current transfer from another thread: its connections see an error at once."""
@@ -63,7 +64,7 @@ def send(channels: Channels, active: tuple[str, int] | None, parallel: int, f, o
     # The client caches every connection we open (-fast): keep them all, add what is missing, never drop
     # one it still counts on.
     while len(channels.conns) < parallel:
-        conn = connect(*active)
+        conn = connect(*active, bufsize=channels.bufsize)
         if secure is not None:
             try:
                 conn = secure(conn, True) or conn
@@ -146,7 +147,7 @@ def receive(channels: Channels, passive: Passive, f, base: int = 0, secure: Secu
     last = time.monotonic()
     # The control connection is watched while waiting for data connections: a client that hangs up (a third
     # party whose source failed) ends the wait instead of the 120 s stall limit.
-    watched = [passive.sock, wake[0]] + ([control] if control is not None else [])
+    watched = [passive.sock, *wake[:1]] + ([control] if control is not None else [])
     try:
         while not done.is_set():
             readable = select.select(watched, [], [], 1.0)[0]

@@ -241,7 +241,7 @@ class Session:
         elif self.active is not None:
             ip, port = self.active
             self.active = None
-            conn, we_connected = connect(ip, port), True
+            conn, we_connected = connect(ip, port, bufsize=self.channels.bufsize), True
         else:
             raise Reply(425, "use PASV, EPSV, PORT or EPRT first")
         if secure is not None:
@@ -409,9 +409,15 @@ class Session:
 
     def cmd_SBUF(self, arg: str) -> None:
         try:
-            int(arg)
+            size = int(arg)
+            if not 0 <= size <= 1 << 30:
+                raise ValueError
         except ValueError:
-            raise Reply(501, f"SBUF {arg[:20]}: expected a number of bytes") from None
+            raise Reply(501, f"SBUF {arg[:20]}: expected a number of bytes (0 for the system's default, at most "
+                             "1 GiB)") from None
+        if size != self.channels.bufsize:
+            self.channels.drop()  # cached connections have the old buffers
+        self.channels.bufsize = size or None
         raise Reply(200, "SBUF command successful.")
 
     def cmd_ALLO(self, arg: str) -> None:
@@ -494,7 +500,7 @@ class Session:
             self.passive.close()
         self.channels.drop()
         self.active = None
-        self.passive = Passive(self.local_ip, self.client_ip, self.server.port_range)
+        self.passive = Passive(self.local_ip, self.client_ip, self.server.port_range, self.channels.bufsize)
         return self.passive
 
     def cmd_PASV(self, arg: str) -> None:

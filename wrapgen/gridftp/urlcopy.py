@@ -108,13 +108,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="gsiftp: do not delegate the proxy (implies -nodcau)")
     p.add_argument("-dcpriv", "-data-channel-private", dest="dcpriv", action="store_true",
                    help="gsiftp: encrypt the data channels (PROT P)")
-    p.add_argument("-tcp-bs", "-tcp-buffer-size", dest="tcp_bs", default=None, help="accepted for compatibility")
+    p.add_argument("-tcp-bs", "-tcp-buffer-size", dest="tcp_bs", type=_size, default=None,
+                   help="TCP buffer size of the data connections, both ends (SBUF), e.g. 4M")
     p.add_argument("-pp", action="store_true", help="accepted for compatibility (commands are already pipelined "
                                                      "per session)")
     p.add_argument("-dbg", action="store_true", help="print the control channel conversation on stderr")
     p.add_argument("-vb", action="store_true", help="print bytes and rates")
     p.add_argument("-q", action="store_true", help="quiet")
     p.set_defaults(func=_run)
+
+
+def _size(text: str) -> int:
+    """A byte count with an optional K, M or G suffix (globus-url-copy's -tcp-bs form)."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    try:
+        n = int(float(text[:-1]) * units[text[-1].upper()]) if text[-1:].upper() in units else int(text)
+        if n <= 0:
+            raise ValueError
+    except (ValueError, IndexError):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a size in bytes such as 1048576 or 4M") from None
+    return n
 
 
 class Sessions:
@@ -139,9 +152,9 @@ class Sessions:
             if u.scheme == "gsiftp":
                 c = Client(u.host, u.port, user=u.user or None, gsi=True, delegate=not self.args.nodeleg,
                            dcau=False if (self.args.nodcau or self.args.nodeleg) else None,
-                           private=self.args.dcpriv)
+                           private=self.args.dcpriv, tcp_buffer=self.args.tcp_bs)
             else:
-                c = Client(u.host, u.port, u.user, u.password)
+                c = Client(u.host, u.port, u.user, u.password, tcp_buffer=self.args.tcp_bs)
             if self.args.dbg:
                 c.trace = lambda line, k=key: print(f"debug: {k[1]}:{k[2]}: {line}", file=sys.stderr)
             cache[key] = c
