@@ -46,16 +46,17 @@ class Client:
     def __init__(self, host: str, port: int = 2811, user: str | None = None, password: str = "wrapgen@",
                  timeout: float = 60.0, gsi: bool = False, credential: str | os.PathLike[str] | None = None,
                  cert_dir: str | os.PathLike[str] | None = None, delegate: bool = True,
-                 dcau: bool | None = None, private: bool = False, tcp_buffer: int | None = None) -> None:
+                 dcau: bool | None = None, private: bool = False, tcp_buffer: int | None = None,
+                 trace=None) -> None:
         """Connect and log in: anonymous, user/password, or GSI (gsi=True: the proxy at credential or
         $X509_USER_PROXY, delegated unless delegate=False; dcau defaults to on when delegating; private=True
         encrypts the data channels too, PROT P). tcp_buffer sets the TCP buffers of data connections at both
-        ends (SBUF)."""
+        ends (SBUF). trace, a callable, is shown every command and reply line (url-copy -dbg)."""
         self.host, self.port = host, port
         self.protected: Protected | None = None
         self.data_auth: DataAuth | None = None
         self.identity: str | None = None
-        self.trace = None  # a callable shown each command sent and each reply line (url-copy -dbg)
+        self.trace = trace
         self.private = False
         try:
             self.sock = socket.create_connection((host, port), timeout=timeout)

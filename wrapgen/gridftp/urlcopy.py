@@ -149,14 +149,14 @@ class Sessions:
         if c is None:
             from .client import Client
 
+            trace = (lambda line, k=key: print(f"debug: {k[1]}:{k[2]}: {line}", file=sys.stderr)) \
+                if self.args.dbg else None
             if u.scheme == "gsiftp":
                 c = Client(u.host, u.port, user=u.user or None, gsi=True, delegate=not self.args.nodeleg,
                            dcau=False if (self.args.nodcau or self.args.nodeleg) else None,
-                           private=self.args.dcpriv, tcp_buffer=self.args.tcp_bs)
+                           private=self.args.dcpriv, tcp_buffer=self.args.tcp_bs, trace=trace)
             else:
-                c = Client(u.host, u.port, u.user, u.password, tcp_buffer=self.args.tcp_bs)
-            if self.args.dbg:
-                c.trace = lambda line, k=key: print(f"debug: {k[1]}:{k[2]}: {line}", file=sys.stderr)
+                c = Client(u.host, u.port, u.user, u.password, tcp_buffer=self.args.tcp_bs, trace=trace)
             cache[key] = c
             with self._lock:
                 self._all.append(c)
