@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import stat
 from pathlib import Path
 
 from .errors import GridFTPError
@@ -36,10 +37,27 @@ class Jail:
     def real(self, cwd: str, path: str, must_exist: bool = False) -> Path:
         """The real path for a client path; refuses escapes through '..' or symbolic links."""
         v = self.virtual(cwd, path)
-        candidate = self.root / v.lstrip("/")
+        # Fast path (every file of a transfer comes here): walk down from the resolved root with lstat. A
+        # normalised virtual path has no '..', so without a symbolic link on the way it cannot leave the root.
+        current = str(self.root)
+        parts = [p for p in v.split("/") if p]
+        for i, part in enumerate(parts):
+            step = current + "/" + part
+            try:
+                mode = os.lstat(step).st_mode
+            except (FileNotFoundError, NotADirectoryError):
+                if must_exist:
+                    raise PathRefused(f"{v}: no such file or directory") from None
+                return Path(current, *parts[i:])  # nothing below a missing name can be a link
+            if stat.S_ISLNK(mode):
+                return self._real_through_links(v, must_exist)
+            current = step
+        return Path(current)
+
+    def _real_through_links(self, v: str, must_exist: bool) -> Path:
         # Resolve what exists (symlinks included); a missing tail is checked through its parent.
-        resolved = candidate.resolve(strict=False)
-        if not self.inside(resolved):
+        resolved = (self.root / v.lstrip("/")).resolve(strict=False)
+        if not (resolved == self.root or self.root in resolved.parents):
             raise PathRefused(f"{v}: no such file or directory")  # do not reveal what lies outside
         if must_exist and not os.path.lexists(resolved):
             raise PathRefused(f"{v}: no such file or directory")
