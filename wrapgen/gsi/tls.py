@@ -16,14 +16,23 @@ from .names import dn_string
 from .verify import Verified, verify_chain
 
 
+def trust_grid_chains(ctx: ssl.SSLContext, ca: str | os.PathLike[str]) -> None:
+    """Make ctx verify peers against ca (an X509_CERT_DIR-style directory, or a CA file), accept RFC 3820
+    proxies (grid users present short-lived proxies signed by their own certificate), and TLS 1.2 or later."""
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    if os.path.isdir(ca):
+        ctx.load_verify_locations(capath=str(ca))
+    else:
+        ctx.load_verify_locations(cafile=str(ca))
+    ctx.verify_flags |= ssl.VERIFY_ALLOW_PROXY_CERTS
+
+
 def _base(purpose: ssl.Purpose, cert_dir: str | os.PathLike[str]) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if purpose is ssl.Purpose.CLIENT_AUTH else ssl.PROTOCOL_TLS_CLIENT)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     d = Path(cert_dir)
     if not d.is_dir():
         raise GSIError(f"trust directory {d} does not exist (set X509_CERT_DIR)")
-    ctx.load_verify_locations(capath=str(d))
-    ctx.verify_flags |= ssl.VERIFY_ALLOW_PROXY_CERTS
+    trust_grid_chains(ctx, d)
     return ctx
 
 

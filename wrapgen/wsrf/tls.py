@@ -26,15 +26,14 @@ def tls_env(ca: str | None, client_certs: str) -> dict[str, str]:
 
 def ssl_context(conf: Any, default_ssl_context_factory: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
     """gunicorn hook: the server's context (its certificate is already loaded by the factory)."""
+    from ..gsi.tls import trust_grid_chains
+
     ctx = default_ssl_context_factory()
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ca = os.environ.get("WRAPGEN_WSRF_TLS_CA") or None
     if ca:
-        if os.path.isdir(ca):
-            ctx.load_verify_locations(capath=ca)
-        else:
-            ctx.load_verify_locations(cafile=ca)
+        trust_grid_chains(ctx, ca)
+    else:
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.verify_flags |= ssl.VERIFY_ALLOW_PROXY_CERTS
     ctx.verify_mode = CLIENT_MODES[os.environ.get("WRAPGEN_WSRF_TLS_CLIENT", "none")]
-    # Grid users present short-lived proxies (RFC 3820) signed by their own certificate.
-    ctx.verify_flags |= ssl.VERIFY_ALLOW_PROXY_CERTS
     return ctx
