@@ -306,3 +306,29 @@ def test_a_data_connection_from_another_identity_is_refused(ours_gsi, world, pro
             c.put(tmp_path / "f", "/stolen.bin", parallel=1)
     assert f"the peer is {BASE}/CN=Mallory, expected {BASE}/CN=Jane Doe" in str(e.value)
     assert not (root / "stolen.bin").exists() or (root / "stolen.bin").read_bytes() == b""
+
+
+def test_gsi_sessions_may_send_to_another_address_anonymous_ones_may_not(ours_gsi, ours, proxy_env, monkeypatch,
+                                                                          tmp_path) -> None:
+    """Third party beyond loopback needs PORT to another host: allowed for a grid-mapped GSI identity (as GCT
+    does), still refused as FTP bounce for anonymous sessions."""
+    port, root, _ = ours_gsi
+    for k in ("X509_CERT_DIR", "X509_USER_PROXY"):
+        monkeypatch.setenv(k, proxy_env[k])
+    (root / "tp.bin").write_bytes(b"to another address")
+    elsewhere = socket.create_server(("127.0.0.2", 0))  # not the client's address (127.0.0.1)
+    p = elsewhere.getsockname()[1]
+    with Client("localhost", port, gsi=True, delegate=False) as c:  # DCAU N: a plain receiver
+        c.command(f"PORT 127,0,0,2,{p >> 8},{p & 255}", 200)
+        c._send("RETR /tp.bin")
+        conn, _ = elsewhere.accept()
+        got = b""
+        while chunk := conn.recv(100):
+            got += chunk
+        c._final_reply("RETR", 226)
+    assert got == b"to another address"
+    anon_port, _, _ = ours
+    with Client("127.0.0.1", anon_port) as a:
+        with pytest.raises(ReplyError, match="FTP bounce refused; third-party transfers need a GSI login"):
+            a.command(f"PORT 127,0,0,2,{p >> 8},{p & 255}", 200)
+    elsewhere.close()

@@ -530,9 +530,12 @@ class Session:
         self.cmd_PORT(addrs[0])
 
     def _active(self, ip: str, port: int) -> None:
-        if ip != self.client_ip:
+        # Another address is how third-party transfers work (the client points this server at another
+        # server's passive port), and how FTP bounce attacks work: it is allowed to GSI-authenticated users
+        # only (a verified, grid-mapped identity, as GCT's servers do), never to anonymous or password ones.
+        if ip != self.client_ip and self.identity is None:
             raise Reply(501, f"data connections go to the client's own address {self.client_ip}, not {ip} "
-                             "(FTP bounce refused)")
+                             "(FTP bounce refused; third-party transfers need a GSI login)")
         if not 1024 <= port <= 65535:
             raise Reply(501, f"port {port} is not allowed (1024-65535)")
         if self.passive is not None:
