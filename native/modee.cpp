@@ -96,7 +96,7 @@ void header(uint8_t *h, uint8_t desc, uint64_t count, uint64_t offset) {
 
 }  // namespace
 
-ReceiveResult modee_receive(int sock, int file, uint64_t base, uint64_t max_offset) {
+ReceiveResult modee_receive(int sock, int file, uint64_t base, uint64_t max_offset, Progress *progress) {
     ReceiveResult res;
     constexpr size_t kBuf = size_t(4) << 20;
     uint8_t *buf = scratch(kBuf);
@@ -129,6 +129,7 @@ ReceiveResult modee_receive(int sock, int file, uint64_t base, uint64_t max_offs
                 at += n;
                 left -= n;
                 res.bytes += n;
+                if (progress) progress->bytes.fetch_add(n, std::memory_order_relaxed);
             }
             if (at > res.end) res.end = at;
         }
@@ -141,7 +142,7 @@ ReceiveResult modee_receive(int sock, int file, uint64_t base, uint64_t max_offs
 }
 
 uint64_t modee_send(const std::vector<int> &socks, int file, uint64_t offset, uint64_t length, uint64_t block_size,
-                    uint64_t block_offset_base) {
+                    uint64_t block_offset_base, Progress *progress) {
     if (socks.empty()) throw std::runtime_error("no data connection to send on");
     if (block_size == 0) block_size = uint64_t(1) << 20;
     std::atomic<uint64_t> cursor{0};
@@ -172,6 +173,7 @@ uint64_t modee_send(const std::vector<int> &socks, int file, uint64_t offset, ui
                 header(buf, 0, n, block_offset_base + start);
                 write_full(socks[index], buf, 17 + n);
                 sent += n;
+                if (progress) progress->bytes.fetch_add(n, std::memory_order_relaxed);
             }
             uint8_t h[17];
             if (index == 0)

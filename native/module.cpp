@@ -150,28 +150,33 @@ PYBIND11_MODULE(_core, m) {
 
     m.def(
         "modee_receive",
-        [](int sock, int file, uint64_t base, uint64_t max_offset) {
+        [](int sock, int file, uint64_t base, uint64_t max_offset, Progress *progress) {
             ReceiveResult r;
             {
                 py::gil_scoped_release nogil;
-                r = modee_receive(sock, file, base, max_offset);
+                r = modee_receive(sock, file, base, max_offset, progress);
             }
             return py::make_tuple(r.bytes, r.eod, r.eof_expected, r.closed, r.end);
         },
         py::arg("sock"), py::arg("file"), py::arg("base") = 0, py::arg("max_offset") = uint64_t(1) << 62,
+        py::arg("progress") = nullptr,
         "Receive MODE E blocks on one data connection until EOD or close, writing them into file (pwrite); "
         "returns (bytes, eod, eof_expected or -1, closed, end offset).");
     m.def(
         "modee_send",
         [](const std::vector<int> &socks, int file, uint64_t offset, uint64_t length, uint64_t block_size,
-           uint64_t block_offset_base) {
+           uint64_t block_offset_base, Progress *progress) {
             py::gil_scoped_release nogil;
-            return modee_send(socks, file, offset, length, block_size, block_offset_base);
+            return modee_send(socks, file, offset, length, block_size, block_offset_base, progress);
         },
         py::arg("socks"), py::arg("file"), py::arg("offset"), py::arg("length"), py::arg("block_size") = uint64_t(1) << 20,
-        py::arg("block_offset_base") = 0,
+        py::arg("block_offset_base") = 0, py::arg("progress") = nullptr,
         "Send a file range as MODE E blocks over the connections (one thread each), then EOD on each and "
         "EOF|EOD with the connection count on the first; returns the data bytes sent.");
+    py::class_<Progress>(m, "Progress", "A transfer's byte counter, updated by the native data path as it goes.")
+        .def(py::init<>())
+        .def_property_readonly("bytes", [](const Progress &p) { return p.bytes.load(std::memory_order_relaxed); },
+                               "Data bytes moved so far.");
     m.def("algorithms", &algorithm_names, "Checksum algorithm names, in GridFTP's FEAT order.");
     m.def("openssl_version", &openssl_version, "Version of the OpenSSL libcrypto the core is linked with.");
     m.def(

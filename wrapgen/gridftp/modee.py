@@ -52,7 +52,7 @@ Secure = Callable[[socket.socket, bool], "socket.socket | None"]
 
 
 def send(channels: Channels, active: tuple[str, int] | None, parallel: int, f, offset: int, length: int,
-         secure: Secure | None = None, block_base: int | None = None) -> int:
+         secure: Secure | None = None, block_base: int | None = None, progress: _core.Progress | None = None) -> int:
     """Send a file range as MODE E; the sender connects (to the PORT address) or reuses cached connections.
     Block headers carry file offsets (block_base=None) or offsets from block_base (ESTO's adjusted module)."""
     if active is None:
@@ -77,7 +77,7 @@ def send(channels: Channels, active: tuple[str, int] | None, parallel: int, f, o
     channels.live = list(use)
     try:
         return _core.modee_send([c.fileno() for c in use], f.fileno(), offset, length, BLOCK,
-                                offset if block_base is None else block_base)
+                                offset if block_base is None else block_base, progress)
     except RuntimeError as exc:
         channels.drop()
         raise DataError(f"transfer aborted: {exc}") from None
@@ -86,7 +86,7 @@ def send(channels: Channels, active: tuple[str, int] | None, parallel: int, f, o
 
 
 def receive(channels: Channels, passive: Passive, f, base: int = 0, secure: Secure | None = None,
-            control: socket.socket | None = None) -> int:
+            control: socket.socket | None = None, progress: _core.Progress | None = None) -> int:
     """Receive a MODE E transfer: on the cached connections and on new ones accepted from the listener,
     until as many EODs as the EOF block announced have arrived. Returns the bytes written."""
     lock = threading.Lock()
@@ -107,7 +107,7 @@ def receive(channels: Channels, passive: Passive, f, base: int = 0, secure: Secu
         try:
             if fresh and secure is not None:
                 conn = secure(conn, False) or conn
-            n, eod, expected, closed, _end = _core.modee_receive(conn.fileno(), f.fileno(), base)
+            n, eod, expected, closed, _end = _core.modee_receive(conn.fileno(), f.fileno(), base, progress=progress)
         except (RuntimeError, OSError, DataError) as exc:
             with lock:
                 state["error"] = exc

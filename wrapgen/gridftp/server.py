@@ -30,13 +30,14 @@ class Server:
     def __init__(self, root: str | os.PathLike[str], host: str = "127.0.0.1", port: int = 0,
                  anonymous: bool = False, password_file: str | os.PathLike[str] | None = None,
                  port_range: tuple[int, int] | None = None, max_sessions: int = 256, sync: bool = False,
-                 gsi: GSIConfig | None = None) -> None:
+                 gsi: GSIConfig | None = None, marker_interval: float = 5.0) -> None:
         self.root = Path(root).resolve()
         if not self.root.is_dir():
             raise GridFTPError(f"server root {root} is not a directory")
         if not anonymous and password_file is None and gsi is None:
             raise GridFTPError("no way to log in: allow --anonymous, give a --password-file or enable --gsi")
         self.gsi = gsi
+        self.marker_interval = marker_interval  # seconds between 112 performance markers of a long transfer
         self.gsi_only = gsi is not None and not anonymous and password_file is None
         self._keys = KeyPool() if gsi is not None else None
         self.host, self.port = host, port

@@ -21,6 +21,7 @@ from ..gsi.errors import GSIError
 from ..gsi.proxy import Credential
 from .errors import GridFTPError
 
+from .. import _core
 from . import modee
 from .datachan import DataError, Passive, connect, receive_file, send_file, send_lines
 from .modee import Channels
@@ -744,9 +745,10 @@ class Session:
                 secure = self.secure()
                 self.send(150, "Opening BINARY mode data connection.")
                 # RETR after REST: blocks carry file offsets; ERET: offsets from the range's start (as GCT does)
-                with self.abortable(n):
+                progress = _core.Progress()
+                with self.abortable(n, progress):
                     modee.send(self.channels, self.active, self.parallel, f, offset, n, secure,
-                               block_base=None if length is None else 0)
+                               block_base=None if length is None else 0, progress=progress)
                 raise Reply(226, "Transfer complete.")
             conn = self.data_connection()
             try:
@@ -790,8 +792,10 @@ class Session:
                 # Blocks carry offsets from where the file is positioned: 0, REST's offset, the end for APPE,
                 # ESTO's offset. A full disk becomes 452 in run(), like any other command's OSError.
                 base = f.tell()
-                with self.abortable(self.allo):
-                    n = modee.receive(self.channels, self.passive, f, base=base, secure=secure, control=self.conn)
+                progress = _core.Progress()
+                with self.abortable(self.allo, progress):
+                    n = modee.receive(self.channels, self.passive, f, base=base, secure=secure, control=self.conn,
+                                      progress=progress)
                 f.flush()
                 if self.server.sync:
                     os.fsync(f.fileno())
@@ -852,24 +856,33 @@ class Session:
 
     # --- ABOR during a transfer -----------------------------------------------------------------------------
     @contextmanager
-    def abortable(self, size: int | None):
-        """Watch the control connection while a transfer runs: ABOR (or the client going away) stops it.
+    def abortable(self, size: int | None, progress: _core.Progress | None = None):
+        """Watch a running transfer: ABOR (or the client going away) stops it, and every marker interval a
+        112 performance marker reports the bytes moved so far (progress, kept by the native data path).
 
-        Transfers known to be small are not watched: they end before an ABOR could matter, and a thread per
+        Transfers known to be small are not watched: they end before either could matter, and a thread per
         file costs the many-small-files case. A protected (GSI) session's commands cannot be read ahead
-        without consuming them, so there ABOR waits for the transfer's end.
+        without consuming them, so there ABOR waits for the transfer's end (markers still go out).
         """
         self.aborted = False
-        if (size is not None and size < WATCH_ABOR_FROM) or self.protected is not None:
+        if size is not None and size < WATCH_ABOR_FROM:
             yield
             return
         wake_r, wake_w = os.pipe()  # ends the watcher at once when the transfer is over
+        interval = self.server.marker_interval
+        listen_for_abor = self.protected is None
 
         def watch() -> None:
+            watched = [self.conn, wake_r] if listen_for_abor else [wake_r]
             while True:
-                readable = select.select([self.conn, wake_r], [], [])[0]
+                readable = select.select(watched, [], [], interval)[0]
                 if wake_r in readable:
                     return
+                if not readable:
+                    if progress is not None:
+                        self.send(112, f"Perf Marker\n Timestamp: {time.time():.1f}\n Stripe Index: 0\n"
+                                       f" Stripe Bytes Transferred: {progress.bytes}\n Total Stripe Count: 1\nEnd.")
+                    continue
                 try:
                     head = self.conn.recv(64, socket.MSG_PEEK)
                 except OSError:
@@ -883,9 +896,10 @@ class Session:
                             self._stream_conn.shutdown(socket.SHUT_RDWR)
                         except OSError:
                             pass
-                return  # any other command waits for the transfer's end
+                    return
+                watched.remove(self.conn)  # any other command waits for the transfer's end
 
-        t = threading.Thread(target=watch, name="gridftp-abor", daemon=True)
+        t = threading.Thread(target=watch, name="gridftp-watch", daemon=True)
         t.start()
         try:
             yield
