@@ -166,3 +166,29 @@ def test_http_source_and_dbg(ours, tmp_path) -> None:
 def test_option_errors(args, message) -> None:
     r = url_copy(*args)
     assert r.returncode == 2 and message in r.stderr, r.stderr
+
+
+def test_resume_point_trusts_only_a_matching_prefix(ours, tmp_path) -> None:
+    import argparse
+
+    from wrapgen.gridftp.urlcopy import Sessions, parse_url, resume_point
+
+    port, _, root = ours
+    data = os.urandom(5 << 20)
+    (root / "src.bin").write_bytes(data)
+    args = argparse.Namespace(nodeleg=False, nodcau=False, dcpriv=False, tcp_bs=None, dbg=False)
+    sessions = Sessions(args)
+    src, dst = parse_url(f"ftp://127.0.0.1:{port}/src.bin"), parse_url(f"file://{tmp_path}/dst.bin")
+    try:
+        (tmp_path / "dst.bin").write_bytes(data[: 3 << 20])  # what a failed download left
+        assert resume_point(sessions, src, dst, parallel=2) == 1 << 20  # the last 2 blocks may have holes
+        (tmp_path / "dst.bin").write_bytes(b"\0" + data[1: 3 << 20])  # one byte wrong at the start
+        assert resume_point(sessions, src, dst, parallel=2) == 0
+        (tmp_path / "dst.bin").write_bytes(data[: 1 << 20])  # too little to be sure of anything
+        assert resume_point(sessions, src, dst, parallel=2) == 0
+        up_src, up_dst = parse_url(f"file://{tmp_path}/local.bin"), parse_url(f"ftp://127.0.0.1:{port}/part.bin")
+        (tmp_path / "local.bin").write_bytes(data)
+        (root / "part.bin").write_bytes(data[: 4 << 20])  # what a failed upload left
+        assert resume_point(sessions, up_src, up_dst, parallel=1) == 3 << 20
+    finally:
+        sessions.close()

@@ -274,12 +274,44 @@ def _http_get(u: Url, dest: Path) -> int:
     return dest.stat().st_size
 
 
-def copy_one(sessions: Sessions, src: Url, dst: Url, args: argparse.Namespace, made: set) -> int:
-    """Copy one file; returns the bytes moved."""
+def resume_point(sessions: Sessions, src: Url, dst: Url, parallel: int) -> int:
+    """Where a retried copy can start: the part of the destination left by the failed attempt that matches the
+    source (0 if none). Parallel streams write blocks out of order, so only what lies before the last
+    `parallel` blocks is a candidate, and it is trusted only if its checksum matches the source's."""
+    from ..checksum import file_checksum
+    from .modee import BLOCK
+
+    if not (src.remote ^ dst.remote) or src.scheme in ("http", "https"):
+        return 0  # third party (the servers restart it) or http: from the start
+    try:
+        have = os.path.getsize(dst.path) if dst.scheme == "file" else sessions.get(dst).size(dst.path)
+    except (OSError, GridFTPError):
+        return 0
+    start = (max(0, have - parallel * BLOCK) // BLOCK) * BLOCK
+    if start <= 0:
+        return 0
+
+    def digest(u: Url) -> str:
+        if u.scheme == "file":
+            return file_checksum(u.path, "ADLER32", offset=0, length=start)
+        return sessions.get(u).checksum(u.path, "ADLER32", 0, start).lower()
+
+    try:
+        return start if digest(src) == digest(dst) else 0
+    except (OSError, GridFTPError):
+        return 0
+
+
+def copy_one(sessions: Sessions, src: Url, dst: Url, args: argparse.Namespace, made: set, resume: int = 0) -> int:
+    """Copy one file (from byte `resume` on, a retry's restart point); returns the bytes moved."""
     from .client import transfer
 
     off, length = args.off or 0, args.len
     partial = args.off is not None or args.len is not None
+    if resume and not partial:
+        if src.remote:
+            return sessions.get(src).get(src.path, dst.path, parallel=args.parallel, offset=resume) + resume
+        return sessions.get(dst).put(Path(src.path), dst.path, parallel=args.parallel, offset=resume) + resume
     if args.cd:
         if dst.scheme == "file":
             Path(dst.path).parent.mkdir(parents=True, exist_ok=True)
@@ -388,9 +420,12 @@ def _copy_all(sessions: Sessions, pairs: list[tuple[Url, Url]], args: argparse.N
         if args.sync and _in_sync(sessions, src, dst, args.sync_level, args.alg):
             progress.done(0)
             return 0
+        resume = 0
         for attempt in range(tries):
             try:
-                n = copy_one(sessions, src, dst, args, made)
+                n = copy_one(sessions, src, dst, args, made, resume)
+                if resume and args.verify and _checksum(sessions, src, args.alg) != _checksum(sessions, dst, args.alg):
+                    raise GridFTPError(f"checksum mismatch ({args.alg}) after resuming {src.text} at {resume}")
                 break
             except (GridFTPError, OSError) as exc:
                 sessions.drop(src)
@@ -400,6 +435,14 @@ def _copy_all(sessions: Sessions, pairs: list[tuple[Url, Url]], args: argparse.N
                 if not args.q:
                     print(f"retrying {src.text} after: {exc}", file=sys.stderr)
                 time.sleep(min(2 ** attempt * 0.2, 5))
+                if args.off is None and args.len is None:
+                    try:
+                        resume = resume_point(sessions, src, dst, args.parallel)
+                    except (GridFTPError, OSError):
+                        resume = 0
+                    if resume and not args.q:
+                        print(f"resuming {src.text} at byte {resume} (the part already copied matches)",
+                              file=sys.stderr)
         if args.vb and not args.q:
             print(f"Source: {src.text}\nDest:   {dst.text}\n  {n} bytes")
         progress.done(n)
