@@ -19,8 +19,8 @@ from __future__ import annotations
 import functools
 import os
 import re
+import select
 import socket
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -82,7 +82,11 @@ class Client:
             self._drop()
             raise
         self.mode_e = False
+        self._opts_parallel: int | None = None
         self.channels = Channels(bufsize=tcp_buffer)  # connections we opened (puts), reused while the server keeps them
+        self._put_target: tuple[str, int] | None = None
+        self._listener: Passive | None = None
+        self._incoming = Channels()
 
     def _gsi_login(self, user: str | None, credential, cert_dir, delegate: bool, dcau: bool,
                    private: bool = False) -> None:
@@ -233,48 +237,57 @@ class Client:
         if not self.mode_e:
             self.command("MODE E", 200)
             self.mode_e = True
-        self.command(f"OPTS RETR Parallelism={parallel},{parallel},{parallel};", 200)
+        if parallel != self._opts_parallel:
+            self.command(f"OPTS RETR Parallelism={parallel},{parallel},{parallel};", 200)
+            self._opts_parallel = parallel
+
+    # Data connections are kept between transfers, as globus-url-copy -fast does: downloads keep one PORT
+    # listener and the connections the server opened to it; uploads keep the server's PASV address and the
+    # connections opened to it. Switching direction (PORT after PASV or the reverse) makes the server drop
+    # its side, so this side drops too.
+    def _forget_downloads(self) -> None:
+        self._incoming.drop()
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+    def _forget_uploads(self) -> None:
+        self.channels.drop()
+        self._put_target = None
 
     def _download(self, command: str, f, parallel: int = 1, base: int = 0) -> int:
         self._mode_e(parallel)
-        # A fresh listener per download: the server opens its own connections each time it sends to a PORT.
-        listener = Passive(self.local_ip, self.peer_ip, bufsize=self.channels.bufsize)
-        incoming = Channels()
+        ok = False
         try:
-            if ":" in self.local_ip:
-                self.command(f"EPRT |2|{listener.ip}|{listener.port}|", 200)
-            else:
-                self.command(f"PORT {listener.ip.replace('.', ',')},{listener.port >> 8},{listener.port & 0xFF}", 200)
+            if self._listener is None:
+                self._forget_uploads()
+                self._listener = Passive(self.local_ip, self.peer_ip, bufsize=self.channels.bufsize)
+                lst = self._listener
+                if ":" in self.local_ip:
+                    self.command(f"EPRT |2|{lst.ip}|{lst.port}|", 200)
+                else:
+                    self.command(f"PORT {lst.ip.replace('.', ',')},{lst.port >> 8},{lst.port & 0xFF}", 200)
+            listener, incoming = self._listener, self._incoming
             self._send(command)
-            # The server may connect (and authenticate, DCAU) before it sends 150, as GCT does: accept while
-            # waiting for the reply.
-            outcome: dict[str, object] = {}
-
-            def run() -> None:
-                try:
-                    outcome["n"] = receive(incoming, listener, f, base, secure=self._secure)
-                except BaseException as exc:  # noqa: BLE001 - handed to the caller below
-                    outcome["error"] = exc
-
-            worker = threading.Thread(target=run, daemon=True)
-            worker.start()
-            try:
+            # Whichever comes first: the reply (150, or a refusal), or the data (GCT connects, and runs DCAU,
+            # before it sends 150). One thread does both in turn; the data side never starts on a refusal.
+            ready = select.select([self.sock, listener.sock, *incoming.conns], [], [], 120.0)[0]
+            if not ready:
+                raise GridFTPError(f"{command.split(' ')[0]}: neither a reply nor data within 120 s")
+            if self.sock in ready:
                 code, text = self._read_reply(command)
-            except BaseException:
-                listener.close()
-                worker.join(5)
-                raise
-            if code >= 300:
-                listener.close()
-                worker.join(5)
-                raise ReplyError(command, code, text)
-            worker.join()
-            if "error" in outcome:
-                raise outcome["error"]  # type: ignore[misc]
-            n = int(outcome["n"])  # type: ignore[arg-type]
+                if code >= 300:
+                    raise ReplyError(command, code, text)
+                n = receive(incoming, listener, f, base, secure=self._secure)
+            else:
+                n = receive(incoming, listener, f, base, secure=self._secure)
+                code, text = self._read_reply(command)
+                if code >= 300:
+                    raise ReplyError(command, code, text)
+            ok = True
         finally:
-            incoming.drop()
-            listener.close()
+            if not ok:
+                self._forget_downloads()
         self._final_reply(command, 226, 250)
         return n
 
@@ -308,8 +321,9 @@ class Client:
             partial = bool(offset) or length is not None
             n = max(0, min(size - offset, length if length is not None else size))
             self._mode_e(parallel)
-            target = self.passive()
-            self.channels.drop()  # a new PASV port: earlier connections lead elsewhere
+            if self._put_target is None or (self.channels.conns and len(self.channels.conns) != parallel):
+                self._put_target = self.passive()
+            target = self._put_target
             self.command(f"ALLO {n}", 200, 202)
             command = f"ESTO A {offset} {remote}" if partial else f"STOR {remote}"
             # GCT answers 150 only once the data connections exist (the sender connects first).
@@ -318,15 +332,21 @@ class Client:
                 sent = send(self.channels, target, parallel, f, offset, n, secure=self._secure,
                             block_base=0 if partial else None)
             except GridFTPError:
+                self._forget_uploads()
                 self._final_reply(command, 226, 250)  # the server's reason, if it refused
                 raise
-            finally:
-                self.channels.drop()
-            self._final_reply(command, 226, 250)
+            try:
+                self._final_reply(command, 226, 250)
+            except BaseException:
+                self._forget_uploads()
+                raise
             return sent
 
     def passive(self) -> tuple[str, int]:
-        """PASV: the (address, port) the server listens on."""
+        """PASV: the (address, port) the server listens on (the data connections kept so far are dropped:
+        the server drops its side too)."""
+        self._forget_uploads()
+        self._forget_downloads()
         code, text = self.command("PASV", 227)
         m = re.search(r"(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)", text)
         if not m:
@@ -336,7 +356,8 @@ class Client:
 
     def close(self) -> None:
         """QUIT and drop the connections."""
-        self.channels.drop()
+        self._forget_uploads()
+        self._forget_downloads()
         try:
             self.command("QUIT")
         except (GridFTPError, OSError):
@@ -345,7 +366,8 @@ class Client:
 
     def close_now(self) -> None:
         """Drop the connections without QUIT (the server may be busy with a transfer that will not finish)."""
-        self.channels.drop()
+        self._forget_uploads()
+        self._forget_downloads()
         self._drop()
 
     def _drop(self) -> None:
@@ -375,6 +397,8 @@ def transfer(src: Client, src_path: str, dst: Client, dst_path: str, parallel: i
             c.data_auth = None
         c._mode_e(parallel)
     host, port = dst.passive()
+    src._forget_uploads()  # the PORT below points src's server elsewhere: what it kept is gone
+    src._forget_downloads()
     dst.command("ALLO " + str(src.size(src_path)), 200, 202)
     dst._send(f"STOR {dst_path}")
     try:
