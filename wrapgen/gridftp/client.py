@@ -173,13 +173,17 @@ class Client:
                     raise ReplyError(command, code, text)
                 return code, text
 
-    def _send(self, line: str) -> None:
-        if self.trace is not None:
-            self.trace("sending: " + ("PASS ****" if line.startswith("PASS ") else line))
-        if self.protected is not None:
-            self.sock.sendall(self.protected.wrap_command(line))
-        else:
-            self.sock.sendall(line.encode("utf-8", "surrogateescape") + b"\r\n")
+    def _send(self, *lines: str) -> None:
+        """Send command lines (several: pipelined, in one write)."""
+        out = b""
+        for line in lines:
+            if self.trace is not None:
+                self.trace("sending: " + ("PASS ****" if line.startswith("PASS ") else line))
+            if self.protected is not None:
+                out += self.protected.wrap_command(line)
+            else:
+                out += line.encode("utf-8", "surrogateescape") + b"\r\n"
+        self.sock.sendall(out)
 
     def command(self, line: str, *expect: int) -> tuple[int, str]:
         """Send one command; returns (code, text), raising ReplyError if the code is not expected."""
@@ -324,10 +328,15 @@ class Client:
             if self._put_target is None or (self.channels.conns and len(self.channels.conns) != parallel):
                 self._put_target = self.passive()
             target = self._put_target
-            self.command(f"ALLO {n}", 200, 202)
             command = f"ESTO A {offset} {remote}" if partial else f"STOR {remote}"
-            # GCT answers 150 only once the data connections exist (the sender connects first).
-            self._send(command)
+            # ALLO and the store go in one write (one round trip less per file); GCT answers 150 only once the
+            # data connections exist (the sender connects first), so the data follows at once.
+            self._send(f"ALLO {n}", command)
+            try:
+                self._read_reply(f"ALLO {n}", 200, 202)
+            except BaseException:
+                self.close_now()  # the store is already on its way and would wait for data: end the session
+                raise
             try:
                 sent = send(self.channels, target, parallel, f, offset, n, secure=self._secure,
                             block_base=0 if partial else None)
