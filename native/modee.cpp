@@ -52,6 +52,19 @@ void write_full(int fd, const void *buf, size_t n, int flags = 0) {
     }
 }
 
+void pread_full(int fd, uint8_t *buf, size_t n, uint64_t off) {
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = ::pread(fd, buf + got, n - got, static_cast<off_t>(off + got));
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            throw std::runtime_error(sys_error("reading the file"));
+        }
+        if (r == 0) throw std::runtime_error("the file became shorter during the transfer");
+        got += static_cast<size_t>(r);
+    }
+}
+
 void pwrite_full(int fd, const uint8_t *buf, size_t n, uint64_t off) {
     size_t done = 0;
     while (done < n) {
@@ -184,37 +197,15 @@ uint64_t modee_send(const std::vector<int> &socks, int file, uint64_t offset, ui
                         if (r == 0) throw std::runtime_error("the file became shorter during the transfer");
                         left -= static_cast<uint64_t>(r);
                     }
-                    if (!fallback) {
-                        sent += n;
-                        if (progress) progress->bytes.fetch_add(n, std::memory_order_relaxed);
-                        continue;
+                    if (fallback) {  // the header is out: the block's bytes follow the ordinary way
+                        pread_full(file, buf + 17, n, offset + start);
+                        write_full(socks[index], buf + 17, n);
                     }
-                    // The header is out: send the block's bytes the ordinary way below, without a header.
-                    size_t got = 0;
-                    while (got < n) {
-                        ssize_t r = ::pread(file, buf + 17 + got, n - got, static_cast<off_t>(offset + start + got));
-                        if (r < 0) {
-                            if (errno == EINTR) continue;
-                            throw std::runtime_error(sys_error("reading the file"));
-                        }
-                        if (r == 0) throw std::runtime_error("the file became shorter during the transfer");
-                        got += static_cast<size_t>(r);
-                    }
-                    write_full(socks[index], buf + 17, n);
                     sent += n;
                     if (progress) progress->bytes.fetch_add(n, std::memory_order_relaxed);
                     continue;
                 }
-                size_t got = 0;
-                while (got < n) {
-                    ssize_t r = ::pread(file, buf + 17 + got, n - got, static_cast<off_t>(offset + start + got));
-                    if (r < 0) {
-                        if (errno == EINTR) continue;
-                        throw std::runtime_error(sys_error("reading the file"));
-                    }
-                    if (r == 0) throw std::runtime_error("the file became shorter during the transfer");
-                    got += static_cast<size_t>(r);
-                }
+                pread_full(file, buf + 17, n, offset + start);
                 header(buf, 0, n, block_offset_base + start);
                 write_full(socks[index], buf, 17 + n);
                 sent += n;
