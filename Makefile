@@ -33,6 +33,7 @@ demo: system $(VENV)/.installed
 	@$(VPY) -P tutorials/00_smoke.py
 	@$(VPY) -P tutorials/01_wrap_fortran.py
 	@$(VPY) -P tutorials/02_publish_service.py
+	@$(VPY) -P tutorials/03_move_data.py
 
 FINISHED := build/pytest-finished
 
