@@ -8,7 +8,7 @@ from typing import Any
 
 from .errors import UsageError, WrapgenError
 
-__all__ = ["UsageError", "WrapgenError", "__version__", "connect", "load"]
+__all__ = ["UsageError", "WrapgenError", "__version__", "connect", "copy", "load"]
 
 
 def load(spec: str | os.PathLike[str], isolate: bool = False) -> types.ModuleType:
@@ -28,6 +28,14 @@ def connect(url: str, timeout: float = 300.0, cert: str | tuple[str, str] | None
     from .wsrf.client import connect as _connect
 
     return _connect(url, timeout, cert, verify)
+
+
+def copy(src: str, dst: str, **options: Any) -> Any:
+    """Copy between file://, ftp://, gsiftp:// and http(s):// URLs, third party included (the one-call API
+    for data; options as wrapgen.gridftp.urlcopy.copy: parallel, recursive, verify, sync, retries, ...)."""
+    from .gridftp.urlcopy import copy as _copy
+
+    return _copy(src, dst, **options)
 
 
 def __getattr__(name: str) -> str:

@@ -192,3 +192,27 @@ def test_resume_point_trusts_only_a_matching_prefix(ours, tmp_path) -> None:
         assert resume_point(sessions, up_src, up_dst, parallel=1) == 3 << 20
     finally:
         sessions.close()
+
+
+def test_wrapgen_copy_is_url_copy_as_one_call(ours, gct, tmp_path) -> None:
+    import wrapgen
+    from wrapgen.errors import UsageError
+    from wrapgen.gridftp.errors import GridFTPError
+
+    port, _, root = ours
+    gport, gprefix, groot = gct
+    tree = tmp_path / "tree"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "a.bin").write_bytes(os.urandom(70_000))
+    (tree / "sub" / "b.bin").write_bytes(os.urandom(3_000))
+    done = wrapgen.copy(f"file://{tree}/", f"ftp://127.0.0.1:{port}/in/", recursive=True, mkdirs=True, verify=True)
+    assert (done.files, done.bytes) == (2, 73_000)
+    assert (root / "in" / "sub" / "b.bin").read_bytes() == (tree / "sub" / "b.bin").read_bytes()
+    again = wrapgen.copy(f"file://{tree}/", f"ftp://127.0.0.1:{port}/in/", recursive=True, sync=1)
+    assert again.bytes == 0  # everything already there
+    third = wrapgen.copy(f"ftp://127.0.0.1:{port}/in/a.bin", f"ftp://127.0.0.1:{gport}{gprefix}/a.bin", parallel=2)
+    assert third.bytes == 70_000 and (groot / "a.bin").read_bytes() == (tree / "a.bin").read_bytes()
+    with pytest.raises(UsageError, match="-p 0: expected 1 to 64"):
+        wrapgen.copy(f"file://{tree}/a.bin", f"ftp://127.0.0.1:{port}/x", parallel=0)
+    with pytest.raises(GridFTPError, match="550"):
+        wrapgen.copy(f"ftp://127.0.0.1:{port}/missing", f"file://{tmp_path}/m")

@@ -381,7 +381,41 @@ def _jobs(args: argparse.Namespace) -> list[tuple[Url, Url]]:
     return [(parse_url(args.src), parse_url(args.dst))]
 
 
+@dataclass(frozen=True)
+class Copied:
+    """What a copy did: files copied (or found in sync), bytes moved, seconds taken."""
+
+    files: int
+    bytes: int
+    seconds: float
+
+
+def copy(src: str, dst: str, *, parallel: int = 4, recursive: bool = False, mkdirs: bool = False,
+         verify: bool = False, checksum: str = "MD5", sync: int | None = None, retries: int = 0,
+         concurrency: int = 1, dcau: bool = True, private: bool = False, delegate: bool = True,
+         tcp_buffer: int | None = None) -> Copied:
+    """Copy between file://, ftp://, gsiftp:// and http(s):// URLs (wrapgen url-copy as a function).
+
+    recursive copies trees (both URLs end in '/'); sync=0..3 skips what the destination already holds
+    (url-copy's -sync-level); retries>0 retries failed files, resuming after what was already copied.
+    """
+    args = argparse.Namespace(
+        src=src, dst=dst, parallel=parallel, fast=True, r=recursive, cd=mkdirs, cc=concurrency, file=None,
+        list_url=None, sync=sync is not None, sync_level=2 if sync is None else sync, off=None, len=None,
+        verify=verify, alg=checksum, rst=retries > 0, rst_retries=retries, nodcau=not dcau,
+        nodeleg=not delegate, dcpriv=private, tcp_bs=tcp_buffer, pp=False, dbg=False, vb=False, q=True)
+    start = time.monotonic()
+    files, moved = _execute(args)
+    return Copied(files, moved, time.monotonic() - start)
+
+
 def _run(args: argparse.Namespace) -> int:
+    _execute(args)
+    return 0
+
+
+def _execute(args: argparse.Namespace) -> tuple[int, int]:
+    """Check the options, then list (-list) or copy; (files, bytes)."""
     if not 1 <= args.parallel <= 64:
         raise UsageError(f"-p {args.parallel}: expected 1 to 64")
     if not 1 <= args.cc <= 64:
@@ -400,16 +434,17 @@ def _run(args: argparse.Namespace) -> int:
             for name, facts in sorted(sessions.get(u).list(u.path).items()):
                 if name not in (".", ".."):
                     print(name + ("/" if facts.get("type") == "dir" else ""))
-            return 0
+            return 0, 0
         pairs = [p for s, d in _jobs(args) for p in _pairs(sessions, s, d, args)]
         if (args.off is not None or args.len is not None) and len(pairs) != 1:
             raise UsageError("-off/-len apply to a single file")
-        return _copy_all(sessions, pairs, args)
+        return len(pairs), _copy_all(sessions, pairs, args)
     finally:
         sessions.close()
 
 
 def _copy_all(sessions: Sessions, pairs: list[tuple[Url, Url]], args: argparse.Namespace) -> int:
+    """Copy every pair (concurrently with -cc); the bytes moved."""
     tries = args.rst_retries + 1 if args.rst else 1
     made: set = set()
     progress = Progress(len(pairs), enabled=not args.q and not args.vb and sys.stderr.isatty())
@@ -459,7 +494,7 @@ def _copy_all(sessions: Sessions, pairs: list[tuple[Url, Url]], args: argparse.N
     if args.vb and not args.q:
         secs = max(time.monotonic() - start, 1e-9)
         print(f"{total} bytes {total / secs / 1e6:.2f} MB/sec avg ({len(pairs)} file{'s' * (len(pairs) != 1)})")
-    return 0
+    return total
 
 
 class Progress:
