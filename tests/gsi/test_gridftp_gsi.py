@@ -332,3 +332,21 @@ def test_gsi_sessions_may_send_to_another_address_anonymous_ones_may_not(ours_gs
         with pytest.raises(ReplyError, match="FTP bounce refused; third-party transfers need a GSI login"):
             a.command(f"PORT 127,0,0,2,{p >> 8},{p & 255}", 200)
     elsewhere.close()
+
+
+def test_a_long_proxy_chain_logs_in(ours_gsi, world, tmp_path, monkeypatch) -> None:
+    """A proxy of a proxy of a proxy...: the client's certificate flight, in base64, is longer than any plain
+    command line may be (ADAT lines have their own, larger limit)."""
+    from wrapgen.gsi.proxy import create_proxy, write_proxy
+
+    port, root, _ = ours_gsi
+    cred = world.user
+    for _ in range(5):
+        cred = create_proxy(cred, 1)
+    proxy = write_proxy(cred, tmp_path / "x509up_long")
+    monkeypatch.setenv("X509_CERT_DIR", str(world.trust))
+    (root / "f").write_bytes(b"chained")
+    with Client("localhost", port, gsi=True, credential=proxy, delegate=False) as c:
+        assert c.identity == f"{BASE}/CN=Jane Doe"
+        c.get("/f", tmp_path / "f", parallel=1)
+    assert (tmp_path / "f").read_bytes() == b"chained"

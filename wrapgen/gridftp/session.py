@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("wrapgen.gridftp")
 
 MAX_LINE = 4096
+MAX_TOKEN_LINE = 64 * 1024  # ADAT/ENC lines: a base64 TLS flight with a proxy chain is often over 4 KiB
 NO_LOGIN = {"USER", "PASS", "QUIT", "FEAT", "HELP", "SYST", "NOOP", "AUTH", "ADAT", "OPTS", "PBSZ", "PROT"}
 CLEAR_ONLY = {"AUTH", "ADAT"}  # the only commands a protected session may send unwrapped (besides QUIT)
 WATCH_ABOR_FROM = 8 << 20  # bytes: smaller transfers are not watched for ABOR (see Session.abortable)
@@ -128,16 +129,20 @@ class Session:
         self.conn.sendall(raw)
 
     def readline(self) -> str | None:
-        """The next command line; None at EOF. Overlong lines are refused and skipped."""
-        line = self.rfile.readline(MAX_LINE + 1)
+        """The next command line; None at EOF. Overlong lines are refused and skipped: MAX_LINE bytes for a
+        command, MAX_TOKEN_LINE for the RFC 2228 lines that carry tokens (ADAT with a long certificate
+        chain, ENC/MIC/CONF)."""
+        line = self.rfile.readline(MAX_TOKEN_LINE + 1)
         if not line:
             return None
-        if len(line) > MAX_LINE and not line.endswith(b"\n"):
-            while True:  # skip the rest of the overlong line
-                more = self.rfile.readline(MAX_LINE + 1)
-                if not more or more.endswith(b"\n"):
-                    break
-            self.send(500, f"command line too long (over {MAX_LINE} bytes)")
+        limit = MAX_TOKEN_LINE if line[:5].upper().startswith((b"ADAT ", b"ENC ", b"MIC ", b"CONF ")) else MAX_LINE
+        if len(line) > limit:
+            if len(line) > MAX_TOKEN_LINE and not line.endswith(b"\n"):
+                while True:  # skip the rest of the overlong line
+                    more = self.rfile.readline(MAX_TOKEN_LINE + 1)
+                    if not more or more.endswith(b"\n"):
+                        break
+            self.send(500, f"command line too long (over {limit} bytes)")
             return ""
         return line.decode("utf-8", "surrogateescape").rstrip("\r\n")
 
