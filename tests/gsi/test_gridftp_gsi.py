@@ -350,3 +350,18 @@ def test_a_long_proxy_chain_logs_in(ours_gsi, world, tmp_path, monkeypatch) -> N
         assert c.identity == f"{BASE}/CN=Jane Doe"
         c.get("/f", tmp_path / "f", parallel=1)
     assert (tmp_path / "f").read_bytes() == b"chained"
+
+
+def test_gridftp_server_cli_gsi_options(world, tmp_path) -> None:
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-P", "-m", "wrapgen", "gridftp-server", "--root", str(tmp_path),
+                               "--port", "0", *args], capture_output=True, text=True, timeout=60)
+
+    r = cli("--host-cert", str(world.host_cert))
+    assert r.returncode == 2 and "--host-cert, --host-key, --cert-dir and --gridmap need --gsi" in r.stderr
+    r = cli("--gsi", "--host-cert", str(world.host_cert), "--host-key", str(world.host_key), "--cert-dir",
+            str(world.trust), "--gridmap", str(tmp_path / "no-such-grid-mapfile"))
+    assert r.returncode == 1 and f"GSI: grid-mapfile {tmp_path}/no-such-grid-mapfile does not exist" in r.stderr
+    r = cli("--gsi", "--host-cert", str(world.host_cert), "--host-key", str(world.host_key), "--cert-dir",
+            str(tmp_path / "nowhere"), "--gridmap", str(world.host_cert))
+    assert r.returncode == 1 and "trust directory" in r.stderr and "does not exist" in r.stderr
