@@ -216,3 +216,36 @@ def test_wrapgen_copy_is_url_copy_as_one_call(ours, gct, tmp_path) -> None:
         wrapgen.copy(f"file://{tree}/a.bin", f"ftp://127.0.0.1:{port}/x", parallel=0)
     with pytest.raises(GridFTPError, match="550"):
         wrapgen.copy(f"ftp://127.0.0.1:{port}/missing", f"file://{tmp_path}/m")
+
+
+def test_progress_bar_on_a_terminal(ours, tmp_path) -> None:
+    """On a terminal url-copy draws a bar with bytes and rate (redrawn from the native data path's byte
+    counters while a file is in flight); elsewhere (pipes, as in the other tests) it prints nothing of the
+    kind."""
+    import pty
+
+    port, _, root = ours
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as f:
+        for _ in range(96):
+            f.write(os.urandom(1 << 20))
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-P", "-m", "wrapgen", "url-copy", "-p", "2", f"file://{big}",
+                             f"ftp://127.0.0.1:{port}/big.bin"], stdout=slave, stderr=slave, stdin=subprocess.DEVNULL)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    assert proc.wait(120) == 0, out
+    text = out.decode(errors="replace")
+    assert "[##############################] 100.7/100.7 MB" in text, text  # the last frame: complete
+    assert (root / "big.bin").stat().st_size == big.stat().st_size
+    r = url_copy(f"ftp://127.0.0.1:{port}/big.bin", f"file://{tmp_path}/back.bin")
+    assert r.returncode == 0 and "MB/s" not in r.stderr  # not a terminal: no bar

@@ -259,7 +259,7 @@ class Client:
         self.channels.drop()
         self._put_target = None
 
-    def _download(self, command: str, f, parallel: int = 1, base: int = 0) -> int:
+    def _download(self, command: str, f, parallel: int = 1, base: int = 0, progress=None) -> int:
         self._mode_e(parallel)
         ok = False
         try:
@@ -282,9 +282,9 @@ class Client:
                 code, text = self._read_reply(command)
                 if code >= 300:
                     raise ReplyError(command, code, text)
-                n = receive(incoming, listener, f, base, secure=self._secure)
+                n = receive(incoming, listener, f, base, secure=self._secure, progress=progress)
             else:
-                n = receive(incoming, listener, f, base, secure=self._secure)
+                n = receive(incoming, listener, f, base, secure=self._secure, progress=progress)
                 code, text = self._read_reply(command)
                 if code >= 300:
                     raise ReplyError(command, code, text)
@@ -304,22 +304,24 @@ class Client:
             return tmp.read()
 
     def get(self, remote: str, local: str | os.PathLike[str], parallel: int = 4, offset: int = 0,
-            length: int | None = None) -> int:
+            length: int | None = None, progress=None) -> int:
         """Download remote to local; returns bytes received. offset alone resumes an interrupted copy (REST);
-        with length, only that range is fetched (ERET) and written at the same offset of local."""
+        with length, only that range is fetched (ERET) and written at the same offset of local. progress,
+        a wrapgen._core.Progress, counts the bytes as they arrive (for a display in another thread)."""
         mode = "r+b" if (offset or length is not None) and Path(local).exists() else "wb"
         with open(local, mode) as f:
             if length is not None:
                 # ERET's blocks carry offsets from the range's start
-                return self._download(f"ERET P {offset} {length} {remote}", f, parallel, base=offset)
+                return self._download(f"ERET P {offset} {length} {remote}", f, parallel, base=offset,
+                                      progress=progress)
             if offset:
                 self.command(f"REST {offset}", 350)
-            return self._download(f"RETR {remote}", f, parallel)
+            return self._download(f"RETR {remote}", f, parallel, progress=progress)
 
     def put(self, local: str | os.PathLike[str], remote: str, parallel: int = 4, offset: int = 0,
-            length: int | None = None) -> int:
+            length: int | None = None, progress=None) -> int:
         """Upload local to remote over parallel streams; returns bytes sent. With offset/length, that range of
-        local is written at the same offset of remote, the rest of remote kept (ESTO)."""
+        local is written at the same offset of remote, the rest of remote kept (ESTO). progress as for get."""
         with open(local, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             partial = bool(offset) or length is not None
@@ -339,7 +341,7 @@ class Client:
                 raise
             try:
                 sent = send(self.channels, target, parallel, f, offset, n, secure=self._secure,
-                            block_base=0 if partial else None)
+                            block_base=0 if partial else None, progress=progress)
             except GridFTPError:
                 self._forget_uploads()
                 self._final_reply(command, 226, 250)  # the server's reason, if it refused

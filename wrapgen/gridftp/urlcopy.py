@@ -302,16 +302,29 @@ def resume_point(sessions: Sessions, src: Url, dst: Url, parallel: int) -> int:
         return 0
 
 
-def copy_one(sessions: Sessions, src: Url, dst: Url, args: argparse.Namespace, made: set, resume: int = 0) -> int:
+def copy_one(sessions: Sessions, src: Url, dst: Url, args: argparse.Namespace, made: set, resume: int = 0,
+             progress: Progress | None = None) -> int:
     """Copy one file (from byte `resume` on, a retry's restart point); returns the bytes moved."""
+    counter = progress.track(sessions, src) if progress is not None else None
+    try:
+        return _copy_one(sessions, src, dst, args, made, resume, counter)
+    finally:
+        if progress is not None:
+            progress.untrack(counter)
+
+
+def _copy_one(sessions: Sessions, src: Url, dst: Url, args: argparse.Namespace, made: set, resume: int,
+              counter) -> int:
     from .client import transfer
 
     off, length = args.off or 0, args.len
     partial = args.off is not None or args.len is not None
     if resume and not partial:
         if src.remote:
-            return sessions.get(src).get(src.path, dst.path, parallel=args.parallel, offset=resume) + resume
-        return sessions.get(dst).put(Path(src.path), dst.path, parallel=args.parallel, offset=resume) + resume
+            return sessions.get(src).get(src.path, dst.path, parallel=args.parallel, offset=resume,
+                                         progress=counter) + resume
+        return sessions.get(dst).put(Path(src.path), dst.path, parallel=args.parallel, offset=resume,
+                                     progress=counter) + resume
     if args.cd:
         if dst.scheme == "file":
             Path(dst.path).parent.mkdir(parents=True, exist_ok=True)
@@ -333,9 +346,11 @@ def copy_one(sessions: Sessions, src: Url, dst: Url, args: argparse.Namespace, m
         transfer(a, src.path, b, dst.path, parallel=args.parallel)
         n = a.size(src.path)
     elif src.remote:
-        n = sessions.get(src).get(src.path, dst.path, parallel=args.parallel, offset=off, length=length)
+        n = sessions.get(src).get(src.path, dst.path, parallel=args.parallel, offset=off, length=length,
+                                  progress=counter)
     else:
-        n = sessions.get(dst).put(Path(src.path), dst.path, parallel=args.parallel, offset=off, length=length)
+        n = sessions.get(dst).put(Path(src.path), dst.path, parallel=args.parallel, offset=off, length=length,
+                                  progress=counter)
     if args.verify and not partial and _checksum(sessions, src, args.alg) != _checksum(sessions, dst, args.alg):
         raise GridFTPError(f"checksum mismatch ({args.alg}) after copying {src.text} to {dst.text}")
     return n
@@ -458,7 +473,7 @@ def _copy_all(sessions: Sessions, pairs: list[tuple[Url, Url]], args: argparse.N
         resume = 0
         for attempt in range(tries):
             try:
-                n = copy_one(sessions, src, dst, args, made, resume)
+                n = copy_one(sessions, src, dst, args, made, resume, progress if progress.enabled else None)
                 if resume and args.verify and _checksum(sessions, src, args.alg) != _checksum(sessions, dst, args.alg):
                     raise GridFTPError(f"checksum mismatch ({args.alg}) after resuming {src.text} at {resume}")
                 break
@@ -498,27 +513,71 @@ def _copy_all(sessions: Sessions, pairs: list[tuple[Url, Url]], args: argparse.N
 
 
 class Progress:
-    """A one-line progress display on a terminal (files, bytes, rate)."""
+    """A one-line progress display on a terminal: a bar (by bytes for one file, by files for many), bytes and
+    rate, redrawn four times a second from the native data path's byte counters while files are in flight."""
 
     def __init__(self, files: int, enabled: bool) -> None:
         self.files, self.enabled = files, enabled
         self.count, self.bytes, self.start = 0, 0, time.monotonic()
+        self.total: int | None = None  # bytes of the only file, when known
+        self._live: list = []
         self._lock = threading.Lock()
+        self._stop = threading.Event()
+        if enabled:
+            threading.Thread(target=self._tick, name="url-copy-progress", daemon=True).start()
+
+    def track(self, sessions: Sessions, src: Url):
+        """A byte counter for a file starting now (None when nothing is displayed)."""
+        from .. import _core
+
+        if self.files == 1 and self.total is None:
+            try:
+                self.total = os.path.getsize(src.path) if src.scheme == "file" else \
+                    sessions.get(src).size(src.path) if src.remote else None
+            except (OSError, GridFTPError):
+                self.total = None
+        counter = _core.Progress()
+        with self._lock:
+            self._live.append(counter)
+        return counter
+
+    def untrack(self, counter) -> None:
+        """The file is over (done() counts its bytes)."""
+        with self._lock:
+            if counter in self._live:
+                self._live.remove(counter)
 
     def done(self, n: int) -> None:
         """One file finished."""
         with self._lock:
             self.count += 1
             self.bytes += n
-            if self.enabled:
-                rate = self.bytes / max(time.monotonic() - self.start, 1e-9) / 1e6
-                width = 30
-                filled = width * self.count // max(self.files, 1)
-                sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.count}/{self.files} files "
-                                 f"{self.bytes / 1e6:.1f} MB {rate:.1f} MB/s")
-                sys.stderr.flush()
+        self._draw()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(0.25):
+            self._draw()
+
+    def _draw(self) -> None:
+        if not self.enabled:
+            return
+        with self._lock:
+            moving = self.bytes + sum(c.bytes for c in self._live)
+            count = self.count
+        secs = max(time.monotonic() - self.start, 1e-9)
+        width = 30
+        if self.files == 1 and self.total:
+            filled = min(width, width * moving // self.total)
+            what = f"{moving / 1e6:.1f}/{self.total / 1e6:.1f} MB"
+        else:
+            filled = width * count // max(self.files, 1)
+            what = f"{count}/{self.files} files {moving / 1e6:.1f} MB"
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {what} {moving / secs / 1e6:.1f} MB/s ")
+        sys.stderr.flush()
 
     def close(self) -> None:
-        """End the line."""
+        """Stop redrawing and end the line."""
+        self._stop.set()
         if self.enabled:
+            self._draw()
             sys.stderr.write("\n")
