@@ -50,6 +50,17 @@ class Reply(Exception):
         self.code, self.text = code, text
 
 
+def _number(text: str, message: str, low: int | None = 0, high: int | None = None, base: int = 10) -> int:
+    """An integer argument within [low, high]; anything else is the 501 reply `message`."""
+    try:
+        n = int(text, base)
+    except ValueError:
+        raise Reply(501, message) from None
+    if (low is not None and n < low) or (high is not None and n > high):
+        raise Reply(501, message)
+    return n
+
+
 def _os_reply(exc: OSError, what: str) -> Reply:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return Reply(452, f"{what}: no space left on the server's disk")
@@ -342,13 +353,8 @@ class Session:
             for opt in rest.split(";"):
                 key, _, value = opt.strip().partition("=")
                 if key.lower() == "parallelism":
-                    try:
-                        n = int(value.split(",")[0])
-                        if not 1 <= n <= modee.MAX_PARALLEL:
-                            raise ValueError
-                    except ValueError:
-                        raise Reply(501, f"Parallelism={value[:20]}: expected 1 to {modee.MAX_PARALLEL}") from None
-                    self.parallel = n
+                    self.parallel = _number(value.split(",")[0], f"Parallelism={value[:20]}: expected 1 to "
+                                            f"{modee.MAX_PARALLEL}", 1, modee.MAX_PARALLEL)
             raise Reply(200, "OPTS Command Successful.")
         raise Reply(501, f"OPTS {what[:20]}: option not supported")
 
@@ -376,12 +382,7 @@ class Session:
             raise Reply(200, str(self.user))
         elif sub == "CHMOD":
             mode_text, _, name = rest.partition(" ")
-            try:
-                mode = int(mode_text, 8)
-                if not 0 <= mode <= 0o7777:
-                    raise ValueError
-            except ValueError:
-                raise Reply(501, f"SITE CHMOD: {mode_text!r} is not an octal mode") from None
+            mode = _number(mode_text, f"SITE CHMOD: {mode_text!r} is not an octal mode", 0, 0o7777, base=8)
             os.chmod(self.path(name, must_exist=True), mode & 0o777)
             raise Reply(200, "SITE CHMOD command successful.")
         else:
@@ -414,23 +415,16 @@ class Session:
         raise Reply(504, f"STRU {arg[:20]}: only F (file) is supported")
 
     def cmd_SBUF(self, arg: str) -> None:
-        try:
-            size = int(arg)
-            if not 0 <= size <= 1 << 30:
-                raise ValueError
-        except ValueError:
-            raise Reply(501, f"SBUF {arg[:20]}: expected a number of bytes (0 for the system's default, at most "
-                             "1 GiB)") from None
+        size = _number(arg, f"SBUF {arg[:20]}: expected a number of bytes (0 for the system's default, at most "
+                            "1 GiB)", 0, 1 << 30)
         if size != self.channels.bufsize:
             self.channels.drop()  # cached connections have the old buffers
         self.channels.bufsize = size or None
         raise Reply(200, "SBUF command successful.")
 
     def cmd_ALLO(self, arg: str) -> None:
-        try:
-            self.allo = int(arg.split()[0]) if arg.strip() else None
-        except ValueError:
-            raise Reply(501, f"ALLO {arg[:20]}: expected a size in bytes") from None
+        self.allo = _number(arg.split()[0], f"ALLO {arg[:20]}: expected a size in bytes", None) \
+            if arg.strip() else None
         self.send(200, "ALLO command successful.")
         raise _Keep()
 
@@ -451,12 +445,7 @@ class Session:
         raise Reply(504, f"DCAU {arg[:30]}: expected N or A (S <subject> is not supported)")
 
     def cmd_PBSZ(self, arg: str) -> None:
-        try:
-            size = int(arg)
-            if size < 0:
-                raise ValueError
-        except ValueError:
-            raise Reply(501, f"PBSZ {arg[:20]}: expected a buffer size in bytes") from None
+        size = _number(arg, f"PBSZ {arg[:20]}: expected a buffer size in bytes")
         raise Reply(200, f"PBSZ={size}")
 
     def cmd_PROT(self, arg: str) -> None:
@@ -478,6 +467,7 @@ class Session:
     def cmd_REST(self, arg: str) -> None:
         # A byte offset (RFC 3659), or GridFTP's ranges already transferred ("0-1000,2000-5000", from 111
         # markers): the transfer resumes after the range that starts at 0, if only one gap is left.
+        message = f"REST {arg[:30]}: expected a byte offset or ranges like 0-1000"
         try:
             if "-" in arg:
                 ranges = sorted(tuple(int(x) for x in r.split("-")) for r in arg.split(","))
@@ -491,11 +481,9 @@ class Session:
                     end = max(end, b)
                 offset = end
             else:
-                offset = int(arg)
-                if offset < 0:
-                    raise ValueError
+                offset = _number(arg, message)
         except ValueError:
-            raise Reply(501, f"REST {arg[:30]}: expected a byte offset or ranges like 0-1000") from None
+            raise Reply(501, message) from None
         self.rest = offset
         self.send(350, f"Restarting at {offset}. Send STORE or RETRIEVE to initiate transfer.")
         raise _Keep()
@@ -660,13 +648,8 @@ class Session:
         alg, off, length, name = parts
         if alg.upper() not in CKSM_ALGORITHMS:
             raise Reply(504, f"unknown checksum algorithm {alg[:20]}; supported: {', '.join(CKSM_ALGORITHMS)}")
-        try:
-            offset, n = int(off), int(length)
-            if offset < 0 or n < -1:
-                raise ValueError
-        except ValueError:
-            raise Reply(501, f"CKSM: offset {off[:20]!r} and length {length[:20]!r} must be integers "
-                             "(length -1 for the rest)") from None
+        message = f"CKSM: offset {off[:20]!r} and length {length[:20]!r} must be integers (length -1 for the rest)"
+        offset, n = _number(off, message), _number(length, message, -1)
         p = self.path(name, must_exist=True)
         if not p.is_file():
             raise Reply(550, f"{name}: not a regular file")
@@ -726,15 +709,10 @@ class Session:
     def cmd_ERET(self, arg: str) -> None:
         # GFD.020 partial retrieve: ERET P <offset> <length> <path>
         parts = arg.split(" ", 3)
-        try:
-            if len(parts) != 4 or parts[0].upper() != "P":
-                raise ValueError
-            offset, length = int(parts[1]), int(parts[2])
-            if offset < 0 or length < 0:
-                raise ValueError
-        except ValueError:
-            raise Reply(501, "ERET: expected 'P <offset> <length> <path>' (the only module is P, partial)") from None
-        self._retrieve(parts[3], offset, length)
+        message = "ERET: expected 'P <offset> <length> <path>' (the only module is P, partial)"
+        if len(parts) != 4 or parts[0].upper() != "P":
+            raise Reply(501, message)
+        self._retrieve(parts[3], _number(parts[1], message), _number(parts[2], message))
 
     def _retrieve(self, arg: str, offset: int, length: int | None) -> None:
         p = self.path(arg, must_exist=True)
@@ -839,15 +817,10 @@ class Session:
     def cmd_ESTO(self, arg: str) -> None:
         # GFD.020 extended store: ESTO A <offset> <path> (adjusted: data offsets shifted by <offset>)
         parts = arg.split(" ", 2)
-        try:
-            if len(parts) != 3 or parts[0].upper() != "A":
-                raise ValueError
-            offset = int(parts[1])
-            if offset < 0:
-                raise ValueError
-        except ValueError:
-            raise Reply(501, "ESTO: expected 'A <offset> <path>' (the only module is A, adjusted)") from None
-        self._store(parts[2], "esto", offset)
+        message = "ESTO: expected 'A <offset> <path>' (the only module is A, adjusted)"
+        if len(parts) != 3 or parts[0].upper() != "A":
+            raise Reply(501, message)
+        self._store(parts[2], "esto", _number(parts[1], message))
 
     def cmd_ABOR(self, arg: str) -> None:
         if self.aborted:
