@@ -34,6 +34,7 @@ class _Context:
         self._in, self._out = ssl.MemoryBIO(), ssl.MemoryBIO()
         self.tls = ctx.wrap_bio(self._in, self._out, server_side=server_side, server_hostname=server_hostname)
         self.complete = False
+        self._state = "handshake"
         # GSS_C_GLOBUS_SSL_COMPATIBLE: the plain TLS handshake and nothing after it (no zero byte, no flag,
         # no delegation), as GCT authenticates private (PROT P) data channels
         self.ssl_compatible = ssl_compatible
@@ -52,6 +53,16 @@ class _Context:
         except ssl.SSLError as exc:
             raise GSIError(f"GSI authentication failed: {exc.reason or exc}") from None
         return True
+
+    def _handshake_step(self, token: bytes | None) -> tuple[bool, bytes]:
+        """Feed a handshake token: (whether the handshake is over, the bytes to send). In SSL-compatible mode
+        the end of the handshake is the end of the exchange."""
+        if not self._handshake(token):
+            return False, self._out.read()
+        self._state = "flags"
+        if self.ssl_compatible:
+            self._state, self.complete = "done", True
+        return True, self._out.read()
 
     def _read_all(self) -> bytes:
         out = bytearray()
@@ -105,19 +116,13 @@ class Initiator(_Context):
         super().__init__(ctx, False, server_hostname, ssl_compatible)
         self.delegating = delegate
         self.hours = hours
-        self._state = "handshake"
 
     def step(self, token: bytes | None) -> bytes:
         """Consume the acceptor's token (None to start); returns the token to send (b'' for none)."""
         if self._state == "handshake":
-            if not self._handshake(token):
-                return self._out.read()
-            self._state = "flags"
-            pending = self._out.read()
-            if self.ssl_compatible:
-                self._state, self.complete = "done", True
-                return pending
-            if pending:  # TLS 1.3: our Finished still has to go; the acceptor answers with a zero byte
+            finished, pending = self._handshake_step(token)
+            # TLS 1.3: our Finished still has to go, and the acceptor answers with a zero byte
+            if not finished or self.complete or pending:
                 return pending
             token = None
         if self._state == "flags":
@@ -148,7 +153,6 @@ class Acceptor(_Context):
 
     def __init__(self, ctx: ssl.SSLContext, key_source=None, ssl_compatible: bool = False) -> None:
         super().__init__(ctx, True, ssl_compatible=ssl_compatible)
-        self._state = "handshake"
         self._key = None
         self._key_source = key_source or (lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048))
         self.delegated: Credential | None = None
@@ -156,12 +160,8 @@ class Acceptor(_Context):
     def step(self, token: bytes) -> bytes:
         """Consume the initiator's token; returns the token to send back (b'' for none)."""
         if self._state == "handshake":
-            if not self._handshake(token):
-                return self._out.read()
-            self._state = "flags"
-            out = self._out.read()
-            if self.ssl_compatible:
-                self._state, self.complete = "done", True
+            finished, out = self._handshake_step(token)
+            if not finished or self.complete:
                 return out
             return out or self.wrap(b"\0")  # TLS 1.3: nothing left to send, keep the ping-pong going
         if self._state == "flags":
