@@ -75,14 +75,18 @@ class Protected:
     def __init__(self, context: gss.Initiator | gss.Acceptor) -> None:
         self.context = context
 
-    def unwrap_command(self, line: str) -> tuple[str, str]:
-        """('ENC'|'MIC'|'CONF', the protected command line) from a wrapped command; GridFTPError if unreadable."""
-        verb, _, token = line.partition(" ")
+    def _open(self, token: str, what: str, errors: str = "surrogateescape") -> str:
+        """The line inside a base64 token (a command after ENC/MIC, or a reply after 631/632/633)."""
         try:
             plain = self.context.unwrap(base64.b64decode(token.strip(), validate=True))
         except (binascii.Error, ValueError, GSIError) as exc:
-            raise GridFTPError(f"{verb.upper()}: the token cannot be read ({exc})") from None
-        return verb.upper(), plain.decode("utf-8", "surrogateescape").rstrip("\r\n")
+            raise GridFTPError(f"{what} cannot be read ({exc})") from None
+        return plain.decode("utf-8", errors).rstrip("\r\n")
+
+    def unwrap_command(self, line: str) -> tuple[str, str]:
+        """('ENC'|'MIC'|'CONF', the protected command line) from a wrapped command; GridFTPError if unreadable."""
+        verb, _, token = line.partition(" ")
+        return verb.upper(), self._open(token, f"{verb.upper()}: the token")
 
     def wrap_reply(self, text: bytes, verb: str = "ENC") -> bytes:
         """A reply (CRLF-terminated lines) with each line wrapped on its own, as GCT does."""
@@ -100,11 +104,7 @@ class Protected:
 
     def unwrap_reply_line(self, line: str) -> str:
         """The plain reply line inside a 631/632/633 line."""
-        try:
-            return self.context.unwrap(base64.b64decode(line[4:].strip(), validate=True)).decode(
-                "utf-8", "replace").rstrip("\r\n")
-        except (binascii.Error, ValueError, GSIError) as exc:
-            raise GridFTPError(f"a protected reply cannot be read ({exc})") from None
+        return self._open(line[4:], "a protected reply", errors="replace")
 
 
 class DataAuth:

@@ -96,11 +96,7 @@ class _Context:
     @property
     def unverified_peer_chain(self) -> list[x509.Certificate]:
         """The chain the peer sent, leaf first, as sent (for verification by the caller)."""
-        import _ssl  # the encoding constant is only exported there before Python 3.13
-
-        obj = getattr(self.tls, "_sslobj", self.tls)
-        return [x509.load_der_x509_certificate(c.public_bytes(_ssl.ENCODING_DER))
-                for c in obj.get_unverified_chain() or []]
+        return peer_chain(self.tls, verified=False)
 
     @property
     def version(self) -> str:

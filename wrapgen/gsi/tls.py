@@ -59,10 +59,12 @@ def client_context(credential: str | os.PathLike[str], cert_dir: str | os.PathLi
     return ctx
 
 
-def peer_chain(sock: ssl.SSLSocket | ssl.SSLObject) -> list[x509.Certificate]:
-    """The peer's verified chain, leaf first (OpenSSL's, so proxies are in it)."""
+def peer_chain(sock: ssl.SSLSocket | ssl.SSLObject, verified: bool = True) -> list[x509.Certificate]:
+    """The peer's chain, leaf first: the one OpenSSL verified (so proxies are in it), or with verified=False
+    the one the peer sent, for a caller that verifies it itself."""
     obj = getattr(sock, "_sslobj", sock)
-    getter = getattr(sock, "get_verified_chain", None) or getattr(obj, "get_verified_chain", None)
+    name = "get_verified_chain" if verified else "get_unverified_chain"
+    getter = getattr(sock, name, None) or getattr(obj, name, None)
     if getter is None:  # pragma: no cover - Python without the (3.10+) private accessor
         der = sock.getpeercert(binary_form=True)
         return [x509.load_der_x509_certificate(der)] if der else []
