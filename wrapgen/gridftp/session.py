@@ -3,6 +3,8 @@ applies to stream mode. Every error is a reply; nothing a client sends ends the 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import errno
 import functools
 import logging
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING
 from ..gsi import gss
 from ..gsi.errors import GSIError
 from ..gsi.proxy import Credential
+from ..gsi.verify import verify_chain
 from .errors import GridFTPError
 
 from .. import _core
@@ -138,6 +141,11 @@ class Session:
         if self._held:
             raw, self._held = self._held + raw, b""
         self.conn.sendall(raw)
+
+    def perf_marker(self, moved: int, hold: bool = False) -> None:
+        """A GFD.020 112 performance marker: the bytes moved so far on this (single) stripe."""
+        self.send(112, f"Perf Marker\n Timestamp: {time.time():.1f}\n Stripe Index: 0\n"
+                       f" Stripe Bytes Transferred: {moved}\n Total Stripe Count: 1\nEnd.", hold=hold)
 
     def readline(self) -> str | None:
         """The next command line; None at EOF. Overlong lines are refused and skipped: MAX_LINE bytes for a
@@ -784,8 +792,7 @@ class Session:
                     os.fsync(f.fileno())
                 # What GCT reports after every MODE E store: the range now on disk, and a performance marker.
                 self.send(111, f"Range Marker {base}-{base + n}", hold=True)
-                self.send(112, f"Perf Marker\n Timestamp: {time.time():.1f}\n Stripe Index: 0\n"
-                               f" Stripe Bytes Transferred: {n}\n Total Stripe Count: 1\nEnd.", hold=True)
+                self.perf_marker(n, hold=True)
                 raise Reply(226, "Transfer complete.")
             conn = self.data_connection()
             try:
@@ -858,8 +865,7 @@ class Session:
                     return
                 if not readable:
                     if progress is not None:
-                        self.send(112, f"Perf Marker\n Timestamp: {time.time():.1f}\n Stripe Index: 0\n"
-                                       f" Stripe Bytes Transferred: {progress.bytes}\n Total Stripe Count: 1\nEnd.")
+                        self.perf_marker(progress.bytes)
                     continue
                 try:
                     head = self.conn.recv(64, socket.MSG_PEEK)
@@ -906,9 +912,6 @@ class Session:
         raise Reply(334, "Using authentication type; ADAT must follow.")
 
     def cmd_ADAT(self, arg: str) -> None:
-        import base64
-        import binascii
-
         if self.gss is None:
             raise Reply(503, "send AUTH GSSAPI first")
         try:
@@ -919,8 +922,6 @@ class Session:
             out = self.gss.step(token)
             if self.gss.complete:
                 assert self.server.gsi is not None and self.server.gsi.cert_dir is not None
-                from ..gsi.verify import verify_chain
-
                 who = verify_chain(self.gss.peer_chain, self.server.gsi.cert_dir).identity  # signing policy, CRL
         except GSIError as exc:
             self.gss = None
