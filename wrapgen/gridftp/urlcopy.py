@@ -219,12 +219,13 @@ def _stat(sessions: Sessions, u: Url) -> tuple[int, float] | None:
     return int(facts.get("size", "0")), float(mtime)
 
 
-def _checksum(sessions: Sessions, u: Url, alg: str) -> str:
+def _checksum(sessions: Sessions, u: Url, alg: str, length: int = -1) -> str:
+    """The checksum of a file (its first length bytes), computed where it is: here, or by its server (CKSM)."""
     if u.scheme == "file":
         from ..checksum import file_checksum
 
-        return file_checksum(u.path, alg)
-    return sessions.get(u).checksum(u.path, alg).lower()
+        return file_checksum(u.path, alg, offset=0, length=length)
+    return sessions.get(u).checksum(u.path, alg, 0, length).lower()
 
 
 def _in_sync(sessions: Sessions, src: Url, dst: Url, level: int, alg: str) -> bool:
@@ -278,7 +279,6 @@ def resume_point(sessions: Sessions, src: Url, dst: Url, parallel: int) -> int:
     """Where a retried copy can start: the part of the destination left by the failed attempt that matches the
     source (0 if none). Parallel streams write blocks out of order, so only what lies before the last
     `parallel` blocks is a candidate, and it is trusted only if its checksum matches the source's."""
-    from ..checksum import file_checksum
     from .modee import BLOCK
 
     if not (src.remote ^ dst.remote) or src.scheme in ("http", "https"):
@@ -291,13 +291,8 @@ def resume_point(sessions: Sessions, src: Url, dst: Url, parallel: int) -> int:
     if start <= 0:
         return 0
 
-    def digest(u: Url) -> str:
-        if u.scheme == "file":
-            return file_checksum(u.path, "ADLER32", offset=0, length=start)
-        return sessions.get(u).checksum(u.path, "ADLER32", 0, start).lower()
-
     try:
-        return start if digest(src) == digest(dst) else 0
+        return start if _checksum(sessions, src, "ADLER32", start) == _checksum(sessions, dst, "ADLER32", start) else 0
     except (OSError, GridFTPError):
         return 0
 
