@@ -312,14 +312,11 @@ def _copy_one(sessions: Sessions, src: Url, dst: Url, args: argparse.Namespace, 
               counter) -> int:
     from .client import transfer
 
-    off, length = args.off or 0, args.len
     partial = args.off is not None or args.len is not None
-    if resume and not partial:
-        if src.remote:
-            return sessions.get(src).get(src.path, dst.path, parallel=args.parallel, offset=resume,
-                                         progress=counter) + resume
-        return sessions.get(dst).put(Path(src.path), dst.path, parallel=args.parallel, offset=resume,
-                                     progress=counter) + resume
+    if resume and not partial:  # a retry: the rest of the file, from where the last attempt's good part ends
+        off, length = resume, None
+    else:
+        off, length, resume = args.off or 0, args.len, 0
     if args.cd:
         if dst.scheme == "file":
             Path(dst.path).parent.mkdir(parents=True, exist_ok=True)
@@ -347,8 +344,9 @@ def _copy_one(sessions: Sessions, src: Url, dst: Url, args: argparse.Namespace, 
         n = sessions.get(dst).put(Path(src.path), dst.path, parallel=args.parallel, offset=off, length=length,
                                   progress=counter)
     if args.verify and not partial and _checksum(sessions, src, args.alg) != _checksum(sessions, dst, args.alg):
-        raise GridFTPError(f"checksum mismatch ({args.alg}) after copying {src.text} to {dst.text}")
-    return n
+        raise GridFTPError(f"checksum mismatch ({args.alg}) after copying {src.text} to {dst.text}"
+                           + (f" (resumed at {resume})" if resume else ""))
+    return n + resume
 
 
 def _pairs(sessions: Sessions, src: Url, dst: Url, args: argparse.Namespace) -> list[tuple[Url, Url]]:
@@ -469,8 +467,6 @@ def _copy_all(sessions: Sessions, pairs: list[tuple[Url, Url]], args: argparse.N
         for attempt in range(tries):
             try:
                 n = copy_one(sessions, src, dst, args, made, resume, progress if progress.enabled else None)
-                if resume and args.verify and _checksum(sessions, src, args.alg) != _checksum(sessions, dst, args.alg):
-                    raise GridFTPError(f"checksum mismatch ({args.alg}) after resuming {src.text} at {resume}")
                 break
             except (GridFTPError, OSError) as exc:
                 sessions.drop(src)
