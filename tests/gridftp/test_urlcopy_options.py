@@ -162,6 +162,10 @@ def test_http_source_and_dbg(ours, tmp_path) -> None:
     (["-off", "-5", "file:///a", "ftp://127.0.0.1/b"], "-off and -len must be 0 or more"),
     (["file:///a"], "give SRC and DST"),
     (["-list", "file:///tmp/"], "expected an ftp:// or gsiftp:// directory URL"),
+    (["-tcp-bs", "lots", "file:///a", "ftp://127.0.0.1/b"], "'lots': expected a size in bytes such as 1048576 or 4M"),
+    (["-f", "/no/such/list"], "-f /no/such/list: No such file or directory"),
+    (["-r", "http://127.0.0.1/d/", "file:///tmp/x/"], "-r cannot list an http(s) source"),
+    (["-r", "file:///a", "ftp://127.0.0.1/b/"], "-r copies directories: SRC and DST must end in '/'"),
 ])
 def test_option_errors(args, message) -> None:
     r = url_copy(*args)
