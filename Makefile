@@ -12,7 +12,7 @@ APT_PACKAGES := python3 python3-venv python3-dev g++ make cmake ninja-build pkg-
 
 NATIVE := pyproject.toml CMakeLists.txt $(wildcard native/*.cpp native/*.hpp)
 
-.PHONY: all demo test bench system clean
+.PHONY: all demo test bench system clean check-fresh
 
 all: test
 
@@ -20,14 +20,13 @@ system:
 	@scripts/ensure-system.sh $(APT_PACKAGES)
 
 $(VPY): | system
-	$(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install -q --upgrade pip
+	@$(PYTHON) -m venv $(VENV) || { echo "make: step 'venv' failed: '$(PYTHON) -m venv' did not work; install python3-venv or set PYTHON=/path/to/python3.11" >&2; rm -rf $(VENV); exit 1; }
+	@$(VPY) -m pip install -q --upgrade pip || { echo "make: step 'pip upgrade' failed: check access to PyPI (pip config list); 'make clean' and retry" >&2; rm -rf $(VENV); exit 1; }
 
 # Reinstall (an incremental CMake build) only when the native core or the metadata changed.
 $(VENV)/.installed: $(NATIVE) | $(VPY)
-	$(VPY) -m pip install -q "scikit-build-core>=0.10" "pybind11>=2.12"
-	$(VPY) -m pip install -q --no-build-isolation -e ".[test,bench]"
-	touch $@
+	@scripts/install-python.sh $(VPY) test,bench
+	@touch $@
 
 demo: system $(VENV)/.installed
 	@$(VPY) -P tutorials/00_smoke.py
@@ -51,3 +50,9 @@ bench: system $(VENV)/.installed
 
 clean:
 	rm -rf build $(VENV) .pytest_cache
+
+# Prove a cold start: clone HEAD into a temporary folder and run `make demo` (or TARGET=test) there with
+# an empty pip cache and an empty wrapgen build cache, as a new user's machine would.
+TARGET ?= demo
+check-fresh:
+	@scripts/check-fresh.sh $(TARGET)

@@ -19,5 +19,8 @@ else
 fi
 export DEBIAN_FRONTEND=noninteractive
 # A stale or absent package list makes apt-get install fail; refresh it once per run.
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+$SUDO apt-get update -qq || echo "ensure-system: 'apt-get update' failed; trying the install with the package lists already here" >&2
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || {
+    echo "ensure-system: step 'system packages' failed: apt-get could not install ${missing[*]}; check /etc/apt/sources.list and run 'apt-get install ${missing[*]}' to see why" >&2
+    exit 1
+}
