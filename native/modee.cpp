@@ -32,6 +32,9 @@ bool read_full(int fd, void *buf, size_t n, bool allow_eof) {
         }
         if (r < 0) {
             if (errno == EINTR) continue;
+            // SO_RCVTIMEO set by the server: a silent data connection ends the transfer
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                throw std::runtime_error("data connection timed out: nothing received within the data timeout");
             throw std::runtime_error(sys_error("reading the data connection"));
         }
         got += static_cast<size_t>(r);
@@ -46,6 +49,8 @@ void write_full(int fd, const void *buf, size_t n, int flags = 0) {
         ssize_t r = ::send(fd, p + done, n - done, MSG_NOSIGNAL | flags);
         if (r < 0) {
             if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                throw std::runtime_error("data connection timed out: the peer read nothing within the data timeout");
             throw std::runtime_error(sys_error("writing the data connection"));
         }
         done += static_cast<size_t>(r);

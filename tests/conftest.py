@@ -74,7 +74,7 @@ def ours(tmp_path):
 
     root = tmp_path / "root"
     root.mkdir()
-    with Server(root, anonymous=True) as srv:
+    with Server(root, anonymous=True, anonymous_access="full") as srv:
         yield srv.port, "", root
 
 

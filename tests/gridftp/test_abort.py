@@ -40,7 +40,7 @@ class Control:
 @pytest.fixture
 def server(tmp_path):
     (tmp_path / "big").write_bytes(os.urandom(64 << 20))
-    with Server(tmp_path, anonymous=True) as srv:
+    with Server(tmp_path, anonymous=True, anonymous_access="full") as srv:
         yield srv.port, tmp_path
 
 

@@ -83,7 +83,7 @@ def test_a_store_waiting_for_data_ends_when_the_client_hangs_up(tmp_path) -> Non
     import time
 
 
-    with Server(tmp_path, anonymous=True) as srv:
+    with Server(tmp_path, anonymous=True, anonymous_access="full") as srv:
         c = Client("127.0.0.1", srv.port)
         c._mode_e(2)
         c.passive()
@@ -93,5 +93,7 @@ def test_a_store_waiting_for_data_ends_when_the_client_hangs_up(tmp_path) -> Non
         c.close_now()
         while srv._sessions:  # the session thread returns and the server forgets it
             time.sleep(0.05)
-        with Client("127.0.0.1", srv.port) as again:
-            assert again.size("/never.bin") == 0
+        with Client("127.0.0.1", srv.port) as again:  # a store that received nothing leaves nothing behind
+            with pytest.raises(ReplyError, match="no such file"):
+                again.size("/never.bin")
+        assert not list(tmp_path.iterdir())  # nor a temporary file

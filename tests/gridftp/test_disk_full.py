@@ -30,7 +30,7 @@ def small_disk(tmp_path):
 def test_uploads_to_a_full_disk_get_452(small_disk, tmp_path) -> None:
     data = os.urandom(3 * 1024 * 1024)
     (tmp_path / "big").write_bytes(data)
-    with Server(small_disk, anonymous=True) as srv:
+    with Server(small_disk, anonymous=True, anonymous_access="full") as srv:
         with Client("127.0.0.1", srv.port) as c:
             with pytest.raises(ReplyError) as e:
                 c.put(tmp_path / "big", "/mode-e.bin", parallel=2)

@@ -16,7 +16,7 @@ from .test_abort import Control
 
 def test_perf_markers_during_a_retrieve_and_after_a_store(tmp_path) -> None:
     (tmp_path / "big").write_bytes(os.urandom(32 << 20))
-    with Server(tmp_path, anonymous=True, marker_interval=0.2) as srv:
+    with Server(tmp_path, anonymous=True, anonymous_access="full", marker_interval=0.2) as srv:
         c = Control(srv.port)
         assert c.cmd("MODE E").startswith("200")
         listener = socket.create_server(("127.0.0.1", 0))

@@ -20,7 +20,7 @@ from wrapgen.gridftp.server import Server
 def server(tmp_path):
     root = tmp_path / "root"
     root.mkdir()
-    with Server(root, anonymous=True) as srv:
+    with Server(root, anonymous=True, anonymous_access="full") as srv:
         srv.test_root = root
         yield srv
 

@@ -34,7 +34,7 @@ def root(tmp_path) -> Path:
 
 @pytest.fixture
 def server(root):
-    with Server(root, anonymous=True) as srv:
+    with Server(root, anonymous=True, anonymous_access="full") as srv:
         yield srv
 
 

@@ -365,3 +365,47 @@ def test_gridftp_server_cli_gsi_options(world, tmp_path) -> None:
     r = cli("--gsi", "--host-cert", str(world.host_cert), "--host-key", str(world.host_key), "--cert-dir",
             str(tmp_path / "nowhere"), "--gridmap", str(world.host_cert))
     assert r.returncode == 1 and "trust directory" in r.stderr and "does not exist" in r.stderr
+
+
+def test_stray_connects_during_a_dcau_upload_do_not_abort_it(world, proxy_env, tmp_path) -> None:
+    """A port scanner's connect-and-close on the data ports during a -p 4 DCAU A upload (issue 11, item 20):
+    the stray connections are dropped and the transfer completes (it ended with 425 before)."""
+    import socket
+    import threading
+
+    from wrapgen.gridftp.security import GSIConfig
+    from wrapgen.gridftp.server import Server
+
+    root = tmp_path / "root"
+    root.mkdir()
+    gridmap = tmp_path / "grid-mapfile"
+    gridmap.write_text(f'"{BASE}/CN=Jane Doe" jane\n')
+    low = 40000 + os.getpid() % 2000 * 10
+    data = os.urandom(64 << 20)
+    (tmp_path / "src.bin").write_bytes(data)
+    stop = threading.Event()
+    probes = [0]
+
+    def scan() -> None:
+        while not stop.is_set():
+            for p in range(low, low + 10):
+                try:
+                    socket.create_connection(("127.0.0.1", p), timeout=0.2).close()
+                    probes[0] += 1
+                except OSError:
+                    pass
+
+    with Server(root, gsi=GSIConfig(world.host_cert, world.host_key, world.trust, gridmap),
+                port_range=(low, low + 9)) as srv:
+        t = threading.Thread(target=scan, daemon=True)
+        t.start()
+        try:
+            for _ in range(3):
+                r = guc(proxy_env, "-fast", "-p", "4", f"file://{tmp_path}/src.bin",
+                        f"gsiftp://localhost:{srv.port}/up.bin")
+                assert r.returncode == 0, r.stdout + r.stderr
+                assert (root / "up.bin").read_bytes() == data
+        finally:
+            stop.set()
+            t.join()
+    assert probes[0] > 0  # the scanner did reach the data ports

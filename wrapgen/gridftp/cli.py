@@ -28,6 +28,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--gridmap", type=Path, default=None, help="grid-mapfile: DNs to accounts")
     p.add_argument("--sync", action="store_true",
                    help="fsync each stored file before reporting success (survives a power cut; slower)")
+    p.add_argument("--anonymous-access", choices=("read", "write", "full"), default=None,
+                   help="what anonymous sessions may do: read (the default), write (upload new files and change "
+                        "only what the session wrote), full (anything the server's account may; a private scratch server)")
+    p.add_argument("--anonymous-write", action="store_const", const="write", dest="anonymous_access",
+                   help="the same as --anonymous-access write")
+    p.add_argument("--login-timeout", type=float, default=120.0, metavar="S",
+                   help="seconds a connection may take to log in (default 120, as GCT's preauth timeout)")
+    p.add_argument("--idle-timeout", type=float, default=600.0, metavar="S",
+                   help="seconds a logged-in session may stay silent between commands (default 600)")
+    p.add_argument("--data-timeout", type=float, default=300.0, metavar="S",
+                   help="seconds a transfer may go without data on its connections before it ends (default 300)")
+    p.add_argument("--max-sessions", type=int, default=256, help="sessions at once (default 256)")
+    p.add_argument("--max-per-address", type=int, default=32,
+                   help="sessions at once from one client address (default 32)")
+    p.add_argument("--max-file-size", type=int, default=1 << 40, metavar="BYTES",
+                   help="largest file an upload may make, offsets included (default 1 TiB)")
     p.set_defaults(func=_serve)
     w = subparsers.add_parser("gridftp-passwd", help="add or change a user in a GridFTP password file")
     w.add_argument("file", type=Path)
@@ -57,8 +73,13 @@ def _serve(args: argparse.Namespace) -> int:
         gsi = GSIConfig(args.host_cert, args.host_key, args.cert_dir, args.gridmap)
     elif any((args.host_cert, args.host_key, args.cert_dir, args.gridmap)):
         raise UsageError("--host-cert, --host-key, --cert-dir and --gridmap need --gsi")
+    if args.anonymous_access and not args.anonymous:
+        raise UsageError("--anonymous-access and --anonymous-write need --anonymous")
     srv = Server(args.root, args.host, args.port, args.anonymous, args.password_file, port_range,
-                 sync=args.sync, gsi=gsi).start()
+                 max_sessions=args.max_sessions, sync=args.sync, gsi=gsi, login_timeout=args.login_timeout,
+                 idle_timeout=args.idle_timeout, data_timeout=args.data_timeout,
+                 max_per_address=args.max_per_address, max_file_size=args.max_file_size,
+                 anonymous_access=args.anonymous_access or "read").start()
     print(f"serving {srv.root} at {'gsiftp' if gsi else 'ftp'}://{args.host}:{srv.port}/", flush=True)
     stopped: list[Any] = []
     signal.signal(signal.SIGTERM, lambda *_: stopped.append(1))

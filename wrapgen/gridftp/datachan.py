@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 from collections.abc import Iterable
@@ -15,6 +16,10 @@ ACCEPT_TIMEOUT = 60.0
 
 class DataError(GridFTPError):
     """A data connection that could not be made or broke; the text is the 425/426 reply."""
+
+
+class PeerMismatch(DataError):
+    """A data connection authenticated (DCAU A) as another grid identity than the session's."""
 
 
 class Passive:
@@ -122,14 +127,18 @@ def send_lines(conn: socket.socket, lines: Iterable[str]) -> None:
     conn.sendall("".join(f"{line}\r\n" for line in lines).encode("utf-8", "surrogateescape"))
 
 
-def receive_file(conn: socket.socket, f, ascii: bool = False) -> int:
-    """Write everything the connection delivers until EOF; returns the bytes written."""
+def receive_file(conn: socket.socket, f, ascii: bool = False, limit: int | None = None) -> int:
+    """Write everything the connection delivers until EOF; returns the bytes received. More than `limit`
+    bytes: OSError(EFBIG), with what fitted written."""
     buf = bytearray(BUFFER)
     view = memoryview(buf)
     total = 0
     held = b""  # TYPE A: a CR that ends one read may start a CRLF completed by the next
     while True:
         n = conn.recv_into(view)
+        if limit is not None and total + n > limit:
+            f.write(view[: max(0, limit - total)])
+            raise OSError(errno.EFBIG, "the file would exceed the server's maximum file size")
         if n == 0:
             if held:
                 f.write(held)

@@ -21,7 +21,7 @@ from ..gsi.gridmap import Gridmap
 from ..gsi.proxy import Credential, identity
 from ..gsi.tls import client_context, server_context
 from ..gsi.verify import verify_chain
-from .datachan import DataError
+from .datachan import DataError, PeerMismatch
 from .errors import GridFTPError
 
 
@@ -139,7 +139,7 @@ class DataAuth:
         except GSIError as exc:
             raise DataError(f"data channel authentication (DCAU A) failed: {exc}") from None
         if who != self.expect:
-            raise DataError(f"data channel authentication (DCAU A): the peer is {who}, expected {self.expect}")
+            raise PeerMismatch(f"data channel authentication (DCAU A): the peer is {who}, expected {self.expect}")
         return PrivateRelay(sock, ctx).start() if private else None
 
 

@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from pathlib import Path
 
 from ..net import listen
@@ -23,6 +24,8 @@ from .session import Session
 
 log = logging.getLogger("wrapgen.gridftp")
 
+ANONYMOUS_ACCESS = ("read", "write", "full")
+
 
 class Server:
     """A GridFTP server bound to host:port, serving root."""
@@ -30,7 +33,9 @@ class Server:
     def __init__(self, root: str | os.PathLike[str], host: str = "127.0.0.1", port: int = 0,
                  anonymous: bool = False, password_file: str | os.PathLike[str] | None = None,
                  port_range: tuple[int, int] | None = None, max_sessions: int = 256, sync: bool = False,
-                 gsi: GSIConfig | None = None, marker_interval: float = 5.0) -> None:
+                 gsi: GSIConfig | None = None, marker_interval: float = 5.0, *, login_timeout: float = 120.0,
+                 idle_timeout: float = 600.0, data_timeout: float = 300.0, max_per_address: int = 32,
+                 max_file_size: int = 1 << 40, anonymous_access: str = "read") -> None:
         self.root = Path(root).resolve()
         if not self.root.is_dir():
             raise GridFTPError(f"server root {root} is not a directory")
@@ -46,6 +51,24 @@ class Server:
         self.port_range = port_range
         self.max_sessions = max_sessions
         self.sync = sync  # fsync every stored file before 226 (survives a power cut; costs ~ms a file)
+        # Limits against clients that hold resources without using them (GCT's control timeouts as the
+        # model: 120 s to log in, 600 s idle); data_timeout ends a transfer whose connections are silent.
+        for name, value in (("login_timeout", login_timeout), ("idle_timeout", idle_timeout),
+                            ("data_timeout", data_timeout)):
+            if not value > 0:
+                raise GridFTPError(f"{name} must be a positive number of seconds, got {value!r}")
+        if max_per_address < 1 or max_sessions < 1:
+            raise GridFTPError("max_sessions and max_per_address must be at least 1")
+        if max_file_size < 1:
+            raise GridFTPError(f"max_file_size must be a positive number of bytes, got {max_file_size!r}")
+        self.login_timeout, self.idle_timeout, self.data_timeout = login_timeout, idle_timeout, data_timeout
+        self.max_per_address = max_per_address
+        self.max_file_size = max_file_size
+        # What anonymous sessions may do: "read" (the default), "write" (upload new files and change only
+        # what the session itself wrote), "full" (what the server's own account may: a private scratch server)
+        if anonymous_access not in ANONYMOUS_ACCESS:
+            raise GridFTPError(f"anonymous_access must be one of {', '.join(ANONYMOUS_ACCESS)}, got {anonymous_access!r}")
+        self.anonymous_access = anonymous_access
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._sessions: set[Session] = set()
@@ -64,7 +87,23 @@ class Server:
         self.port = sock.getsockname()[1]
         self._thread = threading.Thread(target=self._accept, name="gridftp-accept", daemon=True)
         self._thread.start()
+        self._sweeper = threading.Thread(target=self._sweep, name="gridftp-timeouts", daemon=True)
+        self._sweeper.start()
         return self
+
+    def _sweep(self) -> None:
+        # One thread for every session's login and idle deadlines: a socket timeout alone would let a
+        # client that sends a byte a minute (slowloris) hold a session forever.
+        tick = min(1.0, self.login_timeout / 4, self.idle_timeout / 4)
+        while not self._stopping.wait(tick):
+            now = time.monotonic()
+            with self._lock:
+                sessions = list(self._sessions)
+            for s in sessions:
+                if s.user is None and now - s.started > self.login_timeout:
+                    s.timed_out(f"No login within {self.login_timeout:g} seconds")
+                elif not s.busy and now - s.last_command > self.idle_timeout:
+                    s.timed_out(f"Idle timeout ({self.idle_timeout:g} seconds)")
 
     def _accept(self) -> None:
         assert self._sock is not None
@@ -75,8 +114,14 @@ class Server:
                 return
             with self._lock:
                 busy = len(self._sessions) >= self.max_sessions
-            if busy:
-                conn.sendall(b"421 Too many sessions; try again later.\r\n")
+                mine = sum(1 for s in self._sessions if s.client_ip == addr[0])
+            if busy or mine >= self.max_per_address:
+                why = b"Too many sessions" if busy else b"Too many sessions from your address"
+                try:
+                    conn.setblocking(False)  # never wait on a client that does not read
+                    conn.send(b"421 " + why + b"; try again later.\r\n")
+                except OSError:
+                    pass
                 conn.close()
                 continue
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
