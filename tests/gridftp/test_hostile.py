@@ -363,3 +363,37 @@ def test_an_upload_in_progress_never_shows_under_its_name(user_server) -> None:
     assert (root / "data.bin").read_bytes() == b"n" * 100000
     assert sorted(p.name for p in root.iterdir()) == ["data.bin"]
     c.close()
+
+
+# --- 23. ~/ is the session's home, as with GCT ---------------------------------------------------------------------
+def test_tilde_paths_are_the_home_directory(tmp_path, run_cli) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "f").write_text("home file")
+    with Server(root, anonymous=True) as srv:
+        for i, client in enumerate((["globus-url-copy"], ["wrapgen-url-copy"])):
+            out = tmp_path / f"out{i}"
+            url = f"ftp://127.0.0.1:{srv.port}/~/f"
+            if client[0] == "globus-url-copy":
+                import subprocess
+
+                r = subprocess.run(["globus-url-copy", url, f"file://{out}"], capture_output=True, text=True)
+            else:
+                r = run_cli("url-copy", url, f"file://{out}")
+            assert r.returncode == 0, r.stderr
+            assert out.read_text() == "home file"
+
+
+def test_a_client_that_leaves_mid_reply_leaves_no_traceback(tmp_path, caplog) -> None:
+    (tmp_path / "d").mkdir()
+    for i in range(2000):
+        (tmp_path / "d" / f"file-with-a-long-name-{i:05d}").touch()
+    with Server(tmp_path, anonymous=True) as srv:
+        for _ in range(5):
+            c = Raw(srv.port)
+            c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            c.sock.sendall(b"STAT /d\r\n" * 20)  # a long reply, many times, to a client that resets at once
+            c.close()
+        time.sleep(0.5)
+        assert Raw(srv.port).cmd("NOOP").startswith("200")
+    assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records]

@@ -65,3 +65,38 @@ def test_a_missing_source_names_the_file(ours, tmp_path) -> None:
     port, _, _ = ours
     r = url_copy(f"ftp://127.0.0.1:{port}/nope", f"file://{tmp_path}/x")
     assert r.returncode == 1 and "/nope" in r.stderr and "550" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("which", ["ours", "gct"])
+def test_r_keeps_odd_names_and_empty_directories_both_ways(request, which, tmp_path) -> None:
+    """MLSD lines end in CRLF only: names with CR, FF, NEL or U+2028 survive -r (issue 11, item 21), and -r
+    makes empty directories at the destination, both ways (item 22), as globus-url-copy does."""
+    port, prefix, root = request.getfixturevalue(which)
+    names = ["cr\rname", "ff\x0cname", "plain"]
+    if which == "ours":  # GCT's server drops NEL and U+2028 from command paths (globus-url-copy fails there too)
+        names += ["nel\x85name", "ls\u2028name"]
+
+    def tree(top):
+        (top / "empty").mkdir(parents=True)
+        (top / "sub" / "deeper-empty").mkdir(parents=True)
+        for n in names:
+            (top / n).write_bytes(n.encode())
+
+    def same(top) -> None:
+        assert sorted(p.name for p in top.iterdir()) == sorted(names + ["empty", "sub"])
+        for n in names:
+            assert (top / n).read_bytes() == n.encode()
+        assert (top / "empty").is_dir() and (top / "sub" / "deeper-empty").is_dir()
+
+    # download: the tree made on the server's disk
+    tree(root / "tree")
+    remote = f"ftp://127.0.0.1:{port}{prefix}/tree/"
+    r = url_copy("-r", "-cd", remote, f"file://{tmp_path}/back/")
+    assert r.returncode == 0, r.stderr
+    same(tmp_path / "back")
+    r = url_copy("-list", remote)
+    assert r.returncode == 0 and all(n in r.stdout for n in ("empty/", "plain")), r.stdout + r.stderr
+    if which == "ours":  # upload
+        r = url_copy("-r", "-cd", f"file://{tmp_path}/back/", f"ftp://127.0.0.1:{port}/again/")
+        assert r.returncode == 0, r.stderr
+        same(root / "again")

@@ -95,13 +95,13 @@ def test_a_service_that_authorizes_by_grid_mapfile(world, tmp_path) -> None:
         u[0, :] = 1
         heat.heat_step(u, 1.0, 0.1, 1.0)
         assert u[1, 2] > 0
-        with pytest.raises(WSRFError, match=rf"HTTP 403: not authorized: {BASE}/CN=Joe Outsider is not in grid-mapfile"):
+        with pytest.raises(WSRFError, match=rf"HTTP 403: not authorized: {BASE}/CN=Joe Outsider is not in the server's grid-mapfile"):
             wrapgen.connect(f"{srv.url}/heat", cert=str(joe), verify=str(world.ca.dir / "cacert.pem"))
         gridmap.write_text(f'"{BASE}/CN=Jane Doe" jane\n"{BASE}/CN=Joe Outsider" joe\n')  # picked up at once
         joe_heat = wrapgen.connect(f"{srv.url}/heat", cert=str(joe), verify=str(world.ca.dir / "cacert.pem"))
         joe_heat.heat_step(u, 1.0, 0.1, 1.0)
         gridmap.write_text(f'"{BASE}/CN=Jane Doe" jane\n')
-        with pytest.raises(RemoteFault, match=rf"not authorized: {BASE}/CN=Joe Outsider is not in grid-mapfile"):
+        with pytest.raises(RemoteFault, match=rf"not authorized: {BASE}/CN=Joe Outsider is not in the server's grid-mapfile"):
             joe_heat.heat_step(u, 1.0, 0.1, 1.0)
     with pytest.raises(WSRFError, match="a grid-mapfile needs HTTPS"):
         Server([ROOT / "services" / "heat.yaml"], state=tmp_path / "s2.db", gridmap=str(gridmap))

@@ -231,7 +231,10 @@ class Client:
         """MLSD: {name: {fact: value}} (facts lower-cased)."""
         data = self._download_bytes(f"MLSD {path}")
         out = {}
-        for line in data.decode("utf-8", "surrogateescape").splitlines():
+        # Lines end in CRLF and nothing else: a name may hold CR, LF alone, FF, NEL or U+2028
+        for line in data.decode("utf-8", "surrogateescape").split("\r\n"):
+            if not line:
+                continue
             facts, _, name = line.partition(" ")
             out[name] = {k.lower(): v for k, _, v in (f.partition("=") for f in facts.split(";") if f)}
         return out

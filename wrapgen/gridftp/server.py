@@ -134,6 +134,8 @@ class Server:
     def _serve(self, session: Session) -> None:
         try:
             session.run()
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            pass  # the client went away while we answered: an ordinary end, not worth a traceback
         except Exception:  # one broken session must not affect the others
             log.exception("session from %s ended with an error", session.addr)
         finally:

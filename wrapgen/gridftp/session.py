@@ -293,7 +293,8 @@ class Session(FileCommands, TransferCommands):
             try:
                 name = self.server.gsi.accounts().authorize(self.identity, None if user == ":globus-mapping:" else user)
             except GSIError as exc:
-                raise Reply(530, f"Login incorrect. {exc}") from None
+                log.info("refused %s: %s", self.identity, exc)  # the file's path goes to the log only
+                raise Reply(530, f"Login incorrect. {getattr(exc, 'public', exc)}") from None
             account = self.server.passwords.account(name) if self.server.passwords else None
             home = account.home if account else "/"
         elif user in ("anonymous", "ftp") and self.server.anonymous:

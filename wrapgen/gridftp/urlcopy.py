@@ -70,8 +70,11 @@ def parse_url(text: str) -> Url:
         if not u.hostname:
             raise UsageError(f"{text}: no host")
         default_user = "anonymous" if u.scheme == "ftp" else ""
+        path = unquote(u.path) or "/"
+        if path == "/~" or path.startswith("/~/"):
+            path = path[1:]  # ~/... is the session's home directory, as globus-url-copy sends it
         return Url(u.scheme, u.hostname, u.port or 2811, unquote(u.username or default_user),
-                   unquote(u.password or "wrapgen@"), unquote(u.path) or "/", text)
+                   unquote(u.password or "wrapgen@"), path, text)
     if u.scheme in ("http", "https"):
         if not u.hostname:
             raise UsageError(f"{text}: no host")
@@ -183,7 +186,14 @@ class Sessions:
 
 # --- what is there --------------------------------------------------------------------------------------------
 def _local_files(root: Path) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    """The files under root, and its empty directories as 'name/' (globus-url-copy -r makes those too)."""
+    out = []
+    for p in root.rglob("*"):
+        if p.is_file():
+            out.append(str(p.relative_to(root)))
+        elif p.is_dir() and not any(p.iterdir()):
+            out.append(str(p.relative_to(root)) + "/")
+    return sorted(out)
 
 
 def _remote_files(c: Client, root: str) -> list[str]:
@@ -192,7 +202,8 @@ def _remote_files(c: Client, root: str) -> list[str]:
         if name in (".", ".."):
             continue
         if facts.get("type") == "dir":
-            out += [f"{name}/{sub}" for sub in _remote_files(c, f"{root.rstrip('/')}/{name}/")]
+            below = _remote_files(c, f"{root.rstrip('/')}/{name}/")
+            out += [f"{name}/{sub}" for sub in below] if below else [f"{name}/"]
         elif facts.get("type") == "file":
             out.append(name)
     return out
@@ -312,6 +323,12 @@ def _copy_one(sessions: Sessions, src: Url, dst: Url, args: argparse.Namespace, 
               counter) -> int:
     from .client import transfer
 
+    if src.is_dir and dst.is_dir:  # an empty directory of a -r copy
+        if dst.scheme == "file":
+            Path(dst.path).mkdir(parents=True, exist_ok=True)
+        else:
+            _mkdirs(sessions.get(dst), dst.path + ".", made)  # every component of dst.path
+        return 0
     partial = args.off is not None or args.len is not None
     if resume and not partial:  # a retry: the rest of the file, from where the last attempt's good part ends
         off, length = resume, None

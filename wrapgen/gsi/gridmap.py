@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import GSIError
+from .errors import GSIError, NotAuthorized
 
 _LINE = re.compile(r'^\s*"((?:[^"\\]|\\.)*)"\s*(.*?)\s*$|^\s*(\S+)\s+(.*?)\s*$')
 
@@ -53,9 +53,11 @@ class Gridmap:
         """The local account a DN may use (the first, or the one asked for); GSIError says why not."""
         names = self.accounts(dn)
         if not names:
-            raise GSIError(f"{dn} is not in grid-mapfile {self.path}")
+            raise NotAuthorized(f"{dn} is not in grid-mapfile {self.path}",
+                                f"{dn} is not in the server's grid-mapfile")
         if account is None:
             return names[0]
         if account not in names:
-            raise GSIError(f"{dn} may not act as {account!r}: grid-mapfile {self.path} allows {', '.join(names)}")
+            raise NotAuthorized(f"{dn} may not act as {account!r}: grid-mapfile {self.path} allows {', '.join(names)}",
+                                f"{dn} may not act as {account!r} (the server's grid-mapfile does not allow it)")
         return account

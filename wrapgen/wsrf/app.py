@@ -202,7 +202,9 @@ class WsrfApp:
             account = self._gridmap[1].authorize(ident.identity)
         except (GSIError, OSError) as exc:
             log.warning("refused a caller: %s", exc)
-            return ClientFault(f"not authorized: {exc}")
+            # the client is told who was refused, never the server's paths or other accounts
+            public = getattr(exc, "public", None) or ("the server could not check the caller" if isinstance(exc, OSError) else str(exc))
+            return ClientFault(f"not authorized: {public}")
         environ["wrapgen.identity"], environ["wrapgen.account"] = ident.identity, account
         return None
 
