@@ -198,6 +198,10 @@ def load(spec: str | os.PathLike[str] | Library, cache: str | os.PathLike[str] |
     existing = sys.modules.get(built.name)
     if existing is not None and Path(getattr(existing, "__file__", "")).parent == built.package:
         return existing
+    if existing is not None and not getattr(existing, "_wrapgen_built", False):
+        # Never replace a module that is not ours (json, numpy, the caller's own): that breaks the process.
+        raise BindError(f"library name {built.name!r} is already the name of the imported module "
+                        f"{getattr(existing, '__file__', None) or built.name}; give the spec another name")
     # Another build of a library with this name may be loaded (a changed spec): its submodules
     # (the extension) must not be picked up by the new package's relative imports.
     for name in [n for n in sys.modules if n == built.name or n.startswith(built.name + ".")]:

@@ -73,12 +73,23 @@ def _cpp_literal(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return "std::string(" + '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '")'
+        return f"std::string({_doc(value)}, {len(value.encode('utf-8'))})"
     return repr(value)
 
 
 def _doc(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    """A C++ string literal of any text: printable ASCII as is, every other byte (UTF-8) as a 3-digit octal
+    escape (never greedy like \\x), backslash, quote and '?' (trigraphs) escaped."""
+    out = []
+    for b in text.encode("utf-8"):
+        c = chr(b)
+        if c in '\\"?':
+            out.append("\\" + c)
+        elif 32 <= b < 127:
+            out.append(c)
+        else:
+            out.append(f"\\{b:03o}")
+    return '"' + "".join(out) + '"'
 
 
 def _exception_translator(lib: Library) -> list[str]:

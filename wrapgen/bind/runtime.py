@@ -6,8 +6,6 @@ Argument checks run in f2py's C code on every call; only when it refuses an argu
 
 from __future__ import annotations
 
-import builtins
-import importlib
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -46,16 +44,14 @@ def _matches(pattern: int | str, code: int) -> bool:
 
 
 def resolve_exception(name: str, local: Mapping[str, type[BaseException]]) -> type[BaseException]:
-    """A class named in a spec: one the generated module defines, a builtin, or module.Class."""
-    if name in local:
-        return local[name]
-    if "." not in name:
-        cls = getattr(builtins, name, None)
-        if isinstance(cls, type) and issubclass(cls, BaseException):
-            return cls
-        raise WrapgenError(f"{name!r} is neither a builtin exception nor declared by the module")
-    module, _, attr = name.rpartition(".")
-    return getattr(importlib.import_module(module), attr)
+    """A class named in a spec: one the generated module defines, a builtin exception, or an exception class
+    of an allowed package (see wrapgen.spec.exceptions); never an arbitrary attribute."""
+    from ..spec.exceptions import resolve
+
+    try:
+        return resolve(name, local)
+    except ValueError as exc:
+        raise WrapgenError(str(exc)) from None
 
 
 def status_error(fn_name: str, codes: list[tuple[int | str, type[BaseException], str]], code: int,

@@ -40,6 +40,9 @@ class Expr:
         return self.text
 
 
+MAX_TEXT = 500  # characters: shape and value expressions are short; a huge one is an attack on the parser
+
+
 def parse(text: str | int) -> Expr:
     """Parse and check an expression; raises ExprError saying what is wrong."""
     if isinstance(text, bool):
@@ -48,13 +51,17 @@ def parse(text: str | int) -> Expr:
         text = str(text)
     if not isinstance(text, str) or not text.strip():
         raise ExprError(f"expected an integer expression, got {text!r}")
-    try:
-        tree = ast.parse(text.strip(), mode="eval").body
-    except SyntaxError as exc:
-        raise ExprError(f"cannot parse {text!r}: {exc.msg}") from None
+    if len(text) > MAX_TEXT:
+        raise ExprError(f"expression of {len(text)} characters; at most {MAX_TEXT} are allowed")
     scalars: set[str] = set()
     arrays: set[str] = set()
-    _check(tree, text, scalars, arrays)
+    try:
+        tree = ast.parse(text.strip(), mode="eval").body
+        _check(tree, text, scalars, arrays)
+    except SyntaxError as exc:
+        raise ExprError(f"cannot parse {text!r}: {exc.msg}") from None
+    except (RecursionError, MemoryError):
+        raise ExprError(f"expression {text[:40]!r}... is nested too deeply") from None
     return Expr(text.strip(), tree, frozenset(scalars), frozenset(arrays))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keyword
 import os
 import re
+import sys
 import string
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,12 +16,12 @@ import pydantic
 from . import expr
 from .errors import SpecError, SpecIssue
 from .model import INTEGER_DTYPES, REAL_DTYPES, Arg, Function, Library
+from .exceptions import problem as exception_problem
 from .yamlsource import Located, Path as DataPath, load_located
 
 __all__ = ["load_spec", "parse_spec"]
 
 _CODE = re.compile(r"^\s*(?:(?P<op><=|>=|==|!=|<|>)\s*(?P<v>-?\d+)|(?P<lo>-?\d+)\s*\.\.\s*(?P<hi>-?\d+))\s*$")
-_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _COMMA_HINT = " (in YAML flow style, [a, b] or {k: v}, a comma splits the text: quote it, e.g. 'shape(a, 0)')"
 _KIND = {"int_type": "an integer", "int_parsing": "an integer", "string_type": "a string",
          "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false",
@@ -173,6 +174,9 @@ def _model_at(path: DataPath) -> type[pydantic.BaseModel] | None:
 
 def _check_library(lib: Library, located: Located, base_dir: Path | None) -> Iterator[SpecIssue]:
     yield from _identifier(lib.name, ("name",), located, "a module name")
+    if lib.name in sys.stdlib_module_names or lib.name in ("wrapgen", "numpy"):
+        yield located.issue(("name",), f"{lib.name!r} is the name of a standard or required module; importing the "
+                                       "library would replace it: choose another name")
     if not lib.sources and not lib.libraries:
         yield located.issue((), "nothing to build or link: give sources, libraries or both")
     if base_dir is not None:
@@ -185,8 +189,8 @@ def _check_library(lib: Library, located: Located, base_dir: Path | None) -> Ite
     for cpp_type, py_name in lib.exceptions.items():
         if lib.language != "cpp":
             yield located.issue(("exceptions", cpp_type), f"exceptions need language cpp, not {lib.language}", key=True)
-        if not _DOTTED.match(py_name):
-            yield located.issue(("exceptions", cpp_type), f"{py_name!r} is not an exception class name")
+        if (why := exception_problem(py_name)) is not None:
+            yield located.issue(("exceptions", cpp_type), why)
     for cname, cls in lib.classes.items():
         base = ("classes", cname)
         yield from _identifier(cname, base, located, "a class name", key=True)
@@ -367,8 +371,8 @@ def _check_errors(fn: Function, path: DataPath, located: Located) -> Iterator[Sp
         if isinstance(code.code, str) and not _CODE.match(code.code):
             yield located.issue((*cpath, "code"), f"cannot read {code.code!r}; expected an integer, a comparison "
                                                   "such as '<0', '>0', '!=0', '>=2', or a range such as '1..5'")
-        if not _DOTTED.match(code.exception):
-            yield located.issue((*cpath, "exception"), f"{code.exception!r} is not an exception class name")
+        if (why := exception_problem(code.exception)) is not None:
+            yield located.issue((*cpath, "exception"), why)
         try:
             fields = [f for _, f, _, _ in string.Formatter().parse(code.message) if f is not None]
         except ValueError as exc:

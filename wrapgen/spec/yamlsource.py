@@ -60,20 +60,49 @@ def load_located(text: str, file: str) -> Located:
     if node is None:
         raise SpecError([SpecIssue(file, 1, 1, "", "the file is empty; expected a mapping with name, language, ...")])
     issues: list[SpecIssue] = []
-    located.data = _convert(node, (), located, issues, yaml.SafeLoader(""))
+    budget = _Budget(max(MAX_VALUES, 4 * text.count("\n") + 100))
+    try:
+        located.data = _convert(node, (), located, issues, yaml.SafeLoader(""), budget)
+    except _TooBig as exc:
+        raise SpecError([SpecIssue(file, exc.line, exc.column, "",
+                                   f"YAML aliases expand to more than {budget.limit} values (an alias bomb?); "
+                                   "write the repeated parts out or use fewer aliases")]) from None
+    except RecursionError:
+        raise SpecError([SpecIssue(file, 0, 0, "", "YAML nested too deeply")]) from None
     if issues:
         raise SpecError(issues)
     return located
 
 
-def _convert(node: yaml.Node, path: Path, located: Located, issues: list[SpecIssue], loader: yaml.SafeLoader) -> Any:
+MAX_VALUES = 100_000  # values after alias expansion (a 1 KiB billion-laughs file would make billions)
+
+
+class _TooBig(Exception):
+    def __init__(self, line: int, column: int) -> None:
+        self.line, self.column = line, column
+
+
+@dataclass
+class _Budget:
+    limit: int
+    used: int = 0
+
+
+def _convert(node: yaml.Node, path: Path, located: Located, issues: list[SpecIssue], loader: yaml.SafeLoader,
+             budget: _Budget) -> Any:
+    budget.used += 1
+    if budget.used > budget.limit:
+        raise _TooBig(node.start_mark.line + 1, node.start_mark.column + 1)
     located.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if getattr(node, "flow_style", False):
         located.flow.add(path)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = _scalar(key_node, loader)
+            try:
+                key = _scalar(key_node, loader)
+            except yaml.YAMLError:
+                key = None  # refused just below, like any key that is not a plain scalar
             if not isinstance(key, (str, int, float, bool)) or key_node.tag == "tag:yaml.org,2002:merge":
                 issues.append(SpecIssue(located.file, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
                                         dotted(path), "keys must be plain scalars"))
@@ -86,11 +115,16 @@ def _convert(node: yaml.Node, path: Path, located: Located, issues: list[SpecIss
                                         dotted(child), f"duplicate key (first given at line {first[0]})"))
                 continue
             located.keys[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            out[key] = _convert(value_node, child, located, issues, loader)
+            out[key] = _convert(value_node, child, located, issues, loader, budget)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, (*path, i), located, issues, loader) for i, item in enumerate(node.value)]
-    return _scalar(node, loader)
+        return [_convert(item, (*path, i), located, issues, loader, budget) for i, item in enumerate(node.value)]
+    try:
+        return _scalar(node, loader)
+    except yaml.YAMLError:
+        issues.append(SpecIssue(located.file, node.start_mark.line + 1, node.start_mark.column + 1, dotted(path),
+                                f"the YAML tag {node.tag!r} is not allowed in a spec: plain values only"))
+        return None
 
 
 def _scalar(node: yaml.Node, loader: yaml.SafeLoader) -> Any:

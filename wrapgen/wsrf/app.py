@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -108,18 +109,20 @@ class WsrfApp:
         self.resources = ResourceHandlers(self)
         self.notifications = NotificationHandlers(self)
         self._modules: dict[str, Any] = {}
+        self._modules_lock = threading.Lock()
         self._wsdl: dict[tuple[str, str, str], bytes] = {}
         self._gridmap: tuple[float, Any] | None = None  # (mtime, Gridmap), reloaded when the file changes
 
     # --- kernel calls -------------------------------------------------------------------------------------
     def module(self, model: ServiceModel) -> Any:
         """The library's isolated module (one worker process per function, started on first use)."""
-        mod = self._modules.get(model.name)
-        if mod is None:
-            from ..bind.isolate import IsolatedModule
+        with self._modules_lock:  # request threads of one worker process share it
+            mod = self._modules.get(model.name)
+            if mod is None:
+                from ..bind.isolate import IsolatedModule
 
-            mod = self._modules[model.name] = IsolatedModule(model.spec, cache=self.config.cache)
-        return mod
+                mod = self._modules[model.name] = IsolatedModule(model.spec, cache=self.config.cache)
+            return mod
 
     def close(self) -> None:
         """Stop the kernel workers of this process."""
@@ -223,6 +226,9 @@ class WsrfApp:
             raise ClientFault(f"the request is over this server's limit of {cap} bytes")
         if length >= 0 and len(data) != length:
             raise ClientFault(f"the request ended after {len(data)} of {length} bytes")
+        done = environ.get("wrapgen.body_read")  # the server's worker: the body's deadline is over
+        if done is not None:
+            done()
         return data
 
     def _get(self, call: Call, path: list[str], environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:

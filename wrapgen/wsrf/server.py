@@ -75,7 +75,8 @@ class Server:
     def __init__(self, specs: list[str | os.PathLike[str]], state: str | os.PathLike[str], host: str = "127.0.0.1",
                  port: int = 0, workers: int | None = None, sweep_interval: float = 1.0, log_file: str | None = None,
                  tls_cert: str | None = None, tls_key: str | None = None, tls_ca: str | None = None,
-                 client_certs: str = "required", gridmap: str | None = None, **limits: Any) -> None:
+                 client_certs: str = "required", gridmap: str | None = None, threads: int = 8,
+                 read_timeout: float = 30.0, header_timeout: float = 20.0, **limits: Any) -> None:
         if gridmap is not None:
             if not (tls_cert and tls_ca and Path(tls_ca).is_dir() and client_certs == "required"):
                 raise WSRFError("a grid-mapfile needs HTTPS with required client certificates and a trust "
@@ -85,6 +86,9 @@ class Server:
                                     **limits)
         self.host, self.port = host, port
         self.workers = workers or os.cpu_count() or 1
+        if threads < 1 or not read_timeout > 0 or not header_timeout > 0:
+            raise WSRFError("threads must be at least 1 and the read and header timeouts positive")
+        self.threads, self.read_timeout, self.header_timeout = threads, read_timeout, header_timeout
         store = Store(self.config.state)
         self.sweeper = Sweeper(store, sweep_interval)
         self.notifier = Notifier(store)
@@ -140,8 +144,12 @@ class Server:
         self._sock = sock
         self.port = sock.getsockname()[1]
         env = {**os.environ, **self.config.to_env()}
+        # Threaded workers with read deadlines (wrapgen.wsrf.worker): silent or trickling clients cannot take
+        # every worker, and long kernel calls do not hold up short requests.
+        env.update(WRAPGEN_WSRF_READ_TIMEOUT=str(self.read_timeout), WRAPGEN_WSRF_HEADER_TIMEOUT=str(self.header_timeout))
         cmd = [sys.executable, "-P", "-m", "gunicorn", "--bind", f"fd://{sock.fileno()}", "--workers",
-               str(self.workers), "--worker-class", "sync", "--timeout", "0", "--graceful-timeout", "5",
+               str(self.workers), "--worker-class", "wrapgen.wsrf.worker.GuardedWorker", "--threads",
+               str(self.threads), "--keep-alive", "5", "--timeout", "0", "--graceful-timeout", "5",
                "--log-level", "warning"]
         if self.tls:
             cert, key, tls_env = self.tls
