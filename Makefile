@@ -8,7 +8,8 @@ VPY := $(VENV)/bin/python
 APT_PACKAGES := python3 python3-venv python3-dev g++ make cmake ninja-build pkg-config libssl-dev \
 	gfortran liblapack-dev libblas-dev \
 	globus-gridftp-server-progs globus-gass-copy-progs \
-	libsoap-lite-perl gsoap openssl globus-proxy-utils globus-gsi-cert-utils-progs
+	libsoap-lite-perl gsoap openssl globus-proxy-utils globus-gsi-cert-utils-progs \
+	libaxis-java default-jdk-headless
 
 NATIVE := pyproject.toml CMakeLists.txt $(wildcard native/*.cpp native/*.hpp)
 

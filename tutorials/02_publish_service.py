@@ -31,7 +31,9 @@ local.heat_step(expected, 1.0, 0.2, 1.0, nsteps=50)
 
 # 1. Serve it: gunicorn workers on 127.0.0.1 and a free port; every call runs the kernel in its own
 #    process, and WS-Resource state lives in SQLite (kept across restarts).
-with Server([HEAT], state=work / "state.db", workers=2) as server:
+# notify_allow: this tutorial's notification consumer listens on 127.0.0.1; a server sends notifications only
+# to public addresses unless its operator allows a network (`wrapgen serve --notify-allow 127.0.0.0/8`).
+with Server([HEAT], state=work / "state.db", workers=2, notify_allow=["127.0.0.0/8"]) as server:
     print(f"serving heat at {server.url}/heat?wsdl")
 
     # 2. Any SOAP client works from the WSDL alone. Arrays travel as NDArray: dtype, shape, order and

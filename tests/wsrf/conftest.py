@@ -18,7 +18,8 @@ SPECS = [ROOT / "services" / "heat.yaml", ROOT / "services" / "md.yaml",
 @pytest.fixture(scope="package")
 def server(tmp_path_factory):
     state = tmp_path_factory.mktemp("wsrf") / "state.db"
-    with Server(SPECS, state=state, workers=2, sweep_interval=0.2, query_timeout=1.0,
+    # notify_allow: the tests' notification consumers listen on 127.0.0.1, which is refused by default
+    with Server(SPECS, state=state, workers=2, sweep_interval=0.2, query_timeout=1.0, notify_allow=["127.0.0.0/8"],
                 log_file=str(state.with_suffix(".log"))) as srv:
         yield srv
 

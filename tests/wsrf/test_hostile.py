@@ -72,3 +72,107 @@ def test_silent_and_trickling_connections_do_not_starve_the_service(scheme, grid
             stop.set()
             for s in silent + halves + tricklers:
                 s.close()
+
+
+# --- 7 and 13: notifications go only where they may, concurrently -------------------------------------------------
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
+
+from lxml import etree  # noqa: E402
+
+import wrapgen  # noqa: E402
+from wrapgen.wsrf import ns as N  # noqa: E402
+
+from .conftest import soap  # noqa: E402
+from .test_stateless import plate  # noqa: E402
+
+
+def _subscribe(res, address: str) -> tuple[int, object]:
+    body = etree.Element(N.q(N.WSNT, "Subscribe"), nsmap={"r": "urn:wrapgen:heat:heat_step"})
+    ref = etree.SubElement(body, N.q(N.WSNT, "ConsumerReference"))
+    etree.SubElement(ref, N.q(N.WSA, "Address")).text = address
+    key = etree.Element(N.q("urn:wrapgen:heat", "ResourceKey"))
+    key.text = res.key
+    return soap(res.address, body, N.action("Subscribe"), [key])
+
+
+class _Recorder:
+    """A consumer endpoint on 127.0.0.1 that records what it is sent; optionally redirects or holds requests."""
+
+    def __init__(self, redirect: str | None = None, hold: threading.Event | None = None) -> None:
+        self.got: list[bytes] = []
+        outer = self
+
+        class H(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                outer.got.append(self.rfile.read(int(self.headers["Content-Length"])))
+                if hold is not None:
+                    hold.wait(60)
+                if redirect:
+                    self.send_response(302)
+                    self.send_header("Location", redirect)
+                else:
+                    self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/consumer"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+
+
+def test_consumers_on_internal_addresses_are_refused_by_default(tmp_path) -> None:
+    inside = _Recorder()
+    with Server([HEAT], state=tmp_path / "s.db", workers=1) as srv:
+        heat = wrapgen.connect(f"{srv.url}/heat")
+        with heat.heat_step.create(u=plate(), alpha=1.0, dt=0.1, dx=1.0) as res:
+            for address in (inside.url, "http://localhost:9/x", "http://169.254.169.254/latest/meta-data",
+                            "http://10.1.2.3/x", "http://[::1]:9/x", "http://0.0.0.0:9/x"):
+                status, env = _subscribe(res, address)
+                fault = env.find(f".//{{{N.WSNT}}}SubscribeCreationFailedFault")
+                assert status == 500 and fault is not None, address
+                assert "--notify-allow" in etree.tostring(env).decode()
+            res.start()
+            res.wait(60)
+    inside.close()
+    assert inside.got == []  # nothing ever reached the internal service
+
+
+def test_redirects_are_not_followed_and_slow_consumers_do_not_delay_others(tmp_path) -> None:
+    target = _Recorder()
+    redirector = _Recorder(redirect=target.url)
+    hold = threading.Event()
+    slow = [_Recorder(hold=hold) for _ in range(10)]
+    fast = _Recorder()
+    try:
+        with Server([HEAT], state=tmp_path / "s.db", workers=1, notify_allow=["127.0.0.0/8"]) as srv:
+            heat = wrapgen.connect(f"{srv.url}/heat")
+            a = heat.heat_step.create(u=plate(), alpha=1.0, dt=0.1, dx=1.0)
+            for consumer in slow + [redirector]:
+                assert _subscribe(a, consumer.url)[0] == 200
+            a.start()
+            a.wait(60)
+            deadline = time.monotonic() + 20
+            while sum(bool(s.got) for s in slow) < 10 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert all(s.got for s in slow)  # ten deliveries under way at once, all held by their consumers
+            b = heat.heat_step.create(u=plate(), alpha=1.0, dt=0.1, dx=1.0)
+            assert _subscribe(b, fast.url)[0] == 200
+            b.start()
+            deadline = time.monotonic() + 20
+            while not fast.got and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert fast.got, "another client's notification waited behind the slow consumers"
+            assert redirector.got and not target.got  # the 302 was not followed
+            hold.set()
+            a.destroy()
+            b.destroy()
+    finally:
+        hold.set()
+        for r in [target, redirector, fast, *slow]:
+            r.close()

@@ -90,3 +90,27 @@ def test_serve_and_the_wsrf_tools_on_the_command_line(tmp_path) -> None:
         serve.send_signal(signal.SIGTERM)
         serve.wait(30)
     assert serve.returncode == 0
+
+
+JARS = ["axis", "axis-saaj", "axis-jaxrpc", "commons-logging", "commons-discovery", "wsdl4j", "javax.activation",
+        "javax.mail"]
+
+
+@pytest.fixture(scope="module")
+def saaj(tmp_path_factory) -> list[str]:
+    """The Java SAAJ client compiled against Debian's Axis 1.4 (libaxis-java); the java command to run it."""
+    cp = ":".join(f"/usr/share/java/{j}.jar" for j in JARS)
+    out = tmp_path_factory.mktemp("saaj")
+    subprocess.run(["javac", "-cp", cp, "-d", str(out), str(HERE / "peers" / "SaajFault.java")], check=True,
+                   capture_output=True, text=True)
+    return ["java", "-cp", f"{cp}:{out}", "SaajFault"]
+
+
+def test_axis_saaj_reads_faults_and_results(server, saaj) -> None:
+    """WS-I BP 1.1 R1126: a fault travels with HTTP 500, or GT4-era Java clients see only "(400)Bad Request"
+    (issue 11, item 19). A client fault keeps soap:Client as its faultcode."""
+    bad = subprocess.run([*saaj, f"{server.url}/heat", "one"], capture_output=True, text=True, timeout=120)
+    assert bad.stdout.startswith("FAULT "), bad.stdout + bad.stderr
+    assert "Client" in bad.stdout and "argument 'alpha': 'one' is not a valid xs:double" in bad.stdout
+    good = subprocess.run([*saaj, f"{server.url}/heat", "1.0"], capture_output=True, text=True, timeout=120)
+    assert good.stdout.startswith("OK heat_stepResponse"), good.stdout + good.stderr

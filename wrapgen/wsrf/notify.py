@@ -14,11 +14,13 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
+from . import egress
 from . import ns as N
 from .envelope import envelope, epr, now_utc, parse_epr, parse_xml, reference_headers, serialize, time_element, \
     xs_datetime
@@ -118,9 +120,20 @@ class Notifier(Periodic):
 
     name = "notifier"
 
-    def __init__(self, store: Store, interval: float = 0.1, timeout: float = 5.0) -> None:
+    def __init__(self, store: Store, interval: float = 0.1, timeout: float = 5.0,
+                 allow: list[str] | None = None, concurrency: int = 16) -> None:
         super().__init__(interval)
         self.store, self.timeout = store, timeout
+        self.allow = egress.networks(allow or [])
+        self._opener = egress.opener()
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="wsrf-notify")
+        self._inflight: set[str] = set()  # subscriptions with a delivery under way (their order is kept)
+        self._lock = threading.Lock()
+
+    def stop(self) -> None:
+        """Stop (after the pass under way and the deliveries in flight)."""
+        super().stop()
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def tick(self) -> None:
         """Dispatch new events, then push what is due."""
@@ -141,27 +154,56 @@ class Notifier(Periodic):
             if ev.topic == TERMINATION_TOPIC:
                 self.store.drop_subscriptions(ev.resource)
 
-    def deliver(self) -> None:
-        """POST each due Notify to its consumer; failures are retried with backoff."""
+    def deliver(self, wait: bool = False) -> None:
+        """POST each due Notify to its consumer, concurrently: a slow consumer holds up only its own
+        messages (the store hands out one message per subscription at a time, so each consumer gets its
+        messages in order). Failures are retried with backoff. wait: return when these deliveries end."""
         now = time.time()
-        for oid, _sid, consumer, xml, attempts in self.store.due(now):
-            address, params = parse_epr(parse_xml(consumer, "consumer reference"))
-            headers = reference_headers(params)
-            notify = etree.Element(N.q(N.WSNT, "Notify"), nsmap={"wsnt": N.WSNT})
-            notify.append(parse_xml(xml, "message"))
-            data = serialize(envelope(notify, N.action("Notify"), to=address, extra_headers=headers))
-            req = urllib.request.Request(address, data=data, method="POST", headers={
-                "Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{N.action("Notify")}"'})
+        futures = []
+        for row in self.store.due(now, limit=200):
+            sid = row[1]
+            with self._lock:
+                if sid in self._inflight:
+                    continue
+                self._inflight.add(sid)
             try:
-                with urllib.request.urlopen(req, timeout=self.timeout) as r:
+                futures.append(self._pool.submit(self._deliver_one, now, *row))
+            except RuntimeError:  # shutting down
+                with self._lock:
+                    self._inflight.discard(sid)
+                return
+        if wait:
+            for f in futures:
+                f.result()
+
+    def _deliver_one(self, now: float, oid: int, sid: str, consumer: bytes, xml: bytes, attempts: int) -> None:
+        try:
+            address, params = parse_epr(parse_xml(consumer, "consumer reference"))
+            try:
+                egress.check(address, self.allow)  # again: the name may resolve elsewhere by now
+                headers = reference_headers(params)
+                notify = etree.Element(N.q(N.WSNT, "Notify"), nsmap={"wsnt": N.WSNT})
+                notify.append(parse_xml(xml, "message"))
+                data = serialize(envelope(notify, N.action("Notify"), to=address, extra_headers=headers))
+                req = urllib.request.Request(address, data=data, method="POST", headers={
+                    "Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{N.action("Notify")}"'})
+                with self._opener.open(req, timeout=self.timeout) as r:
                     r.read()
+                self.store.delivered(oid)
+            except egress.EgressRefused as exc:
+                log.warning("dropping a notification for %s: %s", address, exc)
                 self.store.delivered(oid)
             except (OSError, urllib.error.HTTPError) as exc:
                 if attempts + 1 >= MAX_ATTEMPTS:
                     log.warning("dropping a notification for %s after %d attempts: %s", address, attempts + 1, exc)
                     self.store.delivered(oid)
                 else:
-                    self.store.retry_later(oid, now + 0.5 * 2 ** attempts)
+                    self.store.retry_later(oid, time.time() + 0.5 * 2 ** attempts)
+        except Exception:  # a store error: the row stays due and is tried again on a later pass
+            log.exception("delivering notification %s failed", oid)
+        finally:
+            with self._lock:
+                self._inflight.discard(sid)
 
 
 class NotificationHandlers:
@@ -187,6 +229,12 @@ class NotificationHandlers:
             raise ClientFault(f"the consumer address {address!r} is not an http(s) URL; use a pull point "
                               "(CreatePullPoint) to receive notifications without an endpoint",
                               element=N.q(N.WSNT, "SubscribeCreationFailedFault"))
+        else:
+            try:
+                egress.check(address, egress.networks(self.app.config.notify_allow))
+            except egress.EgressRefused as exc:
+                raise ClientFault(f"{exc}; a pull point (CreatePullPoint) works from anywhere",
+                                  element=N.q(N.WSNT, "SubscribeCreationFailedFault")) from None
         topics = []
         rns = op.namespace
         known = {N.q(rns, "Status"): STATUS_TOPIC, N.q(N.RL, "ResourceTermination"): TERMINATION_TOPIC}

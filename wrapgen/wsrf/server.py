@@ -91,7 +91,10 @@ class Server:
         self.threads, self.read_timeout, self.header_timeout = threads, read_timeout, header_timeout
         store = Store(self.config.state)
         self.sweeper = Sweeper(store, sweep_interval)
-        self.notifier = Notifier(store)
+        try:
+            self.notifier = Notifier(store, allow=self.config.notify_allow)
+        except ValueError as exc:
+            raise WSRFError(str(exc)) from None
         self.log_file = log_file
         self.tls: tuple[str, str, dict[str, str]] | None = None
         if tls_cert or tls_key:
