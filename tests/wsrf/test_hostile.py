@@ -176,3 +176,46 @@ def test_redirects_are_not_followed_and_slow_consumers_do_not_delay_others(tmp_p
         hold.set()
         for r in [target, redirector, fast, *slow]:
             r.close()
+
+
+# --- 6: a full disk under the state database ------------------------------------------------------------------------
+def test_a_result_that_cannot_be_recorded_is_kept_until_the_disk_has_room(tmp_path, capfd) -> None:
+    """The state database on a 4 MiB tmpfs, filled while a computation runs: its outcome is kept in memory
+    and recorded once space is freed; the executor's reaper survives (a later crash is still recorded)."""
+    import subprocess
+
+    import numpy as np
+
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)], capture_output=True, text=True)
+    assert r.returncode == 0, f"mounting a tmpfs needs root (CI runs as root): {r.stderr}"
+    try:
+        with Server([HEAT, ROOT / "tests" / "bind" / "kernels" / "misbehave.yaml"], state=mnt / "s.db",
+                    workers=1) as srv:
+            heat = wrapgen.connect(f"{srv.url}/heat")
+            u = plate(200)
+            expected = u.copy(order="F")
+            wrapgen.load(HEAT).heat_step(expected, 1.0, 0.1, 1.0, 3000)
+            res = heat.heat_step.create(u=u, alpha=1.0, dt=0.1, dx=1.0, nsteps=3000)
+            res.start()
+            filler = mnt / "filler"
+            with open(filler, "wb") as f:  # the disk is full before the computation ends
+                try:
+                    while True:
+                        f.write(b"\0" * 65536)
+                        f.flush()
+                except OSError:
+                    pass
+            time.sleep(3)  # the computation ends meanwhile and cannot record its outcome
+            assert res.status == "Running"
+            assert "cannot record the outcome" in capfd.readouterr().err  # it ended, and its outcome was kept
+            filler.unlink()
+            assert res.wait(60) == "Succeeded"
+            np.testing.assert_array_equal(res.result(), expected)
+            bad = wrapgen.connect(f"{srv.url}/misbehave")
+            crash = bad.do_segv.create(x=np.zeros(2))
+            crash.start()
+            assert crash.wait(60) == "Failed"  # the reaper is alive
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)

@@ -14,13 +14,16 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import pickle
 import resource
 import signal
 import socket
+import sqlite3
 import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +53,20 @@ def submit(state: str | os.PathLike[str], key: str, timeout: float = 10.0) -> bo
     return True
 
 
+@dataclass
+class Child:
+    """A forked computation: its resource, limits, log and the pipe its outcome comes on when it must."""
+
+    key: str
+    name: str
+    deadline: float | None
+    timeout: float | None
+    memory: int | None
+    log: Path
+    pipe: int
+    kept: bytearray = field(default_factory=bytearray)
+
+
 class Executor:
     """Forks one child per computation from a process that already imported every kernel module."""
 
@@ -65,7 +82,8 @@ class Executor:
             m = service_model(spec)
             self.models[m.name] = m
             self.modules[m.name] = load(spec, cache=cache)
-        self.children: dict[int, tuple[str, str, float | None, float | None, int | None, Path]] = {}
+        self.children: dict[int, Child] = {}
+        self.pending: dict[str, dict[str, Any]] = {}  # outcomes the store could not take yet, by key
         self._lock = threading.Lock()
 
     def start_job(self, key: str) -> int:
@@ -78,14 +96,18 @@ class Executor:
         log = self.jobs_dir / f"{os.getpid()}-{len(self.children)}-{time.monotonic_ns()}.log"
         fn = getattr(self.modules[res.library], op.name)
         with self._lock:
+            r, w = os.pipe()  # the child's outcome, when the store cannot take it
             pid = os.fork()
             if pid == 0:
-                self._child(key, fn, op, limits.memory, log)
+                os.close(r)
+                self._child(key, fn, op, limits.memory, log, w)
+            os.close(w)
+            os.set_blocking(r, False)
             deadline = time.monotonic() + limits.timeout if limits.timeout else None
-            self.children[pid] = (key, op.name, deadline, limits.timeout, limits.memory, log)
+            self.children[pid] = Child(key, op.name, deadline, limits.timeout, limits.memory, log, r)
         return pid
 
-    def _child(self, key: str, fn: Any, op: Any, memory: int | None, log: Path) -> None:
+    def _child(self, key: str, fn: Any, op: Any, memory: int | None, log: Path, out: int) -> None:
         code = 0
         try:
             os.setsid()
@@ -94,7 +116,10 @@ class Executor:
             os.dup2(fd, 2)
             os.close(fd)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            self.store.set_pid(key, os.getpid())
+            try:
+                self.store.set_pid(key, os.getpid())
+            except (sqlite3.Error, OSError):
+                pass  # a full disk: the pid is only for Cancel; the computation can still run
             if memory:
                 from ..run import _vm_size
 
@@ -102,7 +127,14 @@ class Executor:
                 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
             from .runner import compute
 
-            compute(self.store, key, fn, op)
+            def keep(result: dict[str, Any]) -> None:
+                # The parent holds it in memory and records it when the store takes writes again.
+                data = pickle.dumps(result, protocol=5)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(out, view):]
+
+            compute(self.store, key, fn, op, keep=keep)
         except BaseException:  # the parent's reaper records a failure from the exit status
             code = 70
         finally:
@@ -111,40 +143,75 @@ class Executor:
             os._exit(code)
 
     def reap(self) -> None:
-        """Record children that died without recording their own outcome; kill those past their timeout."""
-        from ..bind.isolate import describe_death, log_tail
+        """Record children that died without recording their own outcome; kill those past their timeout;
+        record outcomes the store could not take before (every pass, until it takes them)."""
         from ..bind.errors import KernelTimeout
+        from ..bind.isolate import describe_death, log_tail
 
         now = time.monotonic()
+        for key, result in list(self.pending.items()):
+            try:
+                self.store.finish(key, **result)
+                del self.pending[key]
+            except (sqlite3.Error, OSError):
+                break  # still failing: try again on the next pass
         with self._lock:
             items = list(self.children.items())
-        for pid, (key, name, deadline, timeout, memory, log) in items:
+        for pid, c in items:
+            self._drain(c)
             try:
                 done, status = os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:
                 done, status = pid, 0
             if done == 0:
-                if deadline is not None and now > deadline:
+                if c.deadline is not None and now > c.deadline:
                     try:
                         os.killpg(pid, signal.SIGKILL)
                     except ProcessLookupError:
                         pass
                     os.waitpid(pid, 0)
-                    err = KernelTimeout(f"{name}: no result after {timeout:g} s; the computation was killed")
-                    self.store.finish(key, "Failed", error=str(err), exception=type(err).__name__)
-                    self._forget(pid, log)
+                    err = KernelTimeout(f"{c.name}: no result after {c.timeout:g} s; the computation was killed")
+                    self._record(c.key, {"status": "Failed", "error": str(err), "exception": type(err).__name__})
+                    self._forget(pid, c)
                 continue
+            self._drain(c)
             code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
-            if code != 0:
-                tail = log_tail(log.read_text(errors="replace")) if log.exists() else ""
-                err = describe_death(name, code, tail, memory, "running")
-                self.store.finish(key, "Failed", error=str(err), exception=type(err).__name__)
-            self._forget(pid, log)
+            if c.kept:
+                try:
+                    self._record(c.key, pickle.loads(bytes(c.kept)))
+                except Exception:  # a child killed while writing: its outcome is unknown
+                    self._record(c.key, {"status": "Failed", "exception": "KernelCrashed",
+                                         "error": f"{c.name}: the computation ended while reporting its outcome"})
+            elif code != 0:
+                tail = log_tail(c.log.read_text(errors="replace")) if c.log.exists() else ""
+                err = describe_death(c.name, code, tail, c.memory, "running")
+                self._record(c.key, {"status": "Failed", "error": str(err), "exception": type(err).__name__})
+            self._forget(pid, c)
 
-    def _forget(self, pid: int, log: Path) -> None:
+    @staticmethod
+    def _drain(c: Child) -> None:
+        while True:
+            try:
+                chunk = os.read(c.pipe, 1 << 20)
+            except BlockingIOError:
+                return
+            if not chunk:
+                return
+            c.kept += chunk
+
+    def _record(self, key: str, result: dict[str, Any]) -> None:
+        """Record an outcome now, or keep it in memory until the store takes it."""
+        try:
+            self.store.finish(key, **result)
+        except (sqlite3.Error, OSError) as exc:
+            print(f"executor: cannot record the outcome of {key} yet ({exc}); kept", file=sys.stderr, flush=True)
+            self.pending[key] = result
+
+    def _forget(self, pid: int, c: Child) -> None:
         with self._lock:
             self.children.pop(pid, None)
-        log.unlink(missing_ok=True)
+        os.close(c.pipe)
+        c.log.unlink(missing_ok=True)
 
     def serve(self, ready: Any = None) -> None:
         """Accept Start requests until SIGTERM."""
@@ -155,8 +222,13 @@ class Executor:
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
         def reaper() -> None:
+            # Nothing may end this thread: without it crashes go unrecorded and timeouts unenforced.
             while not stop.is_set():
-                self.reap()
+                try:
+                    self.reap()
+                except Exception as exc:
+                    print(f"executor: reaper pass failed: {exc!r}; retrying", file=sys.stderr, flush=True)
+                    time.sleep(0.5)
                 time.sleep(0.01)
 
         threading.Thread(target=reaper, daemon=True).start()

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,25 +37,57 @@ def launch(state: Path, key: str, spec: Path, cache: str | None, log: Path) -> N
                        start_new_session=True)
 
 
-def compute(store: Store, key: str, fn: Callable[..., Any], op: Operation) -> None:
-    """Call fn with the resource's parameters and record Succeeded with the outputs, or Failed with why."""
+Outcome = dict[str, Any]  # the keyword arguments of Store.finish: status, result | error, exception, error_code
+
+
+def outcome(fn: Callable[..., Any], params: dict[str, Any], op: Operation) -> Outcome:
+    """Call fn with the parameters: Succeeded with the outputs, or Failed with why."""
     from ..bind.errors import IsolatedCallError
     from ..bind.runtime import KernelError
 
+    try:
+        returned = fn(**params)
+        return {"status": "Succeeded", "result": op.collect(returned, params)}
+    except KernelError as exc:
+        return {"status": "Failed", "error": str(exc), "exception": type(exc).__name__,
+                "error_code": None if exc.code is None else str(exc.code)}
+    except IsolatedCallError as exc:
+        return {"status": "Failed", "error": str(exc), "exception": type(exc).__name__}
+    except Exception as exc:  # anything else is still this resource's failure, not the runner's crash
+        return {"status": "Failed", "error": f"{type(exc).__name__}: {exc}", "exception": type(exc).__name__}
+
+
+def compute(store: Store, key: str, fn: Callable[..., Any], op: Operation,
+            keep: Callable[[Outcome], None] | None = None) -> None:
+    """Compute a Running resource and record the outcome. When the store cannot take it (a full disk, an I/O
+    error), the outcome goes to keep() to be recorded later, instead of being lost; without keep, it is
+    retried here until it is recorded."""
     res = store.get(key)
     if res is None or res.status != "Running":
         return
-    params = dict(res.params)
+    result = outcome(fn, dict(res.params), op)
+    if keep is None:
+        record_until_done(store, key, result)
+        return
     try:
-        returned = fn(**params)
-        store.finish(key, "Succeeded", result=op.collect(returned, params))
-    except KernelError as exc:
-        store.finish(key, "Failed", error=str(exc), exception=type(exc).__name__,
-                     error_code=None if exc.code is None else str(exc.code))
-    except IsolatedCallError as exc:
-        store.finish(key, "Failed", error=str(exc), exception=type(exc).__name__)
-    except Exception as exc:  # anything else is still this resource's failure, not the runner's crash
-        store.finish(key, "Failed", error=f"{type(exc).__name__}: {exc}", exception=type(exc).__name__)
+        store.finish(key, **result)
+    except (sqlite3.Error, OSError):
+        keep(result)
+
+
+def record_until_done(store: Store, key: str, result: Outcome, give_up_after: float = 24 * 3600.0) -> bool:
+    """store.finish, retried with backoff while the store fails (a full disk frees up); False if it never took."""
+    delay, deadline = 0.5, time.monotonic() + give_up_after
+    while True:
+        try:
+            store.finish(key, **result)
+            return True
+        except (sqlite3.Error, OSError) as exc:
+            if time.monotonic() > deadline:
+                return False
+            print(f"wrapgen: cannot record the outcome of {key} yet ({exc}); retrying", file=sys.stderr, flush=True)
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)
 
 
 def run(state: Path, key: str, spec: Path, cache: str | None) -> int:
