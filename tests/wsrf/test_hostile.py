@@ -196,8 +196,8 @@ def test_a_result_that_cannot_be_recorded_is_kept_until_the_disk_has_room(tmp_pa
             heat = wrapgen.connect(f"{srv.url}/heat")
             u = plate(200)
             expected = u.copy(order="F")
-            wrapgen.load(HEAT).heat_step(expected, 1.0, 0.1, 1.0, 3000)
-            res = heat.heat_step.create(u=u, alpha=1.0, dt=0.1, dx=1.0, nsteps=3000)
+            wrapgen.load(HEAT).heat_step(expected, 1.0, 0.1, 1.0, 20000)
+            res = heat.heat_step.create(u=u, alpha=1.0, dt=0.1, dx=1.0, nsteps=20000)
             res.start()
             filler = mnt / "filler"
             with open(filler, "wb") as f:  # the disk is full before the computation ends
@@ -207,9 +207,11 @@ def test_a_result_that_cannot_be_recorded_is_kept_until_the_disk_has_room(tmp_pa
                         f.flush()
                 except OSError:
                     pass
-            time.sleep(3)  # the computation ends meanwhile and cannot record its outcome
-            assert res.status == "Running"
-            assert "cannot record the outcome" in capfd.readouterr().err  # it ended, and its outcome was kept
+            err, deadline = "", time.monotonic() + 60
+            while "cannot record the outcome" not in err and time.monotonic() < deadline:
+                time.sleep(0.2)  # the computation ends meanwhile and cannot record its outcome
+                err += capfd.readouterr().err
+            assert "cannot record the outcome" in err, err  # it ended, and its outcome was kept
             filler.unlink()
             assert res.wait(60) == "Succeeded"
             np.testing.assert_array_equal(res.result(), expected)
@@ -219,3 +221,169 @@ def test_a_result_that_cannot_be_recorded_is_kept_until_the_disk_has_room(tmp_pa
             assert crash.wait(60) == "Failed"  # the reaper is alive
     finally:
         subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+# --- 10 and 11: kill -9, orphans and restarts ------------------------------------------------------------------------
+def _children(pid: int) -> list[int]:
+    import os
+
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat", "rb") as f:
+                    ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+            except OSError:
+                continue
+            if ppid == pid:
+                out.append(int(d))
+    return out
+
+
+def _tree(pid: int) -> list[int]:
+    out = [pid]
+    for c in _children(pid):
+        out += _tree(c)
+    return out
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except OSError:
+        return True
+
+
+def _serve(state, port: int):
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-P", "-m", "wrapgen", "serve", str(HEAT), "--state", str(state),
+                             "--port", str(port), "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    line = proc.stdout.readline()
+    assert "serving heat" in line, line + proc.stderr.read() if proc.poll() is not None else line
+    return proc
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_power_cut_leaves_no_resource_running_forever(tmp_path) -> None:
+    import os
+    import signal
+
+    state = tmp_path / "s.db"
+    port = _free_port()
+    serve = _serve(state, port)
+    try:
+        heat = wrapgen.connect(f"http://127.0.0.1:{port}/heat")
+        res = heat.heat_step.create(u=plate(300), alpha=1.0, dt=0.1, dx=1.0, nsteps=2_000_000_000)
+        res.start()
+        deadline = time.monotonic() + 30
+        while len(_tree(serve.pid)) < 5 and time.monotonic() < deadline:  # serve, gunicorn x2, executor, child
+            time.sleep(0.1)
+        everything = _tree(serve.pid)
+        for pid in everything:  # everything dies at once, as in a power cut
+            os.kill(pid, signal.SIGKILL)
+        serve.wait()
+        deadline = time.monotonic() + 10
+        while not all(_gone(p) for p in everything) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # the computation runs in its own session under the executor: it was in the tree too
+        assert all(_gone(p) for p in everything)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+    port = _free_port()
+    again = _serve(state, port)  # the same state: the lock of the dead server is not in the way
+    try:
+        status = _status(f"http://127.0.0.1:{port}", res)
+        assert status[0] == "Failed" and "lost: the computation's process is gone" in status[1], status
+    finally:
+        again.terminate()
+        again.wait(30)
+
+
+def _status(url: str, res) -> tuple[str, str]:
+    """Status and Error resource properties of res, read from the server at url."""
+    body = etree.Element(N.q(N.RP, "GetResourcePropertyDocument"))
+    key = etree.Element(N.q("urn:wrapgen:heat", "ResourceKey"))
+    key.text = res.key
+    status, env = soap(f"{url}/heat/heat_step", body, N.action("GetResourcePropertyDocument"), [key])
+    assert status == 200, etree.tostring(env)
+    rns = "urn:wrapgen:heat:heat_step"
+    return env.findtext(f".//{{{rns}}}Status"), env.findtext(f".//{{{rns}}}Error") or ""
+
+
+def test_killing_serve_takes_its_children_and_a_new_serve_takes_over(tmp_path) -> None:
+    import os
+    import signal
+
+    state = tmp_path / "s.db"
+    port = _free_port()
+    serve = _serve(state, port)
+    children = []
+    try:
+        deadline = time.monotonic() + 10
+        while len(_children(serve.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        children = _tree(serve.pid)[1:]
+        assert len(children) >= 3  # gunicorn master, its worker, the executor
+        second = _serve_fails(state)
+        assert f"is being served by pid {serve.pid}" in second, second
+        os.kill(serve.pid, signal.SIGKILL)
+        serve.wait()
+        deadline = time.monotonic() + 30
+        while not all(_gone(p) for p in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert all(_gone(p) for p in children), "an orphan outlived its wrapgen serve"
+    finally:
+        for p in children:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
+    port = _free_port()
+    again = _serve(state, port)
+    try:
+        assert b"definitions" in _wsdl(f"http://127.0.0.1:{port}")
+    finally:
+        again.terminate()
+        again.wait(30)
+
+
+def _serve_fails(state) -> str:
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-P", "-m", "wrapgen", "serve", str(HEAT), "--state", str(state),
+                        "--port", str(_free_port()), "--workers", "1"], capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0
+    return r.stderr
+
+
+def test_a_computation_that_dies_after_its_executor_is_marked_lost(tmp_path) -> None:
+    import os
+    import signal
+
+    with Server([HEAT], state=tmp_path / "s.db", workers=1, sweep_interval=0.2) as srv:
+        srv.sweeper.reconcile_every = 0.5
+        heat = wrapgen.connect(f"{srv.url}/heat")
+        res = heat.heat_step.create(u=plate(300), alpha=1.0, dt=0.1, dx=1.0, nsteps=2_000_000_000)
+        res.start()
+        executor = srv._executor.pid
+        deadline = time.monotonic() + 30
+        while not _children(executor) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (child,) = _children(executor)
+        os.kill(executor, signal.SIGKILL)
+        time.sleep(1.0)
+        assert res.status == "Running"  # the computation itself is still alive: nothing is lost yet
+        os.kill(child, signal.SIGKILL)
+        assert res.wait(30) == "Failed"
+        assert "lost: the computation's process is gone" in _status(srv.url, res)[1]

@@ -36,6 +36,21 @@ def socket_name(state: str | os.PathLike[str]) -> bytes:
     return f"\0wrapgen-executor-{digest}".encode()
 
 
+def owns(state: str | os.PathLike[str], key: str, timeout: float = 5.0) -> bool | None:
+    """Whether the executor of this state has the resource's computation (running, or its outcome kept until
+    the store takes it); None if no executor answers."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(socket_name(state))
+        s.sendall(f"owns {key}\n".encode())
+        return s.makefile("rb").readline().decode().strip() == "yes"
+    except OSError:
+        return None
+    finally:
+        s.close()
+
+
 def submit(state: str | os.PathLike[str], key: str, timeout: float = 10.0) -> bool:
     """Ask the executor to start a resource's computation; False if no executor is listening."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -244,8 +259,14 @@ class Executor:
             with conn:
                 conn.settimeout(10)
                 try:
-                    key = conn.makefile("rb").readline().decode().strip()
-                    pid = self.start_job(key)
+                    line = conn.makefile("rb").readline().decode().strip()
+                    if line.startswith("owns "):  # the sweeper reconciling a Running resource
+                        key = line[5:]
+                        with self._lock:
+                            mine = key in self.pending or any(c.key == key for c in self.children.values())
+                        conn.sendall(b"yes\n" if mine else b"no\n")
+                        continue
+                    pid = self.start_job(line)
                     conn.sendall(f"ok {pid}\n".encode())
                 except Exception as exc:  # a bad request fails that Start only
                     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -23,12 +24,65 @@ from ..bind.build import build
 from ..net import listen
 from .app import ServiceConfig
 from .errors import WSRFError
+from .executor import owns as executor_owns
 from .model import service_model
 from .notify import Notifier, Periodic
 from .resource import stop_process
 from .store import Store
 
 log = logging.getLogger("wrapgen.wsrf")
+
+
+def _alive(pid: int) -> bool:
+    """Whether pid is a live wrapgen process (a reused pid of another program counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = f.read()
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != b"Z" and b"wrapgen" in cmdline
+
+
+def _die_with_parent() -> None:
+    # In the child before exec: SIGTERM when the process that started us dies (kill -9 included), so no
+    # gunicorn or executor outlives its `wrapgen serve`. The parent may already be gone: then stop now.
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() == 1:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+class StateLock:
+    """An exclusive lock on a state database for the life of one server (flock: released by the kernel
+    when its holder dies, kill -9 included, so a stale lock never blocks the next server)."""
+
+    def __init__(self, state: str) -> None:
+        self.path = state + ".lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise WSRFError(f"the state database {self.path[:-5]} is being served by {holder}; stop that server "
+                            "first (or use another --state)") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()}\n".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def _terminate(proc: subprocess.Popen[Any]) -> None:
@@ -50,10 +104,34 @@ class Sweeper(Periodic):
     def __init__(self, store: Store, interval: float = 1.0) -> None:
         super().__init__(interval)
         self.store = store
+        self.reconcile_every = 5.0  # seconds between checks for lost computations
+        self._reconciled = 0.0
 
     def tick(self) -> None:
         """One pass."""
         self.sweep()
+        now = time.monotonic()
+        if now - self._reconciled > self.reconcile_every:
+            self._reconciled = now
+            self.reconcile()
+
+    def reconcile(self, grace: float = 5.0) -> list[str]:
+        """Running resources whose computation is gone (a power cut, an executor killed and then its child)
+        become Failed, never Running forever; returns their keys. A computation counts as gone when its
+        process has ended (or was never recorded, `grace` seconds after Start) and no executor holds it."""
+        lost = []
+        now = time.time()
+        for key, pid, started in self.store.running():
+            if pid is not None and _alive(pid):
+                continue
+            if pid is None and started is not None and now - started < grace:
+                continue  # just started: the child records its pid in a moment
+            if executor_owns(self.store.path, key):
+                continue  # the executor has it (its outcome may be waiting for the store)
+            if self.store.finish(key, "Failed", error="lost: the computation's process is gone (the server or its "
+                                 "executor stopped while it ran)", exception="KernelLost"):
+                lost.append(key)
+        return lost
 
     def sweep(self) -> list[str]:
         """One pass; returns the keys destroyed."""
@@ -108,6 +186,7 @@ class Server:
                 raise WSRFError(str(exc)) from None
             self.tls = (str(Path(tls_cert).resolve()), str(Path(tls_key).resolve()), env)
         self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = StateLock(self.config.state)
         self._executor: subprocess.Popen[str] | None = None
         self._sock: socket.socket | None = None
 
@@ -132,7 +211,7 @@ class Server:
         # One BLAS thread: the executor forks a child per computation, and a forked thread pool deadlocks.
         env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
         self._executor = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, env=env,
-                                          start_new_session=True)
+                                          start_new_session=True, preexec_fn=_die_with_parent)
         line = self._executor.stdout.readline() if self._executor.stdout else ""
         if line.strip() != "ready":
             self._executor.wait()
@@ -141,7 +220,13 @@ class Server:
     def start(self, timeout: float = 60.0) -> Server:
         """Start serving; returns when the server answers."""
         self.prepare()
-        self._start_executor()
+        self._lock.acquire()
+        try:
+            self._start_executor()
+        except BaseException:
+            self._lock.release()
+            raise
+        self.sweeper.reconcile(grace=0)  # what a previous server (or a power cut) left Running
         sock = listen(self.host, self.port, WSRFError)
         sock.set_inheritable(True)
         self._sock = sock
@@ -161,7 +246,7 @@ class Server:
         cmd.append("wrapgen.wsrf.wsgi:application")
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         self._proc = subprocess.Popen(cmd, pass_fds=[sock.fileno()], env=env, stdin=subprocess.DEVNULL,
-                                      stdout=out, stderr=out if self.log_file else None)
+                                      stdout=out, stderr=out if self.log_file else None, preexec_fn=_die_with_parent)
         if out is not subprocess.DEVNULL:
             out.close()
         deadline = time.monotonic() + timeout
@@ -212,6 +297,7 @@ class Server:
             if self._executor.stdout:
                 self._executor.stdout.close()
             self._executor = None
+        self._lock.release()
 
     def stop(self) -> None:
         """Stop the workers (running computations go on and finish into the state database)."""

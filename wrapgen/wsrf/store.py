@@ -245,6 +245,11 @@ class Store:
             return False, None
         return True, row[1] if row[0] == "Running" else None
 
+    def running(self) -> list[tuple[str, int | None, float | None]]:
+        """(key, pid, started) of every Running resource."""
+        with self._db() as db:
+            return [(r[0], r[1], r[2]) for r in db.execute("SELECT key, pid, started FROM resources WHERE status='Running'")]
+
     def expired(self, now: float) -> list[str]:
         """Keys of resources whose termination time has passed."""
         with self._db() as db:
