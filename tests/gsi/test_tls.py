@@ -105,3 +105,56 @@ def test_a_service_that_authorizes_by_grid_mapfile(world, tmp_path) -> None:
             joe_heat.heat_step(u, 1.0, 0.1, 1.0)
     with pytest.raises(WSRFError, match="a grid-mapfile needs HTTPS"):
         Server([ROOT / "services" / "heat.yaml"], state=tmp_path / "s2.db", gridmap=str(gridmap))
+
+
+def test_every_resource_belongs_to_its_creator(world, tmp_path) -> None:
+    """Issue 11, item 9: with HTTPS and a grid-mapfile, another mapped user can neither read, start, destroy,
+    subscribe to nor fetch the downloads of Jane's resource; an admin identity may; Jane may."""
+    from wrapgen.wsrf import RemoteFault, Server
+    from wrapgen.wsrf.client import Resource, make_session
+
+    users = {}
+    for name in ("Bob Other", "Carol Admin"):
+        d = tmp_path / name.split()[0]
+        key, req = make_request(f"{BASE}/CN={name}", d, "user")
+        world.ca.sign_file(req, d / "usercert.pem")
+        users[name] = write_proxy(create_proxy(load_credential(d / "usercert.pem", key), 1), d / "x509up")
+    jane = write_proxy(create_proxy(world.user, 1), tmp_path / "jane")
+    gridmap = tmp_path / "grid-mapfile"
+    gridmap.write_text(f'"{BASE}/CN=Jane Doe" jane\n"{BASE}/CN=Bob Other" bob\n"{BASE}/CN=Carol Admin" carol\n')
+    ca = str(world.ca.dir / "cacert.pem")
+    with Server([ROOT / "services" / "heat.yaml"], state=tmp_path / "s.db", workers=1, tls_cert=str(world.host_cert),
+                tls_key=str(world.host_key), tls_ca=str(world.trust), gridmap=str(gridmap), inline_limit=100,
+                admins=[f"{BASE}/CN=Carol Admin"]) as srv:
+        heat = wrapgen.connect(f"{srv.url}/heat", cert=str(jane), verify=ca)
+        res = heat.heat_step.create(u=np.zeros((5, 5), order="F"), alpha=1.0, dt=0.1, dx=1.0)
+
+        def as_user(who: str) -> Resource:
+            return Resource(res.address, res.key, res.tns, "heat_step", session=make_session(str(users[who]), ca))
+
+        bob = as_user("Bob Other")
+        for attempt in (lambda: bob.status, bob.start, bob.destroy, lambda: bob.subscribe(topics=("Status",))):
+            with pytest.raises(RemoteFault, match="access denied: this heat_step resource belongs to another identity"):
+                attempt()
+        assert as_user("Carol Admin").status == "Created"  # the admin may
+        res.start()
+        assert res.wait(60) == "Succeeded"  # and Jane may
+        res.destroy()
+        # a stateless call's large result: Jane's download, not Bob's; handed out once
+        u = np.zeros((8, 8), order="F")
+        u[0, :] = 1
+        url = f"{srv.url}/heat"
+        session = make_session(str(jane), ca)
+        body = (f'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+                f'<h:heat_step xmlns:h="urn:wrapgen:heat"><h:u><h:dtype>float64</h:dtype><h:shape>8</h:shape>'
+                f'<h:shape>8</h:shape><h:order>F</h:order><h:data>{__import__("base64").b64encode(u.tobytes(order="F")).decode()}'
+                f'</h:data></h:u><h:alpha>1.0</h:alpha><h:dt>0.1</h:dt><h:dx>1.0</h:dx></h:heat_step></soap:Body>'
+                f'</soap:Envelope>')
+        r = session.post(url, data=body, headers={"Content-Type": "text/xml"})
+        assert r.status_code == 200, r.text
+        import re
+
+        (href,) = re.findall(r"https://[^<\"]+/blob/[A-Za-z0-9_-]+", r.text)
+        assert make_session(str(users["Bob Other"]), ca).get(href).status_code == 403
+        assert session.get(href).status_code == 200
+        assert session.get(href).status_code == 404  # fetched: its space is free again

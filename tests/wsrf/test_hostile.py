@@ -387,3 +387,61 @@ def test_a_computation_that_dies_after_its_executor_is_marked_lost(tmp_path) -> 
         os.kill(child, signal.SIGKILL)
         assert res.wait(30) == "Failed"
         assert "lost: the computation's process is gone" in _status(srv.url, res)[1]
+
+
+# --- 12 and 14: long direct calls, download space -------------------------------------------------------------------
+MISBEHAVE = ROOT / "tests" / "bind" / "kernels" / "misbehave.yaml"
+
+
+def test_long_direct_calls_neither_starve_short_ones_nor_run_forever(tmp_path) -> None:
+    import numpy as np
+
+    with Server([HEAT, MISBEHAVE], state=tmp_path / "s.db", workers=1, threads=4, call_timeout=1.0) as srv:
+        bad = wrapgen.connect(f"{srv.url}/misbehave")
+        errors: list[BaseException] = []
+
+        def spin() -> None:
+            try:
+                bad.spin(np.zeros(1))
+            except BaseException as exc:  # noqa: BLE001 (kept for the assertion below)
+                errors.append(exc)
+
+        spinners = [threading.Thread(target=spin) for _ in range(2)]
+        for t in spinners:
+            t.start()
+        time.sleep(0.3)
+        assert b"definitions" in _wsdl(srv.url)  # served while both long calls hold their threads
+        assert any(t.is_alive() for t in spinners)
+        for t in spinners:
+            t.join(60)
+        assert len(errors) == 2
+        for exc in errors:
+            assert "longer than this server's 1 s limit for a direct call" in str(exc)
+            assert "Create_spin" in str(exc)
+
+
+def test_download_space_has_a_quota_and_a_fetch_frees_it(tmp_path) -> None:
+    import base64
+    import re
+
+    import requests
+
+    with Server([HEAT], state=tmp_path / "s.db", workers=1, inline_limit=100, blob_quota=2000) as srv:
+        u = plate(8)  # 512 bytes of result each time: over the inline limit, so offered as a download
+        body = (f'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+                f'<h:heat_step xmlns:h="urn:wrapgen:heat"><h:u><h:dtype>float64</h:dtype><h:shape>8</h:shape>'
+                f'<h:shape>8</h:shape><h:order>F</h:order><h:data>{base64.b64encode(u.tobytes(order="F")).decode()}'
+                f'</h:data></h:u><h:alpha>1.0</h:alpha><h:dt>0.1</h:dt><h:dx>1.0</h:dx></h:heat_step></soap:Body>'
+                f'</soap:Envelope>')
+        hrefs = []
+        for _ in range(3):
+            r = requests.post(f"{srv.url}/heat", data=body, headers={"Content-Type": "text/xml"}, timeout=60)
+            assert r.status_code == 200, r.text
+            hrefs += re.findall(r"http://[^<\"]+/blob/[A-Za-z0-9_-]+", r.text)
+        r = requests.post(f"{srv.url}/heat", data=body, headers={"Content-Type": "text/xml"}, timeout=60)
+        assert r.status_code == 500 and "of the 2000 allowed are held by earlier results" in r.text
+        got = requests.get(hrefs[0], timeout=60)
+        assert got.status_code == 200 and len(got.content) == 512
+        assert requests.get(hrefs[0], timeout=60).status_code == 404  # handed out once
+        r = requests.post(f"{srv.url}/heat", data=body, headers={"Content-Type": "text/xml"}, timeout=60)
+        assert r.status_code == 200  # the fetch freed its space

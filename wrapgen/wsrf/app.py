@@ -30,7 +30,7 @@ from .errors import ClientFault, SoapFault, WSRFError
 from .model import ServiceModel, service_model
 from .notify import NotificationHandlers
 from .resource import ResourceHandlers
-from .store import Store
+from .store import QuotaExceeded, Store
 from .codec import Splicer
 from .values import decode_params, encode_outputs
 from .wsdl import build_wsdl, kernel_action
@@ -57,6 +57,9 @@ class ServiceConfig:
     gridmap: str | None = None  # with HTTPS: only identities in this grid-mapfile may call
     trust_dir: str | None = None  # X509_CERT_DIR-style directory the identities are checked against
     notify_allow: list[str] = field(default_factory=list)  # non-public networks consumers may be on (CIDRs)
+    admins: list[str] = field(default_factory=list)  # identities that may use every resource, not only their own
+    blob_quota: int = 512 * 1024 * 1024  # bytes of stateless results held for download, per owner
+    call_timeout: float = 60.0  # seconds a direct (stateless) kernel call may take; longer ones are resources
 
     def to_env(self) -> dict[str, str]:
         """The config as an environment variable for server worker processes."""
@@ -98,6 +101,7 @@ class Call:
 
     base_url: str
     model: ServiceModel
+    identity: str | None = None  # the caller's verified grid identity (HTTPS with a grid-mapfile), else None
     request: Request | None = None
     splicer: Splicer = field(default_factory=Splicer)
 
@@ -130,6 +134,10 @@ class WsrfApp:
                 from ..bind.isolate import IsolatedModule
 
                 mod = self._modules[model.name] = IsolatedModule(model.spec, cache=self.config.cache)
+                # A direct call holds a request thread: it gets at most call_timeout (long ones are resources)
+                for name in model.operations:
+                    f = getattr(mod, name)
+                    f.timeout = min(f.timeout or self.config.call_timeout, self.config.call_timeout)
             return mod
 
     def close(self) -> None:
@@ -146,7 +154,11 @@ class WsrfApp:
             if getattr(arr, "nbytes", 0) <= self.config.inline_limit:
                 return None
             data = array_parts(arr)[3]
-            token = self.store.put_blob(data, resource, None if resource else time.time() + self.config.blob_ttl)
+            try:
+                token = self.store.put_blob(data, resource, None if resource else time.time() + self.config.blob_ttl,
+                                            owner=call.identity, quota=self.config.blob_quota)
+            except QuotaExceeded as exc:
+                raise ClientFault(str(exc)) from None
             return f"{call.base_url}/{call.model.name}/blob/{token}"
         return offload
 
@@ -166,6 +178,7 @@ class WsrfApp:
             refusal = self._authorize(environ)
             if refusal is not None:
                 return self._soap(start_response, "403 Forbidden", serialize(fault_envelope(refusal)))
+            call.identity = environ.get("wrapgen.identity")
         if method == "GET":
             return self._get(call, path, environ, start_response)
         if method != "POST":
@@ -198,6 +211,15 @@ class WsrfApp:
             log.exception("internal error")
             f = SoapFault(f"internal error: {type(exc).__name__}: {exc}")
             return self._soap(start_response, "500 Internal Server Error", serialize(fault_envelope(f)))
+
+    def check_owner(self, call: Call, owner: str | None, what: str) -> None:
+        """Refuse (AccessDenied fault) a caller who is neither the owner of what it addresses nor an admin.
+        Without authentication there are no owners; with it every resource, subscription, pull point and
+        download belongs to the identity that made it."""
+        if owner is None or call.identity == owner or call.identity in self.config.admins:
+            return
+        raise ClientFault(f"access denied: this {what} belongs to another identity",
+                          element=N.q(call.model.tns, "AccessDeniedFault"))
 
     def _authorize(self, environ: dict[str, Any]) -> SoapFault | None:
         """None if the client's verified identity is in the grid-mapfile, else the fault that says why not."""
@@ -246,9 +268,14 @@ class WsrfApp:
     def _get(self, call: Call, path: list[str], environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         query = environ.get("QUERY_STRING", "")
         if len(path) == 3 and path[1] == "blob":
-            data = self.store.get_blob(path[2])
-            if data is None:
-                return self._text(start_response, "404 Not Found", "no such download (expired or destroyed)\n")
+            found = self.store.get_blob(path[2])
+            if found is None:
+                return self._text(start_response, "404 Not Found", "no such download (expired, fetched or destroyed)\n")
+            data, owner = found
+            if owner is not None and call.identity != owner and call.identity not in self.config.admins:
+                return self._text(start_response, "403 Forbidden", "access denied: this download belongs to another "
+                                                                   "identity\n")
+            self.store.drop_blob(path[2])  # a stateless call's result is handed out once; this frees its space
             start_response("200 OK", [("Content-Type", "application/octet-stream"),
                                       ("Content-Length", str(len(data)))])
             return [data]
@@ -297,9 +324,17 @@ class WsrfApp:
         if local in model.operations:
             op = model.operations[local]
             params = decode_params(req.body, model.tns, op, require=True)
+            fn = getattr(self.module(model), op.name)
             try:
-                returned = getattr(self.module(model), op.name)(**params)
+                returned = fn(**params)
             except Exception as exc:
+                from ..bind.errors import KernelTimeout
+
+                if isinstance(exc, KernelTimeout) and fn.timeout == self.config.call_timeout:
+                    raise ClientFault(f"{op.name} took longer than this server's {self.config.call_timeout:g} s limit "
+                                      f"for a direct call; create a WS-Resource (Create_{op.name}, then Start) for "
+                                      "long computations", element=N.q(model.tns, "KernelFault"),
+                                      exception="KernelTimeout") from None
                 raise kernel_fault(exc, model.tns) from None
             body = etree.Element(N.q(model.tns, f"{op.name}Response"), nsmap={"tns": model.tns})
             encode_outputs(body, model.tns, op, op.collect(returned, params), self.offloader(call, None), call.splicer)

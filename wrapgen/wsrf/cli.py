@@ -40,6 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="a non-public network notification consumers may be on (e.g. 127.0.0.0/8); repeat for more. "
                         "By default notifications go only to public addresses")
     p.add_argument("--threads", type=int, default=8, help="request threads per worker (default 8)")
+    p.add_argument("--admin", action="append", default=[], metavar="DN",
+                   help="with --gridmap: an identity that may use every resource, not only its own; repeat for more")
+    p.add_argument("--call-timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="longest direct (stateless) kernel call; longer computations are WS-Resources (default 60)")
+    p.add_argument("--blob-quota", type=int, default=512 * 1024 * 1024, metavar="BYTES",
+                   help="download space for large stateless results, per caller identity (default 512 MiB)")
     p.set_defaults(func=_serve)
 
     w = subparsers.add_parser("wsrf", help="WS-Resource tools: create, start, get-property, query, destroy, ...")
@@ -96,7 +102,7 @@ def _serve(args: argparse.Namespace) -> int:
                  log_file=args.log, max_request=args.max_request, inline_limit=args.inline_limit,
                  lifetime=args.lifetime or None, tls_cert=args.tls_cert, tls_key=args.tls_key, tls_ca=args.tls_ca,
                  client_certs=args.client_certs, gridmap=args.gridmap, notify_allow=args.notify_allow,
-                 threads=args.threads)
+                 threads=args.threads, admins=args.admin, blob_quota=args.blob_quota, call_timeout=args.call_timeout)
     srv.start()
     from .app import WsrfApp
 

@@ -222,9 +222,11 @@ class NotificationHandlers:
         address, params = parse_epr(consumer)
         pullpoint = params.get(f"{{{model.tns}}}PullPointKey")
         if pullpoint is not None:
-            if not store.pullpoint_exists(pullpoint):
+            pp = store.pullpoint(pullpoint)
+            if pp is None:
                 raise ClientFault(f"the ConsumerReference names pull point {pullpoint!r}, which does not exist",
                                   element=N.q(N.WSNT, "SubscribeCreationFailedFault"))
+            self.app.check_owner(call, pp[1], "pull point")
         elif not address.startswith(("http://", "https://")):
             raise ClientFault(f"the consumer address {address!r} is not an http(s) URL; use a pull point "
                               "(CreatePullPoint) to receive notifications without an endpoint",
@@ -264,7 +266,8 @@ class NotificationHandlers:
                 raise ClientFault("InitialTerminationTime is in the past",
                                   element=N.q(N.WSNT, "UnacceptableInitialTerminationTimeFault"))
         manager = f"{call.base_url}/{model.name}/subscriptions"
-        sid = store.subscribe(res.key, manager, etree.tostring(consumer), pullpoint, topics, termination)
+        sid = store.subscribe(res.key, manager, etree.tostring(consumer), pullpoint, topics, termination,
+                              owner=call.identity)
         out = etree.Element(N.q(N.WSNT, "SubscribeResponse"), nsmap={"wsnt": N.WSNT})
         out.append(epr(manager, f"{{{model.tns}}}SubscriptionKey", sid, N.q(N.WSNT, "SubscriptionReference")))
         etree.SubElement(out, N.q(N.WSNT, "CurrentTime")).text = _ts(now)
@@ -290,6 +293,7 @@ class NotificationHandlers:
         if sub is None:
             raise ResourceUnknownFault(f"no subscription with key {sid!r} (unsubscribed, expired, or its resource "
                                        "was destroyed)")
+        self.app.check_owner(call, sub.owner, "subscription")
         local = tag.split("}")[1]
         if local == "Unsubscribe":
             self.app.store.unsubscribe(sub.id)
@@ -316,7 +320,8 @@ class NotificationHandlers:
         req = call.request
         assert req is not None
         lifetime = self.app.config.lifetime
-        pid = self.app.store.create_pullpoint(call.model.name, time.time() + lifetime if lifetime else None)
+        pid = self.app.store.create_pullpoint(call.model.name, time.time() + lifetime if lifetime else None,
+                                              owner=call.identity)
         out = etree.Element(N.q(N.WSNT, "CreatePullPointResponse"), nsmap={"wsnt": N.WSNT})
         out.append(epr(f"{call.base_url}/{call.model.name}/pullpoints", f"{{{call.model.tns}}}PullPointKey", pid,
                        N.q(N.WSNT, "PullPoint")))
@@ -325,8 +330,10 @@ class NotificationHandlers:
     def pullpoint(self, call: Call) -> etree._Element:
         """GetMessages and DestroyPullPoint, addressed by the PullPointKey reference parameter."""
         req, tag, pid = self._addressed(call, "PullPointKey", "pull point", ("GetMessages", "DestroyPullPoint"))
-        if not pid or not self.app.store.pullpoint_exists(pid):
+        pp = self.app.store.pullpoint(pid) if pid else None
+        if pp is None:
             raise ResourceUnknownFault(f"no pull point with key {pid!r}")
+        self.app.check_owner(call, pp[1], "pull point")
         if tag == N.q(N.WSNT, "DestroyPullPoint"):
             self.app.store.destroy_pullpoint(pid)
             return envelope(etree.Element(N.q(N.WSNT, "DestroyPullPointResponse")), N.action("DestroyPullPoint", True),

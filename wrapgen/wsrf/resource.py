@@ -74,7 +74,7 @@ class ResourceHandlers:
         lifetime = self.app.config.lifetime
         address = f"{call.base_url}/{model.name}/{op.name}"
         key = self.app.store.create(model.name, op.name, params, time.time() + lifetime if lifetime else None,
-                                    address)
+                                    address, owner=call.identity)
         body = etree.Element(N.q(model.tns, f"Create_{op.name}Response"), nsmap={"tns": model.tns})
         body.append(epr(address, model.key_qname, key))
         from .wsdl import kernel_action
@@ -105,6 +105,7 @@ class ResourceHandlers:
         if res is None:
             raise ResourceUnknownFault(f"no {op.name} resource with key {key!r} (it never existed, was destroyed, "
                                        "or its termination time passed)")
+        self.app.check_owner(call, res.owner, f"{op.name} resource")
         body = handler(call, op, res, req.body)
         return envelope(body, response, req.message_id)
 

@@ -74,6 +74,13 @@ class Subscription:
     pullpoint: str | None
     topics: list[str]
     termination: float | None
+    owner: str | None = None
+
+
+
+class QuotaExceeded(Exception):
+    """A stateless call's result does not fit in its owner's download quota."""
+
 
 ACTIVE = ("Created", "Running")
 
@@ -116,6 +123,7 @@ class Resource:
     finished: float | None
     termination: float | None
     pid: int | None
+    owner: str | None = None  # the verified identity that created it (None: no authentication)
 
 
 class Store:
@@ -127,9 +135,11 @@ class Store:
         with self._db() as db:
             db.executescript(_SCHEMA)
             # Databases written by an earlier version: add the columns it did not have.
-            columns = {r[1] for r in db.execute("PRAGMA table_info(resources)")}
-            if "address" not in columns:
-                db.execute("ALTER TABLE resources ADD COLUMN address TEXT")
+            for table, column in (("resources", "address TEXT"), ("resources", "owner TEXT"), ("blobs", "owner TEXT"),
+                                  ("subscriptions", "owner TEXT"), ("pullpoints", "owner TEXT")):
+                columns = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+                if column.split()[0] not in columns:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -143,13 +153,13 @@ class Store:
             db.close()
 
     def create(self, library: str, function: str, params: dict[str, Any], termination: float | None,
-               address: str | None = None) -> str:
-        """A new resource in state Created; returns its opaque key."""
+               address: str | None = None, owner: str | None = None) -> str:
+        """A new resource in state Created, belonging to owner; returns its opaque key."""
         key = secrets.token_urlsafe(18)
         with self._db() as db:
             db.execute("INSERT INTO resources (key, library, function, status, params, created, termination, "
-                       "address) VALUES (?, ?, ?, 'Created', ?, ?, ?, ?)",
-                       (key, library, function, pack(params), time.time(), termination, address))
+                       "address, owner) VALUES (?, ?, ?, 'Created', ?, ?, ?, ?, ?)",
+                       (key, library, function, pack(params), time.time(), termination, address, owner))
         return key
 
     @staticmethod
@@ -163,7 +173,8 @@ class Store:
         """The resource with this key (and, if given, of this library and function)."""
         with self._db() as db:
             row = db.execute("SELECT key, library, function, status, progress, params, result, error, exception, "
-                             "error_code, created, started, finished, termination, pid FROM resources WHERE key=?",
+                             "error_code, created, started, finished, termination, pid, owner FROM resources "
+                             "WHERE key=?",
                              (key,)).fetchone()
         if row is None or (library and row[1] != library) or (function and row[2] != function):
             return None
@@ -256,20 +267,43 @@ class Store:
             return [r[0] for r in db.execute("SELECT key FROM resources WHERE termination IS NOT NULL AND "
                                              "termination <= ?", (now,))]
 
-    def put_blob(self, data: bytes, resource: str | None, expires: float | None, token: str | None = None) -> str:
-        """Keep bytes for download (replacing an earlier blob with the same token); returns the token."""
+    def put_blob(self, data: bytes, resource: str | None, expires: float | None, token: str | None = None,
+                 owner: str | None = None, quota: int | None = None) -> str:
+        """Keep bytes for download (replacing an earlier blob with the same token); returns the token. A stateless
+        call's blobs (resource None) count against their owner's quota (all anonymous callers share one)."""
         token = token or secrets.token_urlsafe(18)
         with self._db() as db:
-            db.execute("INSERT OR REPLACE INTO blobs (token, resource, data, expires) VALUES (?, ?, ?, ?)",
-                       (token, resource, data, expires))
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                if quota is not None and resource is None:
+                    held = db.execute("SELECT COALESCE(SUM(LENGTH(data)), 0) FROM blobs WHERE resource IS NULL AND "
+                                      "owner IS ? AND (expires IS NULL OR expires > ?)", (owner, time.time())).fetchone()[0]
+                    if held + len(data) > quota:
+                        raise QuotaExceeded(f"the result needs {len(data)} bytes of download space and "
+                                            f"{held} of the {quota} allowed are held by earlier results; fetch "
+                                            "them (a download frees its space) or wait for them to expire")
+                db.execute("INSERT OR REPLACE INTO blobs (token, resource, data, expires, owner) VALUES (?, ?, ?, ?, ?)",
+                           (token, resource, data, expires, owner))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
         return token
 
-    def get_blob(self, token: str) -> bytes | None:
-        """The bytes behind a download token, if it is still there."""
+    def get_blob(self, token: str) -> tuple[bytes, str | None] | None:
+        """(bytes, owner) behind a download token, if it is still there. A stateless call's blob is handed out
+        once: fetching it frees its space."""
         with self._db() as db:
-            row = db.execute("SELECT data FROM blobs WHERE token=? AND (expires IS NULL OR expires > ?)",
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT data, owner, resource FROM blobs WHERE token=? AND (expires IS NULL OR expires > ?)",
                              (token, time.time())).fetchone()
-        return bytes(row[0]) if row else None
+            db.execute("COMMIT")
+        return (bytes(row[0]), row[1]) if row else None
+
+    def drop_blob(self, token: str) -> None:
+        """Forget a stateless call's blob (after its download)."""
+        with self._db() as db:
+            db.execute("DELETE FROM blobs WHERE token=? AND resource IS NULL", (token,))
 
     def drop_expired_blobs(self, now: float) -> int:
         """Delete download blobs past their expiry."""
@@ -289,21 +323,21 @@ class Store:
         return [Event(*r) for r in rows]
 
     def subscribe(self, resource: str, manager: str, consumer: bytes, pullpoint: str | None, topics: list[str],
-                  termination: float | None) -> str:
+                  termination: float | None, owner: str | None = None) -> str:
         """Record a subscription; returns its key."""
         sid = secrets.token_urlsafe(18)
         with self._db() as db:
             db.execute("INSERT INTO subscriptions (id, resource, manager, consumer, pullpoint, topics, termination, "
-                       "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       (sid, resource, manager, consumer, pullpoint, ",".join(topics), termination, time.time()))
+                       "created, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (sid, resource, manager, consumer, pullpoint, ",".join(topics), termination, time.time(), owner))
         return sid
 
     def subscription(self, sid: str) -> Subscription | None:
         """One subscription by key."""
         with self._db() as db:
-            r = db.execute("SELECT id, resource, manager, consumer, pullpoint, topics, termination FROM subscriptions "
-                           "WHERE id=?", (sid,)).fetchone()
-        return Subscription(*r[:5], [t for t in r[5].split(",") if t], r[6]) if r else None
+            r = db.execute("SELECT id, resource, manager, consumer, pullpoint, topics, termination, owner FROM "
+                           "subscriptions WHERE id=?", (sid,)).fetchone()
+        return Subscription(*r[:5], [t for t in r[5].split(",") if t], r[6], r[7]) if r else None
 
     def subscriptions_for(self, resource: str) -> list[Subscription]:
         """Every live subscription to a resource."""
@@ -329,17 +363,23 @@ class Store:
         with self._db() as db:
             db.execute("DELETE FROM subscriptions WHERE resource=?", (resource,))
 
-    def create_pullpoint(self, library: str, termination: float | None) -> str:
+    def create_pullpoint(self, library: str, termination: float | None, owner: str | None = None) -> str:
         """A new pull point; returns its key."""
         pid = secrets.token_urlsafe(18)
         with self._db() as db:
-            db.execute("INSERT INTO pullpoints (id, library, termination) VALUES (?, ?, ?)", (pid, library, termination))
+            db.execute("INSERT INTO pullpoints (id, library, termination, owner) VALUES (?, ?, ?, ?)",
+                       (pid, library, termination, owner))
         return pid
 
     def pullpoint_exists(self, pid: str) -> bool:
         """Whether a pull point is there."""
+        return self.pullpoint(pid) is not None
+
+    def pullpoint(self, pid: str) -> tuple[str, str | None] | None:
+        """(key, owner) of a pull point, None if it is not there."""
         with self._db() as db:
-            return db.execute("SELECT 1 FROM pullpoints WHERE id=?", (pid,)).fetchone() is not None
+            row = db.execute("SELECT id, owner FROM pullpoints WHERE id=?", (pid,)).fetchone()
+        return (row[0], row[1]) if row else None
 
     def destroy_pullpoint(self, pid: str) -> bool:
         """Delete a pull point, its messages and the subscriptions that feed it."""
