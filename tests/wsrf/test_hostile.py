@@ -445,3 +445,46 @@ def test_download_space_has_a_quota_and_a_fetch_frees_it(tmp_path) -> None:
         assert requests.get(hrefs[0], timeout=60).status_code == 404  # handed out once
         r = requests.post(f"{srv.url}/heat", data=body, headers={"Content-Type": "text/xml"}, timeout=60)
         assert r.status_code == 200  # the fetch freed its space
+
+
+# --- 25: odd values get clear answers, never a traceback -------------------------------------------------------------
+def _raw(port: int, data: bytes) -> bytes:
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    s.sendall(data)
+    out = b""
+    try:
+        while chunk := s.recv(65536):
+            out += chunk
+    except OSError:
+        pass
+    s.close()
+    return out
+
+
+def test_odd_values_get_clear_answers_and_no_traceback(tmp_path) -> None:
+    log = tmp_path / "server.log"
+    with Server([HEAT], state=tmp_path / "s.db", workers=1, read_timeout=1, header_timeout=2, log_file=str(log)) as srv:
+        env = ('<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><h:heat_step '
+               'xmlns:h="urn:wrapgen:heat"><h:u><h:dtype>float64</h:dtype><h:shape>0</h:shape><h:shape>'
+               '2305843009213693952</h:shape><h:order>F</h:order><h:data></h:data></h:u><h:alpha>1.0</h:alpha>'
+               '<h:dt>0.1</h:dt><h:dx>1.0</h:dx></h:heat_step></soap:Body></soap:Envelope>')
+        out = _raw(srv.port, f"POST /heat HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: {len(env)}"
+                             f"\r\nConnection: close\r\n\r\n{env}".encode())
+        assert b"500 " in out.split(b"\r\n")[0] and b"NDArray shape entry 2305843009213693952 is over" in out
+        head = b"POST /heat HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n" \
+               b"Connection: close\r\n\r\n"
+        out = _raw(srv.port, head + b"-5\r\nabc\r\n0\r\n\r\n")
+        assert out.startswith(b"HTTP/1.1 400") and b"could not be read" in out
+        out = _raw(srv.port, head + b"100000000000000000000\r\nabc")  # then silence: the read deadline ends it
+        assert out == b"" or out.startswith(b"HTTP/1.1 400")
+        heat = wrapgen.connect(f"{srv.url}/heat")
+        with heat.heat_step.create(u=plate(), alpha=1.0, dt=0.1, dx=1.0) as res:
+            body = etree.Element(N.q(N.RL, "SetTerminationTime"))
+            etree.SubElement(body, N.q(N.RL, "RequestedLifetimeDuration")).text = "P99999999999Y"
+            key = etree.Element(N.q("urn:wrapgen:heat", "ResourceKey"))
+            key.text = res.key
+            status, reply = soap(res.address, body, N.action("SetTerminationTime"), [key])
+            assert status == 500 and "is longer than 1000 years" in etree.tostring(reply).decode()
+            assert res.status == "Created"  # and the resource reads as before
+    text = log.read_text()
+    assert "Traceback" not in text, text[-3000:]

@@ -238,7 +238,7 @@ class Session(FileCommands, TransferCommands):
         if self.passive is not None:
             passive, self.passive = self.passive, None
             try:
-                conn, we_connected = passive.connection(), False
+                conn, we_connected = passive.connection(min(self.server.data_timeout, 60.0)), False
             finally:
                 passive.close()
         elif self.active is not None:

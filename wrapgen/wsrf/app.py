@@ -42,6 +42,10 @@ class TooLarge(ClientFault):
     """A request over the size limit (HTTP 413, refused before parsing)."""
 
 
+class BadHTTP(ClientFault):
+    """A request whose HTTP body could not be read (HTTP 400: not a SOAP exchange at all)."""
+
+
 @dataclass
 class ServiceConfig:
     """What a server publishes and its limits (also what `wrapgen serve` options set)."""
@@ -205,7 +209,8 @@ class WsrfApp:
             return self._soap(start_response, "200 OK", call.splicer.splice(serialize(env)))
         except SoapFault as f:
             relates = call.request.message_id if call.request else None
-            status = "413 Content Too Large" if isinstance(f, TooLarge) else "500 Internal Server Error"
+            status = "413 Content Too Large" if isinstance(f, TooLarge) else "400 Bad Request" \
+                if isinstance(f, BadHTTP) else "500 Internal Server Error"
             return self._soap(start_response, status, serialize(fault_envelope(f, relates)))
         except Exception as exc:  # a bug must still answer as a fault and keep the worker serving
             log.exception("internal error")
@@ -255,7 +260,11 @@ class WsrfApp:
             raise TooLarge(f"the request has {length} bytes, over this server's limit of {cap} bytes; "
                            "send large inputs by reference or raise --max-request")
         stream = environ["wsgi.input"]
-        data = stream.read(length) if length >= 0 else stream.read(cap + 1)
+        try:
+            data = stream.read(length) if length >= 0 else stream.read(cap + 1)
+        except Exception as exc:  # the HTTP server's parser: a malformed chunked body, one that ended early or
+            # stalled past the read deadline; nothing to log, the client gets a 400 if it still listens
+            raise BadHTTP(f"the request body could not be read: {type(exc).__name__}: {exc}") from None
         if len(data) > cap:
             raise TooLarge(f"the request is over this server's limit of {cap} bytes")
         if length >= 0 and len(data) != length:

@@ -29,6 +29,9 @@ def _le(dtype: str) -> np.dtype:
     return np.dtype(dtype).newbyteorder("<") if dtype != "bool" else np.dtype(bool)
 
 
+MAX_EXTENT = 1 << 40  # elements along one axis, and bytes of a whole array
+
+
 def array_from_parts(name: str, dtype: str | None, shape: list[Any] | None, order: str | None,
                      data: bytes | None, expected_dtype: str | None = None) -> np.ndarray:
     """Rebuild an array from NDArray fields, checking every field; errors name the argument."""
@@ -45,6 +48,8 @@ def array_from_parts(name: str, dtype: str | None, shape: list[Any] | None, orde
             raise ClientFault(f"argument {name!r}: NDArray shape entry {d!r} is not an integer") from None
         if v < 0:
             raise ClientFault(f"argument {name!r}: NDArray shape entry {v} is negative")
+        if v > MAX_EXTENT:
+            raise ClientFault(f"argument {name!r}: NDArray shape entry {v} is over {MAX_EXTENT}")
         dims.append(v)
     if len(dims) > MAX_RANK:
         raise ClientFault(f"argument {name!r}: NDArray rank {len(dims)} is over {MAX_RANK}")
@@ -52,6 +57,8 @@ def array_from_parts(name: str, dtype: str | None, shape: list[Any] | None, orde
     if order not in ("C", "F"):
         raise ClientFault(f"argument {name!r}: NDArray order must be C or F, got {order!r}")
     dt = _le(dtype)
+    if math.prod(d for d in dims if d) * dt.itemsize > MAX_EXTENT:  # even with a 0 extent numpy refuses it
+        raise ClientFault(f"argument {name!r}: NDArray shape ({', '.join(map(str, dims))}) is too large to exist")
     data = data or b""
     expected = math.prod(dims) * dt.itemsize
     if len(data) != expected:

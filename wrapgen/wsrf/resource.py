@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 _DURATION = re.compile(r"(-)?P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?")
 
 
+MAX_LIFETIME = 1000 * 365 * 86400.0  # seconds
+
+
 def parse_duration(text: str) -> float:
     """xs:duration (PnYnMnDTnHnMnS; years as 365 days, months as 30) in seconds."""
     m = _DURATION.fullmatch(text.strip())
@@ -36,6 +39,9 @@ def parse_duration(text: str) -> float:
         raise ClientFault(f"RequestedLifetimeDuration {text!r} is not an xs:duration such as PT1H30M")
     y, mo, d, h, mi, s = (float(g) if g else 0.0 for g in m.groups()[1:])
     seconds = ((y * 365 + mo * 30 + d) * 24 + h) * 3600 + mi * 60 + s
+    if not seconds <= MAX_LIFETIME:  # NaN-proof: a time this far out cannot be shown (or swept) as a dateTime
+        raise ClientFault(f"duration {text.strip()[:40]!r} is longer than 1000 years; send xsi:nil for no "
+                          "termination time")
     return -seconds if m.group(1) else seconds
 
 
@@ -47,7 +53,12 @@ def parse_datetime(text: str) -> float:
         raise ClientFault(f"{text!r} is not an xs:dateTime such as 2026-12-01T12:00:00Z") from None
     if t.tzinfo is None:
         t = t.replace(tzinfo=timezone.utc)
-    return t.timestamp()
+    try:
+        stamp = t.timestamp()
+        datetime.fromtimestamp(stamp, timezone.utc)  # must be shown again in every property document
+    except (OverflowError, OSError, ValueError):
+        raise ClientFault(f"{text!r} is outside the range of times this server can keep") from None
+    return stamp
 
 
 def stop_process(pid: int | None) -> None:
