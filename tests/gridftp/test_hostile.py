@@ -397,3 +397,18 @@ def test_a_client_that_leaves_mid_reply_leaves_no_traceback(tmp_path, caplog) ->
         time.sleep(0.5)
         assert Raw(srv.port).cmd("NOOP").startswith("200")
     assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records]
+
+
+def test_a_checksum_stops_when_its_client_leaves(tmp_path) -> None:
+    """Item 15: CKSM of a huge sparse file is abandoned when the client goes (it ran on for an hour)."""
+    with open(tmp_path / "sparse", "wb") as f:
+        f.truncate(64 << 30)  # 64 GiB of holes: minutes of MD5
+    with Server(tmp_path, anonymous=True) as srv:
+        c = Raw(srv.port)
+        c.sock.sendall(b"CKSM MD5 0 -1 /sparse\r\n")
+        time.sleep(0.5)
+        c.close()
+        deadline = time.monotonic() + 20
+        while srv._sessions and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not srv._sessions, "the checksum went on after its client left"
