@@ -32,24 +32,19 @@ def number(text: str, message: str, low: int | None = 0, high: int | None = None
     return n
 
 
+# errno -> (code, what the client is told); the real path is never part of it
+_ERRNO_REPLIES = {
+    errno.ENOSPC: (452, "no space left on the server's disk"), errno.EDQUOT: (452, "no space left on the server's disk"),
+    errno.EACCES: (550, "permission denied"), errno.EPERM: (550, "permission denied"), errno.EROFS: (550, "permission denied"),
+    errno.ENOENT: (550, "no such file or directory"), errno.EISDIR: (550, "is a directory"),
+    errno.ENOTDIR: (550, "not a directory"), errno.ENOTEMPTY: (550, "directory not empty"),
+    errno.EEXIST: (550, "already exists"),
+    errno.ELOOP: (550, "changed into a symbolic link while in use; try again"),
+    errno.EFBIG: (552, "the file would exceed the server's maximum file size"),
+}
+
+
 def os_reply(exc: OSError, what: str) -> Reply:
     """The reply for a failed file system call (the real path never shown)."""
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return Reply(452, f"{what}: no space left on the server's disk")
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return Reply(550, f"{what}: permission denied")
-    if exc.errno == errno.ENOENT:
-        return Reply(550, f"{what}: no such file or directory")
-    if exc.errno == errno.EISDIR:
-        return Reply(550, f"{what}: is a directory")
-    if exc.errno == errno.ENOTDIR:
-        return Reply(550, f"{what}: not a directory")
-    if exc.errno == errno.ENOTEMPTY:
-        return Reply(550, f"{what}: directory not empty")
-    if exc.errno == errno.EEXIST:
-        return Reply(550, f"{what}: already exists")
-    if exc.errno == errno.ELOOP:
-        return Reply(550, f"{what}: changed into a symbolic link while in use; try again")
-    if exc.errno == errno.EFBIG:
-        return Reply(552, f"{what}: the file would exceed the server's maximum file size")
-    return Reply(451, f"{what}: {exc.strerror or exc}")
+    code, text = _ERRNO_REPLIES.get(exc.errno, (451, exc.strerror or str(exc)))
+    return Reply(code, f"{what}: {text}")
