@@ -13,7 +13,7 @@ APT_PACKAGES := python3 python3-venv python3-dev g++ make cmake ninja-build pkg-
 
 NATIVE := pyproject.toml CMakeLists.txt $(wildcard native/*.cpp native/*.hpp)
 
-.PHONY: all demo test bench system clean check-fresh
+.PHONY: all demo test bench system clean check-fresh FORCE
 
 all: test
 
@@ -24,8 +24,14 @@ $(VPY): | system
 	@$(PYTHON) -m venv $(VENV) || { echo "make: step 'venv' failed: '$(PYTHON) -m venv' did not work; install python3-venv or set PYTHON=/path/to/python3.11" >&2; rm -rf $(VENV); exit 1; }
 	@$(VPY) -m pip install -q --upgrade pip || { echo "make: step 'pip upgrade' failed: check access to PyPI (pip config list); 'make clean' and retry" >&2; rm -rf $(VENV); exit 1; }
 
-# Reinstall (an incremental CMake build) only when the native core or the metadata changed.
-$(VENV)/.installed: $(NATIVE) | $(VPY)
+# The editable install maps module names to files when it is made: a module added, moved or removed needs a
+# reinstall. This list changes (and so triggers one) only when the set of Python files does.
+MODULES := build/python-modules.txt
+$(MODULES): FORCE
+	@mkdir -p build && find wrapgen -name '*.py' | sort > $@.new && { cmp -s $@.new $@ || mv $@.new $@; } && rm -f $@.new
+
+# Reinstall (an incremental CMake build) only when the native core, the metadata or the module list changed.
+$(VENV)/.installed: $(NATIVE) $(MODULES) | $(VPY)
 	@scripts/install-python.sh $(VPY) test,bench
 	@touch $@
 

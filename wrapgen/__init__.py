@@ -17,7 +17,7 @@ def load(spec: str | os.PathLike[str], isolate: bool = False) -> types.ModuleTyp
     isolate=True runs every call in a worker process with the spec's limits: a crash, STOP,
     hang or memory blow-up in the kernel then raises an exception instead of ending Python.
     """
-    from .bind.build import load as _load
+    from .bind.loader import load as _load
 
     return _load(spec, isolate=isolate)
 
@@ -41,10 +41,7 @@ def copy(src: str, dst: str, **options: Any) -> Any:
 def __getattr__(name: str) -> str:
     # importlib.metadata costs ~30 ms of import time; only pay it when the version is asked for.
     if name == "__version__":
-        from importlib import metadata
+        from ._version import version
 
-        try:
-            return metadata.version("wrapgen")
-        except metadata.PackageNotFoundError:  # a source tree that was never installed
-            return "0+unknown"
+        return version()
     raise AttributeError(f"module 'wrapgen' has no attribute {name!r}")

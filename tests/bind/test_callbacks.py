@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wrapgen.bind.build import load
+from wrapgen.bind.loader import load
 from wrapgen.bind.pyf import pyf_source
 from wrapgen.spec import load_spec
 

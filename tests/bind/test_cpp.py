@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from wrapgen import WrapgenError
-from wrapgen.bind.build import load
+from wrapgen.bind.loader import load
 from wrapgen.bind.runtime import KernelError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,8 @@ import pytest
 import wrapgen
 from wrapgen import WrapgenError
 from wrapgen.bind import BindError
-from wrapgen.bind.build import build, load
+from wrapgen.bind.build import build
+from wrapgen.bind.loader import load
 from wrapgen.bind.runtime import KernelError
 
 ROOT = Path(__file__).resolve().parents[2]

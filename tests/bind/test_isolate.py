@@ -9,7 +9,7 @@ import pytest
 
 import wrapgen
 from wrapgen.bind import KernelCrashed, KernelExited, KernelOutOfMemory, KernelTimeout
-from wrapgen.bind.build import load
+from wrapgen.bind.loader import load
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wrapgen.bind.build import load
+from wrapgen.bind.loader import load
 
 ROOT = Path(__file__).resolve().parents[2]
 LAPACK = ROOT / "services" / "lapack.yaml"
@@ -70,7 +70,7 @@ def test_without_the_xerbla_replacement_lapack_stops_the_whole_process(tmp_path)
         "name: lapack", "name: lapack_bare"))
     code = textwrap.dedent(f"""
         import numpy as np
-        from wrapgen.bind.build import load
+        from wrapgen.bind.loader import load
         m = load({str(spec)!r}, cache={str(tmp_path / 'cache')!r})
         try:
             m.dgesv(np.asfortranarray(np.eye(3)), np.asfortranarray(np.ones((2, 1))))

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wrapgen.bind.build import load
+from wrapgen.bind.loader import load
 from wrapgen.spec import SpecError, load_spec
 from wrapgen.spec.draft import draft
 

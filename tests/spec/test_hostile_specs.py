@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from wrapgen.bind.build import load
+from wrapgen.bind.loader import load
 from wrapgen.bind.pybind import _doc
 from wrapgen.spec import load_spec
 from wrapgen.spec.errors import SpecError

@@ -41,10 +41,10 @@ def build_key(lib: Library, compilers: list[str]) -> str:
     """Hash of everything a build depends on: spec, sources, compilers, Python, numpy and wrapgen."""
     import numpy
 
-    import wrapgen
+    from .._version import version
 
     h = hashlib.sha256()
-    for part in (wrapgen.__version__, sys.version, platform.machine(), numpy.__version__,
+    for part in (version(), sys.version, platform.machine(), numpy.__version__,
                  lib.model_dump_json(), *(tool_version(c) for c in compilers)):
         h.update(part.encode())
         h.update(b"\0")

@@ -12,7 +12,6 @@ inout arrays are copied back into the caller's arrays only after a clean return.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import proc
 from ..spec import load_spec
 from . import shared
 from .build import build
@@ -32,26 +32,20 @@ from .runtime import KernelError
 from .wrapper import declared_classes, docstring, python_params
 from .errors import BindError, KernelCrashed, KernelExited, KernelOutOfMemory, KernelTimeout
 
-_MEMORY_WORDS = ("memory", "Allocation would exceed", "Cannot allocate", "MemoryError", "std::bad_alloc")
-
-
 def describe_death(name: str, status: int, tail: str, memory: int | None, what: str) -> BindError:
     """The exception for a kernel process that ended (Popen-style status: negative for a signal)."""
-    if any(word in tail for word in _MEMORY_WORDS) and memory:
+    death = proc.describe_death(status, tail, memory)
+    if death.kind == "memory":
         return KernelOutOfMemory(f"{name}: the kernel needed more than its memory limit of {memory} bytes "
                                  f"while {what}{tail}")
-    if status < 0:
-        sig = signal.Signals(-status)
-        return KernelCrashed(f"{name}: the kernel crashed with {sig.name} ({signal.strsignal(sig)}) while "
+    if death.kind == "signal":
+        return KernelCrashed(f"{name}: the kernel crashed with {death.signal} ({death.description}) while "
                              f"{what}; the caller's arrays were not changed{tail}")
     return KernelExited(f"{name}: the kernel ended its process with exit status {status} while {what} "
                         f"(a Fortran STOP, exit() or a runtime error); the caller's arrays were not changed{tail}")
 
 
-def log_tail(text: str) -> str:
-    """'; its output ended with: ...' for the last 2000 characters of a kernel's output, or ''."""
-    text = text[-2000:].strip()
-    return f"; its output ended with:\n{text}" if text else ""
+log_tail = proc.log_tail
 
 
 def _stand_ins(value: Any) -> list[shared.SharedArray]:
@@ -83,7 +77,7 @@ class IsolatedFunction:
         parent, child = socket.socketpair()
         self._log = tempfile.TemporaryFile()
         env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
-        cmd = [sys.executable, "-P", "-m", "wrapgen.run", "--fd", str(child.fileno()), "--spec", str(self._spec),
+        cmd = [sys.executable, "-P", "-m", "wrapgen.bind.run", "--fd", str(child.fileno()), "--spec", str(self._spec),
                "--function", self.__name__, "--memory", str(self.memory or 0)]
         if self._cache:
             cmd += ["--cache", self._cache]

@@ -28,7 +28,7 @@ def _record_hash(data: bytes) -> str:
 
 def write_wheel(lib: Library, built: Built, out_dir: str | Path) -> Path:
     """Write <name>-<version>-<tag>.whl into out_dir; returns its path."""
-    import wrapgen
+    from .._version import version as wrapgen_version
 
     dist = re.sub(r"[^A-Za-z0-9.]+", "_", lib.name)
     version = re.sub(r"[^A-Za-z0-9.+!]+", ".", lib.version) or "0"
@@ -44,8 +44,8 @@ def write_wheel(lib: Library, built: Built, out_dir: str | Path) -> Path:
         "Metadata-Version: 2.1", f"Name: {dist}", f"Version: {version}",
         f"Summary: {(lib.doc or lib.name + ' wrapped by wrapgen').splitlines()[0]}",
         f"Requires-Python: =={sys.version_info.major}.{sys.version_info.minor}.*",
-        f"Requires-Dist: wrapgen>={wrapgen.__version__}", "Requires-Dist: numpy", "", ""])
-    wheel_meta = "\n".join(["Wheel-Version: 1.0", f"Generator: wrapgen {wrapgen.__version__}", "Root-Is-Purelib: false",
+        f"Requires-Dist: wrapgen>={wrapgen_version()}", "Requires-Dist: numpy", "", ""])
+    wheel_meta = "\n".join(["Wheel-Version: 1.0", f"Generator: wrapgen {wrapgen_version()}", "Root-Is-Purelib: false",
                             f"Tag: {wheel_tag()}", "", ""])
     files += [(f"{info}/METADATA", metadata.encode()), (f"{info}/WHEEL", wheel_meta.encode())]
     record = "".join(f"{name},{_record_hash(data)},{len(data)}\n" for name, data in files) + f"{info}/RECORD,,\n"

@@ -15,7 +15,6 @@ import argparse
 import hashlib
 import os
 import pickle
-import resource
 import signal
 import socket
 import sqlite3
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import proc
 from .store import Store
 
 
@@ -86,7 +86,7 @@ class Executor:
     """Forks one child per computation from a process that already imported every kernel module."""
 
     def __init__(self, state: Path, specs: list[Path], cache: str | None) -> None:
-        from ..bind.build import load
+        from ..bind.loader import load
         from .model import service_model
 
         self.store = Store(state)
@@ -125,7 +125,7 @@ class Executor:
     def _child(self, key: str, fn: Any, op: Any, memory: int | None, log: Path, out: int) -> None:
         code = 0
         try:
-            os.setsid()
+            proc.new_session()
             fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             os.dup2(fd, 1)
             os.dup2(fd, 2)
@@ -136,10 +136,7 @@ class Executor:
             except (sqlite3.Error, OSError):
                 pass  # a full disk: the pid is only for Cancel; the computation can still run
             if memory:
-                from ..run import _vm_size
-
-                limit = _vm_size() + memory
-                resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+                proc.limit_memory(memory)
             from .runner import compute
 
             def keep(result: dict[str, Any]) -> None:
@@ -180,10 +177,7 @@ class Executor:
                 done, status = pid, 0
             if done == 0:
                 if c.deadline is not None and now > c.deadline:
-                    try:
-                        os.killpg(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
+                    proc.stop_group(pid)
                     os.waitpid(pid, 0)
                     err = KernelTimeout(f"{c.name}: no result after {c.timeout:g} s; the computation was killed")
                     self._record(c.key, {"status": "Failed", "error": str(err), "exception": type(err).__name__})

@@ -3,9 +3,7 @@ WS-ResourceLifetime 1.2 on one computation's resource."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -13,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
+from .. import proc
 from . import ns as N
 from .envelope import envelope, epr, now_utc, time_element, xs_datetime
 from .errors import ClientFault, InvalidResourcePropertyQNameFault, ResourceNotDestroyedFault, \
@@ -59,15 +58,6 @@ def parse_datetime(text: str) -> float:
     except (OverflowError, OSError, ValueError):
         raise ClientFault(f"{text!r} is outside the range of times this server can keep") from None
     return stamp
-
-
-def stop_process(pid: int | None) -> None:
-    """Stop a runner and its kernel worker (they share a process group)."""
-    if pid:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 class ResourceHandlers:
@@ -149,7 +139,7 @@ class ResourceHandlers:
         changed, pid = self.app.store.cancel(res.key)
         if not changed:
             raise ClientFault(f"this {op.name} resource has finished (status {res.status}); nothing to cancel")
-        stop_process(pid)
+        proc.stop_group(pid)
         return etree.Element(N.q(op.namespace, "CancelResponse"))
 
     def op_FetchResult(self, call: Call, op: Operation, res: Resource, body: etree._Element) -> etree._Element:
@@ -305,7 +295,7 @@ class ResourceHandlers:
         existed, pid = self.app.store.destroy(res.key)
         if not existed:
             raise ResourceNotDestroyedFault("the resource was destroyed meanwhile")
-        stop_process(pid)
+        proc.stop_group(pid)
         return etree.Element(N.q(N.RL, "DestroyResponse"))
 
     def op_SetTerminationTime(self, call: Call, op: Operation, res: Resource,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from .. import proc
 from ..bind.build import build
 from ..net import listen
 from .app import ServiceConfig
@@ -27,33 +27,9 @@ from .errors import WSRFError
 from .executor import owns as executor_owns
 from .model import service_model
 from .notify import Notifier, Periodic
-from .resource import stop_process
 from .store import Store
 
 log = logging.getLogger("wrapgen.wsrf")
-
-
-def _alive(pid: int) -> bool:
-    """Whether pid is a live wrapgen process (a reused pid of another program counts as gone)."""
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            cmdline = f.read()
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            state = f.read().rsplit(b")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != b"Z" and b"wrapgen" in cmdline
-
-
-def _die_with_parent() -> None:
-    # In the child before exec: SIGTERM when the process that started us dies (kill -9 included), so no
-    # gunicorn or executor outlives its `wrapgen serve`. The parent may already be gone: then stop now.
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    if os.getppid() == 1:
-        os.kill(os.getpid(), signal.SIGTERM)
 
 
 class StateLock:
@@ -122,7 +98,7 @@ class Sweeper(Periodic):
         lost = []
         now = time.time()
         for key, pid, started in self.store.running():
-            if pid is not None and _alive(pid):
+            if pid is not None and proc.alive(pid):
                 continue
             if pid is None and started is not None and now - started < grace:
                 continue  # just started: the child records its pid in a moment
@@ -139,7 +115,7 @@ class Sweeper(Periodic):
         done = []
         for key in self.store.expired(now):
             existed, pid = self.store.destroy(key, "scheduled termination time reached")
-            stop_process(pid)
+            proc.stop_group(pid)
             if existed:
                 done.append(key)
         self.store.drop_expired_blobs(now)
@@ -211,7 +187,7 @@ class Server:
         # One BLAS thread: the executor forks a child per computation, and a forked thread pool deadlocks.
         env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
         self._executor = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, env=env,
-                                          start_new_session=True, preexec_fn=_die_with_parent)
+                                          start_new_session=True, preexec_fn=proc.die_with_parent)
         line = self._executor.stdout.readline() if self._executor.stdout else ""
         if line.strip() != "ready":
             self._executor.wait()
@@ -246,7 +222,7 @@ class Server:
         cmd.append("wrapgen.wsrf.wsgi:application")
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         self._proc = subprocess.Popen(cmd, pass_fds=[sock.fileno()], env=env, stdin=subprocess.DEVNULL,
-                                      stdout=out, stderr=out if self.log_file else None, preexec_fn=_die_with_parent)
+                                      stdout=out, stderr=out if self.log_file else None, preexec_fn=proc.die_with_parent)
         if out is not subprocess.DEVNULL:
             out.close()
         deadline = time.monotonic() + timeout
