@@ -99,7 +99,14 @@ def best(f, repeat: int) -> float:
     return min(f() for _ in range(repeat))
 
 
+
+def _need_spyne() -> None:
+    if sys.version_info >= (3, 12):
+        raise SystemExit("bench/soap.py: its peer, spyne 2.14, does not import on Python 3.12+ (spyne#700); run it "
+                         "with Python 3.11 (the default `make bench` venv)")
+
 def main() -> int:
+    _need_spyne()
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=2.0)
     p.add_argument("--workers", type=int, default=2)

@@ -20,7 +20,7 @@ def test_wheel_installs_and_runs_without_compilers(run_cli, tmp_path) -> None:
                    "--wheel", str(tmp_path / "dist"))
     assert proc.returncode == 0, proc.stderr
     wheels = list((tmp_path / "dist").glob("*.whl"))
-    assert len(wheels) == 1 and wheels[0].name.startswith("tridiag-1.0-cp311-cp311-linux_")
+    assert len(wheels) == 1 and wheels[0].name.startswith(f"tridiag-1.0-cp{sys.version_info[0]}{sys.version_info[1]}-cp{sys.version_info[0]}{sys.version_info[1]}-linux_")
     with zipfile.ZipFile(wheels[0]) as z:
         names = set(z.namelist())
         assert {"tridiag/__init__.py", "tridiag/__init__.pyi", "tridiag/py.typed",

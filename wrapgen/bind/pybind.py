@@ -8,6 +8,7 @@ import ast
 from pathlib import Path
 
 from ..spec import expr
+from ..spec.exceptions import builtin_exception
 from ..spec.model import Arg, Function, Library
 from .errors import BindError
 from .wrapper import python_params
@@ -103,7 +104,7 @@ def _exception_translator(lib: Library) -> list[str]:
         if "." in py_name:
             module, _, attr = py_name.rpartition(".")
             out.append(f'    wg_exceptions[{i}] = py::object(py::module_::import("{module}").attr("{attr}")).release().ptr();')
-        elif _is_builtin_exception(py_name):
+        elif builtin_exception(py_name):
             out.append(f'    wg_exceptions[{i}] = py::object(py::module_::import("builtins").attr("{py_name}")).release().ptr();')
         else:  # a new class, defined here so that methods raise it directly
             out += [f'    wg_exceptions[{i}] = PyErr_NewException("{lib.name}.{py_name}", base.ptr(), nullptr);',
@@ -116,16 +117,9 @@ def _exception_translator(lib: Library) -> list[str]:
     return out
 
 
-def _is_builtin_exception(name: str) -> bool:
-    import builtins
-
-    obj = getattr(builtins, name, None)
-    return isinstance(obj, type) and issubclass(obj, BaseException)
-
-
 def new_exception_names(lib: Library) -> list[str]:
     """Python exception classes the extension itself creates from the spec's exceptions table."""
-    return [n for n in lib.exceptions.values() if "." not in n and not _is_builtin_exception(n)]
+    return [n for n in lib.exceptions.values() if "." not in n and not builtin_exception(n)]
 
 
 def _param_type(arg: Arg, language: str) -> str:

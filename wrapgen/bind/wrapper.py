@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from ..spec.model import Arg, Callback, Function, Library
+from ..spec.exceptions import builtin_exception
 from .pyf import extension_attribute
 
 PY_TYPES = {"int32": "int", "int64": "int", "float32": "float", "float64": "float", "complex64": "complex",
@@ -121,19 +122,12 @@ def module_source(lib: Library, extension: str, spec_file: str) -> str:
 def declared_classes(lib: Library) -> list[str]:
     """Exception names in the error tables that the generated module must define itself."""
     return sorted({c.exception for fn in lib.functions.values() if fn.errors for c in fn.errors.codes
-                   if "." not in c.exception and not _is_builtin(c.exception)} - set(extension_exceptions(lib)))
+                   if "." not in c.exception and not builtin_exception(c.exception)} - set(extension_exceptions(lib)))
 
 
 def extension_exceptions(lib: Library) -> list[str]:
     """New exception classes that a C++ extension creates itself (from the spec's exceptions table)."""
-    return [n for n in lib.exceptions.values() if "." not in n and not _is_builtin(n)]
-
-
-def _is_builtin(name: str) -> bool:
-    import builtins
-
-    obj = getattr(builtins, name, None)
-    return isinstance(obj, type) and issubclass(obj, BaseException)
+    return [n for n in lib.exceptions.values() if "." not in n and not builtin_exception(n)]
 
 
 def _function_source(lib: Library, fname: str, fn: Function) -> list[str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..gsi import files, gss
 from ..gsi.errors import GSIError
-from ..gsi.gridmap import Gridmap
+from ..gsi.authz import GridmapAuthorizer
 from ..gsi.proxy import Credential, identity
 from ..gsi.tls import client_context, server_context
 from ..gsi.verify import verify_chain
@@ -34,7 +34,7 @@ class GSIConfig:
     cert_dir: Path | None = None
     gridmap: Path | None = None
     _context: ssl.SSLContext | None = field(default=None, repr=False)
-    _gridmap: tuple[float, Gridmap] | None = field(default=None, repr=False)
+    _authorizer: GridmapAuthorizer | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
@@ -59,14 +59,13 @@ class GSIConfig:
         assert self._context is not None
         return self._context
 
-    def accounts(self) -> Gridmap:
-        """The grid-mapfile, read again when it changes."""
+    def accounts(self) -> GridmapAuthorizer:
+        """Who may log in as whom (the grid-mapfile, read again when it changes)."""
         assert self.gridmap is not None
-        mtime = self.gridmap.stat().st_mtime
         with self._lock:
-            if self._gridmap is None or self._gridmap[0] != mtime:
-                self._gridmap = (mtime, Gridmap.load(self.gridmap))
-            return self._gridmap[1]
+            if self._authorizer is None:
+                self._authorizer = GridmapAuthorizer(self.gridmap)
+            return self._authorizer
 
 
 class Protected:

@@ -18,7 +18,8 @@ ALLOWED_PACKAGES = ("numpy", "wrapgen")  # dependencies of wrapgen: importing th
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
-def _builtin_exception(name: str) -> type[BaseException] | None:
+def builtin_exception(name: str) -> type[BaseException] | None:
+    """The builtin exception class of that name, or None (also for builtins that are not exceptions)."""
     obj = getattr(builtins, name, None)
     return obj if isinstance(obj, type) and issubclass(obj, BaseException) else None
 
@@ -28,7 +29,7 @@ def problem(name: str) -> str | None:
     if not isinstance(name, str) or not _DOTTED.match(name):
         return f"{name!r} is not an exception class name"
     if "." not in name:
-        if hasattr(builtins, name) and _builtin_exception(name) is None:
+        if hasattr(builtins, name) and builtin_exception(name) is None:
             return f"{name!r} is a builtin but not an exception class"
         return None  # a builtin exception, or a new class the module declares
     package = name.split(".", 1)[0]
@@ -54,7 +55,7 @@ def resolve(name: str, local: Mapping[str, type[BaseException]]) -> type[BaseExc
     if why is not None:
         raise ValueError(why)
     if "." not in name:
-        cls = _builtin_exception(name)
+        cls = builtin_exception(name)
         if cls is None:
             raise ValueError(f"{name!r} is neither a builtin exception nor declared by the module")
         return cls

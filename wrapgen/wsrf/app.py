@@ -127,7 +127,7 @@ class WsrfApp:
         self._modules: dict[str, Any] = {}
         self._modules_lock = threading.Lock()
         self._wsdl: dict[tuple[str, str, str], bytes] = {}
-        self._gridmap: tuple[float, Any] | None = None  # (mtime, Gridmap), reloaded when the file changes
+        self._authorizer: Any = None  # wrapgen.gsi.authz.GridmapAuthorizer, made on the first authenticated call
 
     # --- kernel calls -------------------------------------------------------------------------------------
     def module(self, model: ServiceModel) -> Any:
@@ -229,7 +229,7 @@ class WsrfApp:
     def _authorize(self, environ: dict[str, Any]) -> SoapFault | None:
         """None if the client's verified identity is in the grid-mapfile, else the fault that says why not."""
         from ..gsi import GSIError
-        from ..gsi.gridmap import Gridmap
+        from ..gsi.authz import GridmapAuthorizer
         from ..gsi.tls import peer_identity
 
         sock = environ.get("gunicorn.socket")
@@ -237,11 +237,9 @@ class WsrfApp:
             return ClientFault("this service authorizes callers by certificate; connect over HTTPS with one")
         try:
             ident = peer_identity(sock, self.config.trust_dir or "")
-            path = self.config.gridmap
-            mtime = os.stat(path).st_mtime
-            if self._gridmap is None or self._gridmap[0] != mtime:
-                self._gridmap = (mtime, Gridmap.load(path))
-            account = self._gridmap[1].authorize(ident.identity)
+            if self._authorizer is None:
+                self._authorizer = GridmapAuthorizer(self.config.gridmap or "")
+            account = self._authorizer.authorize(ident.identity)
         except (GSIError, OSError) as exc:
             log.warning("refused a caller: %s", exc)
             # the client is told who was refused, never the server's paths or other accounts

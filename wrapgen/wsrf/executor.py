@@ -115,14 +115,14 @@ class Executor:
             pid = os.fork()
             if pid == 0:
                 os.close(r)
-                self._child(key, fn, op, limits.memory, log, w)
+                self._child(key, fn, op, limits.memory, log, w, res)
             os.close(w)
             os.set_blocking(r, False)
             deadline = time.monotonic() + limits.timeout if limits.timeout else None
             self.children[pid] = Child(key, op.name, deadline, limits.timeout, limits.memory, log, r)
         return pid
 
-    def _child(self, key: str, fn: Any, op: Any, memory: int | None, log: Path, out: int) -> None:
+    def _child(self, key: str, fn: Any, op: Any, memory: int | None, log: Path, out: int, res: Any) -> None:
         code = 0
         try:
             proc.new_session()
@@ -146,7 +146,7 @@ class Executor:
                 while view:
                     view = view[os.write(out, view):]
 
-            compute(self.store, key, fn, op, keep=keep)
+            compute(self.store, key, fn, op, keep=keep, res=res)
         except BaseException:  # the parent's reaper records a failure from the exit status
             code = 70
         finally:

@@ -58,11 +58,12 @@ def outcome(fn: Callable[..., Any], params: dict[str, Any], op: Operation) -> Ou
 
 
 def compute(store: Store, key: str, fn: Callable[..., Any], op: Operation,
-            keep: Callable[[Outcome], None] | None = None) -> None:
+            keep: Callable[[Outcome], None] | None = None, res: Any = None) -> None:
     """Compute a Running resource and record the outcome. When the store cannot take it (a full disk, an I/O
     error), the outcome goes to keep() to be recorded later, instead of being lost; without keep, it is
-    retried here until it is recorded."""
-    res = store.get(key)
+    retried here until it is recorded. res: the resource as the caller already read it (a child forked by the
+    executor computes without reading the store, which may be failing by then)."""
+    res = res if res is not None else store.get(key)
     if res is None or res.status != "Running":
         return
     result = outcome(fn, dict(res.params), op)

@@ -11,13 +11,14 @@ import os
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .._sqlite import add_missing_columns, connect, transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS resources (
@@ -135,22 +136,16 @@ class Store:
         with self._db() as db:
             db.executescript(_SCHEMA)
             # Databases written by an earlier version: add the columns it did not have.
-            for table, column in (("resources", "address TEXT"), ("resources", "owner TEXT"), ("blobs", "owner TEXT"),
-                                  ("subscriptions", "owner TEXT"), ("pullpoints", "owner TEXT")):
-                columns = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
-                if column.split()[0] not in columns:
-                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+            add_missing_columns(db, (("resources", "address TEXT"), ("resources", "owner TEXT"), ("blobs", "owner TEXT"),
+                                     ("subscriptions", "owner TEXT"), ("pullpoints", "owner TEXT")))
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        # One short-lived connection per operation: workers, runners and the sweeper are separate processes.
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA busy_timeout=30000")
-            yield db
-        finally:
-            db.close()
+    def _db(self) -> AbstractContextManager[sqlite3.Connection]:
+        # One short-lived connection per operation (see wrapgen._sqlite).
+        return connect(self.path)
+
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        # An immediate transaction for read-modify-write (committed at the end of the block).
+        return transaction(self.path)
 
     def create(self, library: str, function: str, params: dict[str, Any], termination: float | None,
                address: str | None = None, owner: str | None = None) -> str:
@@ -191,13 +186,11 @@ class Store:
 
     def mark_running(self, key: str) -> bool:
         """Created -> Running, atomically; False if it was not Created."""
-        with self._db() as db:
-            db.execute("BEGIN IMMEDIATE")
+        with self._tx() as db:
             cur = db.execute("UPDATE resources SET status='Running', started=? WHERE key=? AND status='Created'",
                              (time.time(), key))
             if cur.rowcount == 1:
                 self._event(db, key, STATUS_TOPIC, "Created", "Running")
-            db.execute("COMMIT")
             return cur.rowcount == 1
 
     def set_pid(self, key: str, pid: int | None) -> None:
@@ -208,8 +201,7 @@ class Store:
     def finish(self, key: str, status: str, result: dict[str, Any] | None = None, error: str | None = None,
                exception: str | None = None, error_code: str | None = None) -> bool:
         """Running -> Succeeded/Failed; False if the resource was cancelled or destroyed meanwhile."""
-        with self._db() as db:
-            db.execute("BEGIN IMMEDIATE")
+        with self._tx() as db:
             cur = db.execute("UPDATE resources SET status=?, progress=?, result=?, error=?, exception=?, "
                              "error_code=?, finished=?, pid=NULL WHERE key=? AND status='Running'",
                              (status, 1.0 if status == "Succeeded" else 0.0,
@@ -217,21 +209,17 @@ class Store:
                               time.time(), key))
             if cur.rowcount == 1:
                 self._event(db, key, STATUS_TOPIC, "Running", status)
-            db.execute("COMMIT")
             return cur.rowcount == 1
 
     def cancel(self, key: str) -> tuple[bool, int | None]:
         """Created/Running -> Cancelled; (changed, pid of the process to stop)."""
-        with self._db() as db:
-            db.execute("BEGIN IMMEDIATE")
+        with self._tx() as db:
             row = db.execute("SELECT status, pid FROM resources WHERE key=?", (key,)).fetchone()
             if row is None or row[0] not in ACTIVE:
-                db.execute("COMMIT")
                 return False, None
             db.execute("UPDATE resources SET status='Cancelled', error='cancelled by request', finished=?, pid=NULL "
                        "WHERE key=?", (time.time(), key))
             self._event(db, key, STATUS_TOPIC, row[0], "Cancelled")
-            db.execute("COMMIT")
             return True, row[1]
 
     def set_termination(self, key: str, termination: float | None) -> None:
@@ -244,14 +232,12 @@ class Store:
 
         Its subscriptions stay until the notifier has sent them the TerminationNotification.
         """
-        with self._db() as db:
-            db.execute("BEGIN IMMEDIATE")
+        with self._tx() as db:
             row = db.execute("SELECT status, pid FROM resources WHERE key=?", (key,)).fetchone()
             if row is not None:
                 self._event(db, key, TERMINATION_TOPIC, None, reason)
             db.execute("DELETE FROM resources WHERE key=?", (key,))
             db.execute("DELETE FROM blobs WHERE resource=?", (key,))
-            db.execute("COMMIT")
         if row is None:
             return False, None
         return True, row[1] if row[0] == "Running" else None
@@ -272,32 +258,24 @@ class Store:
         """Keep bytes for download (replacing an earlier blob with the same token); returns the token. A stateless
         call's blobs (resource None) count against their owner's quota (all anonymous callers share one)."""
         token = token or secrets.token_urlsafe(18)
-        with self._db() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                if quota is not None and resource is None:
-                    held = db.execute("SELECT COALESCE(SUM(LENGTH(data)), 0) FROM blobs WHERE resource IS NULL AND "
-                                      "owner IS ? AND (expires IS NULL OR expires > ?)", (owner, time.time())).fetchone()[0]
-                    if held + len(data) > quota:
-                        raise QuotaExceeded(f"the result needs {len(data)} bytes of download space and "
-                                            f"{held} of the {quota} allowed are held by earlier results; fetch "
-                                            "them (a download frees its space) or wait for them to expire")
-                db.execute("INSERT OR REPLACE INTO blobs (token, resource, data, expires, owner) VALUES (?, ?, ?, ?, ?)",
-                           (token, resource, data, expires, owner))
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        with self._tx() as db:
+            if quota is not None and resource is None:
+                held = db.execute("SELECT COALESCE(SUM(LENGTH(data)), 0) FROM blobs WHERE resource IS NULL AND "
+                                  "owner IS ? AND (expires IS NULL OR expires > ?)", (owner, time.time())).fetchone()[0]
+                if held + len(data) > quota:
+                    raise QuotaExceeded(f"the result needs {len(data)} bytes of download space and "
+                                        f"{held} of the {quota} allowed are held by earlier results; fetch "
+                                        "them (a download frees its space) or wait for them to expire")
+            db.execute("INSERT OR REPLACE INTO blobs (token, resource, data, expires, owner) VALUES (?, ?, ?, ?, ?)",
+                       (token, resource, data, expires, owner))
         return token
 
     def get_blob(self, token: str) -> tuple[bytes, str | None] | None:
         """(bytes, owner) behind a download token, if it is still there. A stateless call's blob is handed out
         once: fetching it frees its space."""
-        with self._db() as db:
-            db.execute("BEGIN IMMEDIATE")
+        with self._tx() as db:
             row = db.execute("SELECT data, owner, resource FROM blobs WHERE token=? AND (expires IS NULL OR expires > ?)",
                              (token, time.time())).fetchone()
-            db.execute("COMMIT")
         return (bytes(row[0]), row[1]) if row else None
 
     def drop_blob(self, token: str) -> None:
@@ -313,13 +291,11 @@ class Store:
     # --- notifications ------------------------------------------------------------------------------------
     def take_events(self, limit: int = 100) -> list[Event]:
         """Remove and return the oldest pending events."""
-        with self._db() as db:
-            db.execute("BEGIN IMMEDIATE")
+        with self._tx() as db:
             rows = db.execute("SELECT id, resource, library, function, address, topic, old, new, time FROM events "
                               "ORDER BY id LIMIT ?", (limit,)).fetchall()
             if rows:
                 db.execute("DELETE FROM events WHERE id <= ?", (rows[-1][0],))
-            db.execute("COMMIT")
         return [Event(*r) for r in rows]
 
     def subscribe(self, resource: str, manager: str, consumer: bytes, pullpoint: str | None, topics: list[str],
@@ -395,13 +371,11 @@ class Store:
 
     def take_messages(self, pullpoint: str, limit: int | None) -> list[bytes]:
         """Remove and return the oldest messages of a pull point."""
-        with self._db() as db:
-            db.execute("BEGIN IMMEDIATE")
+        with self._tx() as db:
             rows = db.execute("SELECT id, xml FROM messages WHERE pullpoint=? ORDER BY id LIMIT ?",
                               (pullpoint, -1 if limit is None else limit)).fetchall()
             if rows:
                 db.execute("DELETE FROM messages WHERE pullpoint=? AND id <= ?", (pullpoint, rows[-1][0]))
-            db.execute("COMMIT")
         return [bytes(r[1]) for r in rows]
 
     def queue(self, subscription: str, consumer: bytes, xml: bytes) -> None:
