@@ -25,6 +25,10 @@ def trust_grid_chains(ctx: ssl.SSLContext, ca: str | os.PathLike[str]) -> None:
     else:
         ctx.load_verify_locations(cafile=str(ca))
     ctx.verify_flags |= ssl.VERIFY_ALLOW_PROXY_CERTS
+    # Python 3.13's default contexts verify with X509_STRICT, which refuses certificates without an Authority Key
+    # Identifier: RFC 3820 proxies (grid-proxy-init's among them) usually have none. The chain is still verified
+    # to a trusted CA, proxy rules included, and GCT's checks (signing policy, CRLs) run after the handshake.
+    ctx.verify_flags &= ~getattr(ssl, "VERIFY_X509_STRICT", 0)
 
 
 def _base(purpose: ssl.Purpose, cert_dir: str | os.PathLike[str]) -> ssl.SSLContext:
@@ -70,7 +74,10 @@ def peer_chain(sock: ssl.SSLSocket | ssl.SSLObject, verified: bool = True) -> li
         return [x509.load_der_x509_certificate(der)] if der else []
     import _ssl  # the Certificate objects' encoding constant is only exported there before 3.13
 
-    return [x509.load_der_x509_certificate(c.public_bytes(_ssl.ENCODING_DER)) for c in getter() or []]
+    # 3.13's public SSLSocket/SSLObject.get_verified_chain() gives DER bytes; the private accessor before it
+    # gives _ssl.Certificate objects.
+    return [x509.load_der_x509_certificate(c if isinstance(c, bytes) else c.public_bytes(_ssl.ENCODING_DER))
+            for c in getter() or []]
 
 
 def peer_identity(sock: ssl.SSLSocket | ssl.SSLObject, cert_dir: str | os.PathLike[str]) -> Verified:
