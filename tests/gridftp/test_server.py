@@ -327,3 +327,21 @@ def test_sbuf_sets_the_data_connections_tcp_buffers(server) -> None:
     f.sendcmd("PASV")
     assert session.passive.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) != 2 * 32768
     f.quit()
+
+
+def test_the_command_table_matches_the_handlers_and_generates_help(server) -> None:
+    """Every verb in the table has its handler and every handler a table entry (issue 12); HELP comes from it."""
+    from wrapgen.gridftp.commands import COMMANDS
+    from wrapgen.gridftp.session import Session
+
+    handlers = {n[4:] for n in dir(Session) if n.startswith("cmd_")}
+    assert handlers == set(COMMANDS)
+    s, r = raw(server)
+    assert reply(s, r, b"HELP CKSM").startswith(b"214 Syntax: CKSM <algorithm> <offset> <length> <path>")
+    assert reply(s, r, b"HELP NOPE").startswith(b"502 ")
+    s.sendall(b"HELP\r\n")
+    first = r.readline()
+    assert first.startswith(b"214-") and b"recognized" in first
+    verbs = r.readline().removeprefix(b"214-").split()
+    assert set(v.decode() for v in verbs) == set(COMMANDS)
+    assert reply(s, r, b"STOR /x").startswith(b"530 ")  # login first, as the table says

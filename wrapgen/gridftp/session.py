@@ -17,6 +17,7 @@ from ..gsi import gss
 from ..gsi.errors import GSIError
 from ..gsi.proxy import Credential
 from ..gsi.verify import verify_chain
+from .commands import COMMANDS, help_text
 from .datachan import DataError, Passive, connect
 from .errors import GridFTPError
 from .files import CKSM_ALGORITHMS, FileCommands
@@ -34,8 +35,6 @@ log = logging.getLogger("wrapgen.gridftp")
 
 MAX_LINE = 4096
 MAX_TOKEN_LINE = 64 * 1024  # ADAT/ENC lines: a base64 TLS flight with a proxy chain is often over 4 KiB
-NO_LOGIN = {"USER", "PASS", "QUIT", "FEAT", "HELP", "SYST", "NOOP", "AUTH", "ADAT", "OPTS", "PBSZ", "PROT"}
-CLEAR_ONLY = {"AUTH", "ADAT"}  # the only commands a protected session may send unwrapped (besides QUIT)
 
 
 class Session(FileCommands, TransferCommands):
@@ -154,19 +153,20 @@ class Session(FileCommands, TransferCommands):
                         return
                     verb, _, arg = line.partition(" ")
                     verb = verb.upper()
-                elif verb not in CLEAR_ONLY and verb != "QUIT":
+                elif not (verb in COMMANDS and COMMANDS[verb].clear):
                     self.send(533, f"{verb[:20]}: after AUTH GSSAPI every command must be protected (ENC or MIC)")
                     continue
-            elif self.server.gsi_only and verb not in ("AUTH", "ADAT", "QUIT", "FEAT", "HELP", "SYST", "NOOP"):
+            elif self.server.gsi_only and not (verb in COMMANDS and COMMANDS[verb].preauth):
                 self.send(530, "Must perform GSSAPI authentication.")
                 continue
-            handler: Callable[[str], None] | None = getattr(self, f"cmd_{verb}", None)
+            command = COMMANDS.get(verb)
+            handler: Callable[[str], None] | None = getattr(self, f"cmd_{verb}", None) if command else None
             keep = False
             self.busy = True
             try:
                 if handler is None or not verb.isalpha():
                     raise Reply(500, f"'{verb[:40]}': command not understood")
-                if self.user is None and verb not in NO_LOGIN:
+                if self.user is None and command is not None and command.login:
                     raise Reply(530, "Please login with USER and PASS.")
                 handler(arg)
                 if verb == "QUIT":
@@ -348,8 +348,8 @@ class Session(FileCommands, TransferCommands):
         raise Reply(501, f"OPTS {what[:20]}: option not supported")
 
     def cmd_HELP(self, arg: str) -> None:
-        verbs = sorted(n[4:] for n in dir(self) if n.startswith("cmd_"))
-        self.send(214, "The following commands are recognized:\n" + " ".join(verbs) + "\nEnd.")
+        code, text = help_text(arg.strip())
+        self.send(code, text)
 
     def cmd_STAT(self, arg: str) -> None:
         if not arg:
