@@ -344,4 +344,5 @@ def test_the_command_table_matches_the_handlers_and_generates_help(server) -> No
     assert first.startswith(b"214-") and b"recognized" in first
     verbs = r.readline().removeprefix(b"214-").split()
     assert set(v.decode() for v in verbs) == set(COMMANDS)
+    assert r.readline().startswith(b"214 End")
     assert reply(s, r, b"STOR /x").startswith(b"530 ")  # login first, as the table says
