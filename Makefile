@@ -47,7 +47,7 @@ FINISHED := build/pytest-finished
 # test process would otherwise end the run with status 0 and no summary, which looks green.
 test: system $(VENV)/.installed
 	@mkdir -p build && rm -f $(FINISHED)
-	WRAPGEN_PYTEST_FINISHED=$(FINISHED) $(VPY) -P -m pytest
+	WRAPGEN_PYTEST_FINISHED=$(FINISHED) WRAPGEN_NO_SKIPS=1 $(VPY) -P -m pytest
 	@test -f $(FINISHED) || { echo "make test: pytest ended without finishing its session (a kernel ended the process?)" >&2; exit 1; }
 
 bench: system $(VENV)/.installed
