@@ -25,13 +25,13 @@ from typing import Any, Callable, Iterable
 from lxml import etree
 
 from . import ns as N
+from .codec import Splicer
 from .envelope import Request, envelope, fault_envelope, parse_request, serialize
 from .errors import ClientFault, SoapFault, WSRFError
 from .model import ServiceModel, service_model
 from .notify import NotificationHandlers
 from .resource import ResourceHandlers
 from .store import QuotaExceeded, Store
-from .codec import Splicer
 from .values import decode_params, encode_outputs
 from .wsdl import build_wsdl, kernel_action
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import WrapgenError
-from .ns import BF, R, RL, RP, WSNT, q
+from .ns import BF, RL, RP, WSNT, R, q
 
 
 class WSRFError(WrapgenError):

@@ -22,10 +22,20 @@ from lxml import etree
 
 from . import egress
 from . import ns as N
-from .envelope import envelope, epr, now_utc, parse_epr, parse_xml, reference_headers, serialize, time_element, \
-    xs_datetime
+from .envelope import (
+    envelope,
+    epr,
+    now_utc,
+    parse_epr,
+    parse_xml,
+    reference_headers,
+    serialize,
+    time_element,
+    xs_datetime,
+)
 from .errors import ClientFault, ResourceUnknownFault
 from .store import STATUS_TOPIC, TERMINATION_TOPIC, Event, Store, Subscription
+from .times import parse_time
 
 if TYPE_CHECKING:
     from .app import Call, WsrfApp
@@ -39,17 +49,6 @@ MAX_ATTEMPTS = 6  # push deliveries: 0.5, 1, 2, 4, 8 s apart, then the message i
 
 def _ts(t: float | None) -> str:
     return xs_datetime(datetime.fromtimestamp(t if t is not None else time.time(), timezone.utc))
-
-
-def parse_time(text: str, now: float, fault: str) -> float | None:
-    """An absolute xs:dateTime or a relative xs:duration (WSN's termination time union) as POSIX time."""
-    from .resource import parse_datetime, parse_duration
-
-    text = (text or "").strip()
-    try:
-        return now + parse_duration(text) if text.startswith(("P", "-P")) else parse_datetime(text)
-    except ClientFault as exc:
-        raise ClientFault(str(exc), element=N.q(N.WSNT, fault)) from None
 
 
 def resource_ns(library: str, function: str) -> str:
