@@ -346,3 +346,28 @@ def test_the_command_table_matches_the_handlers_and_generates_help(server) -> No
     assert set(v.decode() for v in verbs) == set(COMMANDS)
     assert r.readline().startswith(b"214 End")
     assert reply(s, r, b"STOR /x").startswith(b"530 ")  # login first, as the table says
+
+
+def test_a_session_runs_over_a_socket_pair_from_its_policy(root) -> None:
+    """Issue 12: a session needs only a frozen policy and a socket, no Server."""
+    import socket as socketlib
+
+    from wrapgen.gridftp.policy import SessionPolicy
+    from wrapgen.gridftp.session import Session
+
+    with socketlib.create_server(("127.0.0.1", 0)) as lsock:  # a connected TCP pair; no Server anywhere
+        theirs = socketlib.create_connection(lsock.getsockname())
+        ours, addr = lsock.accept()
+    session = Session(SessionPolicy(root=root, anonymous=True), ours, addr)
+    t = threading.Thread(target=session.run, daemon=True)
+    t.start()
+    r = theirs.makefile("rb")
+    assert r.readline().startswith(b"220 ")
+    assert reply(theirs, r, b"USER anonymous").startswith(b"331 ")
+    assert reply(theirs, r, b"PASS x").startswith(b"230 ")
+    assert reply(theirs, r, b"SIZE /hello.txt") == b"213 6\r\n"
+    assert reply(theirs, r, b"DELE /hello.txt").startswith(b"550 ")  # the policy's anonymous access: read
+    assert reply(theirs, r, b"QUIT").startswith(b"221 ")
+    t.join(10)
+    session.close()
+    assert (root / "hello.txt").exists()

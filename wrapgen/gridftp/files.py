@@ -17,7 +17,7 @@ from .listing import facts, mtime_text
 from .replies import Keep, Reply, number
 
 if TYPE_CHECKING:
-    from .server import Server
+    from .policy import SessionPolicy
 
 CKSM_ALGORITHMS = ("MD5", "ADLER32", "SHA1", "SHA256", "SHA512", "CRC32C")
 CKSM_CHUNK = 64 << 20  # a checksum is computed in pieces so that a session that ends stops it
@@ -26,7 +26,7 @@ CKSM_CHUNK = 64 << 20  # a checksum is computed in pieces so that a session that
 class FileCommands:
     """Mixin for Session: file and directory commands."""
 
-    server: Server
+    policy: SessionPolicy
     jail: Jail | None
     cwd: str
     user: str | None
@@ -53,9 +53,9 @@ class FileCommands:
     def may_change(self, p: Place, verb: str, creating: bool = False) -> None:
         """Refuse a change an anonymous session may not make: anything without --anonymous-write; with it,
         only new names (creating) or what this session itself wrote."""
-        if not self.anonymous or self.server.anonymous_access == "full":
+        if not self.anonymous or self.policy.anonymous_access == "full":
             return
-        if self.server.anonymous_access == "read":
+        if self.policy.anonymous_access == "read":
             raise Reply(550, f"{verb}: anonymous sessions are read-only on this server")
         if p.virtual in self.written or (creating and not p.exists):
             return
@@ -151,7 +151,7 @@ class FileCommands:
         mode_text, _, name = rest.partition(" ")
         mode = number(mode_text, f"SITE CHMOD: {mode_text!r} is not an octal mode", 0, 0o7777, base=8)
         with self.place(name, must_exist=True) as p:
-            if self.anonymous and self.server.anonymous_access != "full":
+            if self.anonymous and self.policy.anonymous_access != "full":
                 raise Reply(550, "SITE CHMOD: not allowed to anonymous sessions")
             p.chmod(mode & 0o777)
         raise Reply(200, "SITE CHMOD command successful.")

@@ -20,6 +20,7 @@ from ..net import listen
 from .auth import PasswordFile
 from .errors import GridFTPError
 from .security import GSIConfig, KeyPool
+from .policy import SessionPolicy
 from .session import Session
 
 log = logging.getLogger("wrapgen.gridftp")
@@ -80,6 +81,15 @@ class Server:
         assert self._keys is not None
         return self._keys.get()
 
+    @property
+    def policy(self) -> SessionPolicy:
+        """The settings sessions act on, frozen as they are now."""
+        return SessionPolicy(root=self.root, anonymous=self.anonymous, anonymous_access=self.anonymous_access,
+                             passwords=self.passwords, gsi=self.gsi, gsi_only=self.gsi_only,
+                             port_range=self.port_range, sync=self.sync, marker_interval=self.marker_interval,
+                             data_timeout=self.data_timeout, max_file_size=self.max_file_size,
+                             delegation_key=self.delegation_key if self._keys is not None else None)
+
     def start(self) -> Server:
         """Listen and serve in background threads."""
         sock = listen(self.host, self.port, GridFTPError)
@@ -125,7 +135,7 @@ class Server:
                 conn.close()
                 continue
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            session = Session(self, conn, addr)
+            session = Session(self.policy, conn, addr)
             with self._lock:
                 self._sessions.add(session)
             threading.Thread(target=self._serve, args=(session,), name=f"gridftp-{addr[0]}:{addr[1]}",

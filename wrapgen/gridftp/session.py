@@ -29,7 +29,7 @@ from .security import DataAuth, Protected
 from .transfers import TransferCommands
 
 if TYPE_CHECKING:
-    from .server import Server
+    from .policy import SessionPolicy
 
 log = logging.getLogger("wrapgen.gridftp")
 
@@ -41,8 +41,8 @@ class Session(FileCommands, TransferCommands):
     """The state of one client: login, directory, transfer parameters. The command handlers live in the
     mixins (files.py, transfers.py); this class holds the connection, the command loop, login and GSI."""
 
-    def __init__(self, server: Server, conn: socket.socket, addr: tuple) -> None:
-        self.server, self.conn, self.addr = server, conn, addr
+    def __init__(self, policy: SessionPolicy, conn: socket.socket, addr: tuple) -> None:
+        self.policy, self.conn, self.addr = policy, conn, addr
         self.client_ip = addr[0]
         self.local_ip = conn.getsockname()[0]
         self.rfile = conn.makefile("rb")
@@ -156,7 +156,7 @@ class Session(FileCommands, TransferCommands):
                 elif not (verb in COMMANDS and COMMANDS[verb].clear):
                     self.send(533, f"{verb[:20]}: after AUTH GSSAPI every command must be protected (ENC or MIC)")
                     continue
-            elif self.server.gsi_only and not (verb in COMMANDS and COMMANDS[verb].preauth):
+            elif self.policy.gsi_only and not (verb in COMMANDS and COMMANDS[verb].preauth):
                 self.send(530, "Must perform GSSAPI authentication.")
                 continue
             command = COMMANDS.get(verb)
@@ -238,7 +238,7 @@ class Session(FileCommands, TransferCommands):
         if self.passive is not None:
             passive, self.passive = self.passive, None
             try:
-                conn, we_connected = passive.connection(min(self.server.data_timeout, 60.0)), False
+                conn, we_connected = passive.connection(min(self.policy.data_timeout, 60.0)), False
             finally:
                 passive.close()
         elif self.active is not None:
@@ -254,7 +254,7 @@ class Session(FileCommands, TransferCommands):
                 conn.close()
                 raise
         # A stream transfer whose data connection is silent (or not read) for this long ends with 426.
-        conn.settimeout(self.server.data_timeout)
+        conn.settimeout(self.policy.data_timeout)
         return conn
 
     def secure(self):
@@ -266,8 +266,8 @@ class Session(FileCommands, TransferCommands):
             raise Reply(425, "DCAU A needs a delegated credential: log in with delegation (globus-url-copy does) "
                              "or send DCAU N")
         if self._data_auth is None:
-            assert self.server.gsi is not None and self.server.gsi.cert_dir is not None
-            self._data_auth = DataAuth(self.delegated, self.server.gsi.cert_dir, expect=self.identity)
+            assert self.policy.gsi is not None and self.policy.gsi.cert_dir is not None
+            self._data_auth = DataAuth(self.delegated, self.policy.gsi.cert_dir, expect=self.identity)
         return functools.partial(self._data_auth.secure, private=self.prot == "P")
 
     # --- login ----------------------------------------------------------------------------------------
@@ -279,7 +279,7 @@ class Session(FileCommands, TransferCommands):
         self.pending_user = arg
         if self.identity is not None:
             raise Reply(331, f"Password required for {arg}.")  # GCT's wording; PASS is not checked after GSI
-        if arg in ("anonymous", "ftp") and self.server.anonymous:
+        if arg in ("anonymous", "ftp") and self.policy.anonymous:
             raise Reply(331, "Guest login ok, send your e-mail address as password.")
         raise Reply(331, f"Password required for {arg}.")
 
@@ -289,24 +289,24 @@ class Session(FileCommands, TransferCommands):
         user, self.pending_user = self.pending_user, None
         home = "/"
         if self.identity is not None:
-            assert self.server.gsi is not None
+            assert self.policy.gsi is not None
             try:
-                name = self.server.gsi.accounts().authorize(self.identity, None if user == ":globus-mapping:" else user)
+                name = self.policy.gsi.accounts().authorize(self.identity, None if user == ":globus-mapping:" else user)
             except GSIError as exc:
                 log.info("refused %s: %s", self.identity, exc)  # the file's path goes to the log only
                 raise Reply(530, f"Login incorrect. {getattr(exc, 'public', exc)}") from None
-            account = self.server.passwords.account(name) if self.server.passwords else None
+            account = self.policy.passwords.account(name) if self.policy.passwords else None
             home = account.home if account else "/"
-        elif user in ("anonymous", "ftp") and self.server.anonymous:
+        elif user in ("anonymous", "ftp") and self.policy.anonymous:
             name = "anonymous"
         else:
-            account = self.server.passwords.login(user, arg) if self.server.passwords else None
+            account = self.policy.passwords.login(user, arg) if self.policy.passwords else None
             if account is None:
                 self.failed_logins += 1
                 time.sleep(min(2.0, 0.2 * self.failed_logins))  # slow down guessing
                 raise Reply(530, "Login incorrect.")
             name, home = account.user, account.home
-        root = self.server.root / home.lstrip("/")
+        root = self.policy.root / home.lstrip("/")
         try:
             self.jail = Jail(root)
         except Exception:
@@ -377,11 +377,11 @@ class Session(FileCommands, TransferCommands):
     def cmd_AUTH(self, arg: str) -> None:
         if arg.upper() != "GSSAPI":
             raise Reply(504, f"AUTH {arg[:20]}: unknown authentication type; this server speaks AUTH GSSAPI")
-        if self.server.gsi is None:
+        if self.policy.gsi is None:
             raise Reply(504, "AUTH GSSAPI: this server has no GSI credential (start it with --gsi)")
         if self.identity is not None or self.user is not None:
             raise Reply(503, "already authenticated")
-        self.gss = gss.Acceptor(self.server.gsi.context, self.server.delegation_key)
+        self.gss = gss.Acceptor(self.policy.gsi.context, self.policy.delegation_key)
         raise Reply(334, "Using authentication type; ADAT must follow.")
 
     def cmd_ADAT(self, arg: str) -> None:
@@ -394,8 +394,8 @@ class Session(FileCommands, TransferCommands):
         try:
             out = self.gss.step(token)
             if self.gss.complete:
-                assert self.server.gsi is not None and self.server.gsi.cert_dir is not None
-                who = verify_chain(self.gss.peer_chain, self.server.gsi.cert_dir).identity  # signing policy, CRL
+                assert self.policy.gsi is not None and self.policy.gsi.cert_dir is not None
+                who = verify_chain(self.gss.peer_chain, self.policy.gsi.cert_dir).identity  # signing policy, CRL
         except GSIError as exc:
             self.gss = None
             raise Reply(535, f"Failed security check: {exc}") from None

@@ -23,7 +23,7 @@ from .modee import Channels
 from .replies import Keep, Reply, number
 
 if TYPE_CHECKING:
-    from .server import Server
+    from .policy import SessionPolicy
 
 log = logging.getLogger("wrapgen.gridftp")
 
@@ -33,7 +33,7 @@ WATCH_ABOR_FROM = 8 << 20  # bytes: smaller transfers are not watched for ABOR (
 class TransferCommands:
     """Mixin for Session: transfer parameters, data connections and transfers."""
 
-    server: Server
+    policy: SessionPolicy
     conn: socket.socket
     jail: Jail | None
     local_ip: str
@@ -168,7 +168,7 @@ class TransferCommands:
             self.passive.close()
         self.channels.drop()
         self.active = None
-        self.passive = Passive(self.local_ip, self.client_ip, self.server.port_range, self.channels.bufsize)
+        self.passive = Passive(self.local_ip, self.client_ip, self.policy.port_range, self.channels.bufsize)
         return self.passive
 
     def cmd_PASV(self, arg: str) -> None:
@@ -286,7 +286,7 @@ class TransferCommands:
                 secure = self.secure()
                 self.send(150, "Opening BINARY mode data connection for file list.")
                 modee.send(self.channels, self.active, self.parallel, tmp, 0, tmp.tell(), secure,
-                           timeout=self.server.data_timeout)
+                           timeout=self.policy.data_timeout)
             raise Reply(226, "Transfer complete.")
         conn = self.data_connection()
         try:
@@ -337,7 +337,7 @@ class TransferCommands:
                 with self.abortable(n, progress):
                     modee.send(self.channels, self.active, self.parallel, f, offset, n, secure,
                                block_base=None if length is None else 0, progress=progress,
-                               timeout=self.server.data_timeout)
+                               timeout=self.policy.data_timeout)
                 raise Reply(226, "Transfer complete.")
             conn = self.data_connection()
             try:
@@ -360,7 +360,7 @@ class TransferCommands:
         complete: after a crash the target is the old file or nothing, never a file with holes. When the
         client's transfer fails the partial data is moved to the target (as GCT leaves it), so that REST
         or ESTO can complete it; a store that received nothing leaves the old file as it was."""
-        limit = self.server.max_file_size
+        limit = self.policy.max_file_size
         if offset > limit:
             raise Reply(552, f"{arg}: offset {offset} is beyond the server's maximum file size ({limit} bytes)")
         with self.place(arg) as p:
@@ -404,7 +404,7 @@ class TransferCommands:
         try:
             if done or os.stat(temp, dir_fd=p.dir_fd, follow_symlinks=False).st_size > 0:
                 os.rename(temp, p.name, src_dir_fd=p.dir_fd, dst_dir_fd=p.dir_fd)
-                if done and self.server.sync:
+                if done and self.policy.sync:
                     d = os.open(".", os.O_RDONLY | os.O_DIRECTORY, dir_fd=p.dir_fd)
                     try:
                         os.fsync(d)
@@ -430,9 +430,9 @@ class TransferCommands:
             progress = _core.Progress()
             with self.abortable(self.allo, progress):
                 n = modee.receive(self.channels, self.passive, f, base=base, secure=secure, control=self.conn,
-                                  progress=progress, max_offset=limit - base, timeout=self.server.data_timeout)
+                                  progress=progress, max_offset=limit - base, timeout=self.policy.data_timeout)
             f.flush()
-            if self.server.sync:
+            if self.policy.sync:
                 os.fsync(f.fileno())
             # What GCT reports after every MODE E store: the range now on disk, and a performance marker.
             self.send(111, f"Range Marker {base}-{base + n}", hold=True)
@@ -446,7 +446,7 @@ class TransferCommands:
                 with self.abortable(self.allo):
                     receive_file(conn, f, self.type_ascii, limit=limit - base)
                 f.flush()
-                if self.server.sync:
+                if self.policy.sync:
                     os.fsync(f.fileno())
             except OSError as exc:
                 if exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -454,7 +454,7 @@ class TransferCommands:
                                      "(REST can complete it)") from None
                 if exc.errno == errno.EFBIG:
                     raise Reply(552, f"{arg}: the file would exceed the server's maximum file size "
-                                     f"({self.server.max_file_size} bytes); the partial file was kept") from None
+                                     f"({self.policy.max_file_size} bytes); the partial file was kept") from None
                 raise Reply(426, f"connection closed; transfer aborted, the partial file was kept "
                                  f"({exc.strerror or exc})") from None
         finally:
@@ -500,7 +500,7 @@ class TransferCommands:
             yield
             return
         wake_r, wake_w = os.pipe()  # ends the watcher at once when the transfer is over
-        interval = self.server.marker_interval
+        interval = self.policy.marker_interval
         listen_for_abor = self.protected is None
 
         def watch() -> None:
