@@ -412,3 +412,14 @@ def test_a_checksum_stops_when_its_client_leaves(tmp_path) -> None:
         while srv._sessions and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not srv._sessions, "the checksum went on after its client left"
+
+
+def test_a_checksum_range_past_the_end_is_refused(tmp_path) -> None:
+    """A CKSM of a range longer than the file is refused: the sum of a shorter range would pass for it."""
+    (tmp_path / "f").write_bytes(b"0123456789")
+    with Server(tmp_path, anonymous=True) as srv:
+        c = Raw(srv.port)
+        assert c.cmd("CKSM MD5 4 6 /f").startswith("213 ")
+        assert c.cmd("CKSM MD5 4 7 /f").startswith("501 CKSM: range 4+7 is past the end of /f (10 bytes)")
+        assert c.cmd("CKSM MD5 11 -1 /f").startswith("501 ")
+        c.close()

@@ -180,7 +180,9 @@ class FileCommands:
             size = os.fstat(f.fileno()).st_size
             if offset > size:
                 raise Reply(501, f"CKSM: offset {offset} is beyond the end of {name} ({size} bytes)")
-            end = size if n < 0 else min(size, offset + n)
+            if n >= 0 and offset + n > size:  # a shorter range's sum would pass for the one asked for
+                raise Reply(501, f"CKSM: range {offset}+{n} is past the end of {name} ({size} bytes)")
+            end = size if n < 0 else offset + n
             h = new(alg.upper())
             at = offset
             while at < end:

@@ -230,9 +230,3 @@ class Jail:
         owns = bool(stack) and stack[-1] == cur
         virtual = "/" + "/".join([*names, name] if name != "." else names)
         return Place(cur, name, virtual, st, owns_fd=owns)
-
-    def real(self, cwd: str, path: str, must_exist: bool = False) -> Path:
-        """The real path for a client path, for messages and tests only: never open what it names (the
-        name can change after this returns; use place())."""
-        with self.place(cwd, path, must_exist=must_exist) as p:
-            return self.root / p.virtual.lstrip("/")

@@ -32,11 +32,11 @@ def mtime_text(t: float) -> str:
 
 
 def facts(dir_fd: int, name: str, shown: str, target: os.stat_result | None = None,
-          dir_type: str | None = None) -> str:
+          dir_type: str | None = None, st: os.stat_result | None = None) -> str:
     """One MLSD/MLST line for `name` in the directory dir_fd: 'fact=value;...; shown'. A symbolic link is
     described by `target` (what it leads to, resolved inside the jail by the caller). dir_type overrides
-    Type for cdir/pdir entries."""
-    st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    Type for cdir/pdir entries; st is the name's lstat when the caller has it already."""
+    st = st or os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     mode = st.st_mode
     if stat.S_ISLNK(mode) and target is not None:
         kind = "dir" if stat.S_ISDIR(target.st_mode) else "file"
@@ -58,9 +58,9 @@ def facts(dir_fd: int, name: str, shown: str, target: os.stat_result | None = No
     return ";".join(out) + "; " + shown
 
 
-def ls_line(dir_fd: int, name: str, shown: str) -> str:
-    """One `ls -l` style line (LIST) for `name` in the directory dir_fd."""
-    st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+def ls_line(dir_fd: int, name: str, shown: str, st: os.stat_result | None = None) -> str:
+    """One `ls -l` style line (LIST) for `name` in the directory dir_fd (st: its lstat, if the caller has it)."""
+    st = st or os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     when = time.localtime(st.st_mtime)
     stamp = time.strftime("%b %d %H:%M" if time.time() - st.st_mtime < 180 * 86400 else "%b %d  %Y", when)
     return f"{stat.filemode(st.st_mode)} {st.st_nlink:3d} {_owner(st.st_uid):<8} {_group(st.st_gid):<8} " \

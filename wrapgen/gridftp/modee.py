@@ -72,10 +72,14 @@ def send(channels: Channels, active: tuple[str, int] | None, parallel: int, f, o
         if secure is not None:
             try:
                 conn = secure(conn, True) or conn
-            except (DataError, OSError) as exc:
+            except DataError:
                 conn.close()
                 channels.drop()
-                raise DataError(str(exc)) if not isinstance(exc, DataError) else exc from None
+                raise
+            except OSError as exc:
+                conn.close()
+                channels.drop()
+                raise DataError(f"data channel authentication failed: {exc}") from None
             kernel_timeouts(conn, timeout)
         channels.conns.append(conn)
     use = channels.conns[:parallel]
@@ -118,17 +122,20 @@ class _Receive:
         self.error: BaseException | None = None
         self.refused: str | None = None  # the last connection dropped for failing DCAU
         self.done = threading.Event()
-        self.wake = socket.socketpair()  # lets a reader end the accept loop at once
+        # Lets a reader end the accept loop at once; made only when readers run in threads (the one-stream
+        # fast path, every file of a many-small-files copy, reads inline and needs none).
+        self.wake: list[socket.socket] = []
         self.threads: list[threading.Thread] = []
         self.socks: list[socket.socket] = []  # every connection of this transfer (to shut down on abort)
         self.keep: list[socket.socket] = []  # connections that ended with EOD, cached for the next transfer
 
     def finish(self) -> None:
         self.done.set()
-        try:
-            self.wake[1].send(b"x")
-        except OSError:
-            pass
+        if self.wake:
+            try:
+                self.wake[1].send(b"x")
+            except OSError:
+                pass
 
     def start(self, conn: socket.socket, fresh: bool) -> None:
         """Read conn in a thread of its own (fresh: a new connection, authenticated first)."""
@@ -196,17 +203,14 @@ class _Receive:
         self.finish()
         for t in self.threads:
             t.join(0.05)
-        for t in self.threads:
-            if t.is_alive():
-                with self.lock:
-                    socks = list(self.socks)
-                for c in socks:
-                    if c not in self.keep:
-                        try:
-                            c.shutdown(socket.SHUT_RDWR)
-                        except OSError:
-                            pass
-                break
+        if any(t.is_alive() for t in self.threads):
+            with self.lock:
+                socks = [c for c in self.socks if c not in self.keep]
+            for c in socks:
+                try:
+                    c.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
         for t in self.threads:
             t.join()  # a shut-down connection ends its reader at once
         for w in self.wake:
@@ -237,12 +241,14 @@ def receive(channels: Channels, passive: Passive, f, base: int = 0, secure: Secu
                 conn = pending.pop()
                 rx.socks.append(conn)
                 rx.read(conn, False)
+        if not rx.done.is_set():
+            rx.wake.extend(socket.socketpair())  # before any reader thread can finish
         for c in pending:
             rx.start(c, False)
         last, moved = time.monotonic(), progress.bytes
         # The control connection is watched while waiting for data connections: a client that hangs up (a
         # third party whose source failed) ends the wait instead of the stall limit.
-        watched = [passive.sock, rx.wake[0]] + ([control] if control is not None else [])
+        watched = [passive.sock, *rx.wake[:1]] + ([control] if control is not None else [])
         while not rx.done.is_set():
             readable = select.select(watched, [], [], 1.0)[0]
             if control is not None and control in readable:

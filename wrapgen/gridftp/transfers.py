@@ -54,8 +54,8 @@ class TransferCommands:
     written: set[str]
     _stream_conn: socket.socket | None
 
-    def secure(self): ...
     if TYPE_CHECKING:  # provided by Session
+        def secure(self): ...
         def send(self, code: int, text: str, hold: bool = False) -> None: ...
         def perf_marker(self, moved: int, hold: bool = False) -> None: ...
         def place(self, arg: str, *, follow: bool = True, must_exist: bool = False) -> Place: ...
@@ -247,9 +247,8 @@ class TransferCommands:
             if kind == "MLSD" and not p.is_dir:
                 raise Reply(501, f"{arg}: not a directory (MLSD lists directories; use MLST)")
             if not p.is_dir:
-                target = p.st if p.st is not None else None
                 return [ls_line(p.dir_fd, p.name, p.name) if kind in ("LIST", "STAT") else
-                        p.name if kind == "NLST" else facts(p.dir_fd, p.name, p.name, target)]
+                        p.name if kind == "NLST" else facts(p.dir_fd, p.name, p.name, p.st)]
             dfd = p.open_dir()
             try:
                 lines = [facts(dfd, ".", ".", dir_type="cdir")] if kind == "MLSD" else []
@@ -261,11 +260,11 @@ class TransferCommands:
                             with self.jail.place(p.virtual, name, must_exist=True) as t:
                                 target = t.st
                         if kind in ("LIST", "STAT"):
-                            lines.append(ls_line(dfd, name, name))
+                            lines.append(ls_line(dfd, name, name, lst))
                         elif kind == "NLST":
                             lines.append(name)
                         else:
-                            lines.append(facts(dfd, name, name, target))
+                            lines.append(facts(dfd, name, name, target, st=lst))
                     except (PathRefused, OSError):
                         continue  # gone meanwhile, or a link out of the root
                 return lines
@@ -322,9 +321,10 @@ class TransferCommands:
                 raise Reply(550, f"{arg}: not a regular file")
             fd = p.open(os.O_RDONLY)
         with os.fdopen(fd, "rb") as f:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced by something else after the walk
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):  # replaced by something else after the walk
                 raise Reply(550, f"{arg}: not a regular file")
-            size = os.fstat(f.fileno()).st_size
+            size = st.st_size
             if offset > size:
                 what = "REST" if length is None else "ERET offset"
                 raise Reply(554, f"{what} {offset} is beyond the end of {arg} ({size} bytes)")
@@ -382,7 +382,7 @@ class TransferCommands:
                 if p.is_file:  # the new file keeps the old one's permissions
                     os.fchmod(fd, stat.S_IMODE(p.st.st_mode))
             f = os.fdopen(fd, "r+b")
-            if how == "esto" or (offset and how == "stor"):
+            if offset:  # ESTO's, or REST's before STOR (APPE has none)
                 f.seek(offset)
             done = False
             try:

@@ -217,11 +217,15 @@ class WsrfApp:
             f = SoapFault(f"internal error: {type(exc).__name__}: {exc}")
             return self._soap(start_response, "500 Internal Server Error", serialize(fault_envelope(f)))
 
+    def may_use(self, call: Call, owner: str | None) -> bool:
+        """Whether the caller owns what it addresses, is an admin, or there are no owners (no authentication)."""
+        return owner is None or call.identity == owner or call.identity in self.config.admins
+
     def check_owner(self, call: Call, owner: str | None, what: str) -> None:
         """Refuse (AccessDenied fault) a caller who is neither the owner of what it addresses nor an admin.
         Without authentication there are no owners; with it every resource, subscription, pull point and
         download belongs to the identity that made it."""
-        if owner is None or call.identity == owner or call.identity in self.config.admins:
+        if self.may_use(call, owner):
             return
         raise ClientFault(f"access denied: this {what} belongs to another identity",
                           element=N.q(call.model.tns, "AccessDeniedFault"))
@@ -279,7 +283,7 @@ class WsrfApp:
             if found is None:
                 return self._text(start_response, "404 Not Found", "no such download (expired, fetched or destroyed)\n")
             data, owner = found
-            if owner is not None and call.identity != owner and call.identity not in self.config.admins:
+            if not self.may_use(call, owner):
                 return self._text(start_response, "403 Forbidden", "access denied: this download belongs to another "
                                                                    "identity\n")
             self.store.drop_blob(path[2])  # a stateless call's result is handed out once; this frees its space
