@@ -54,6 +54,50 @@ def progress_while() -> Callable[[Callable[[], object]], int]:
     return measure
 
 
+# Tests that need a real peer get its marker, so a contributor without that peer can run the rest (a missing
+# peer skips its tests, or `-m "not gct"` deselects them); `make test` installs them all and fails on any skip.
+# The marker comes from what the test and its fixtures run, so a new test cannot forget it.
+PEERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # marker: (commands it needs, words that show it)
+    "gct": (("globus-gridftp-server", "globus-url-copy"), ("globus-", "gct")),
+    "soaplite": (("perl",), ("soaplite", "SOAP::Lite")),
+    "gsoap": (("wsdl2h",), ("wsdl2h",)),
+    "java": (("java", "javac"), ("javac", "saaj")),
+}
+
+
+def _sources(item: pytest.Item) -> str:
+    import inspect
+
+    funcs = [getattr(item, "obj", None)]
+    info = getattr(item, "_fixtureinfo", None)
+    if info is not None:
+        funcs += [d.func for defs in info.name2fixturedefs.values() for d in defs]
+    out = []
+    for f in funcs:
+        try:
+            out.append(inspect.getsource(f))
+        except (TypeError, OSError):
+            pass
+    return "\n".join(out)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with the peers it needs, and skip it (saying what to install) when one is missing."""
+    import shutil
+
+    missing = {name: [c for c in commands if shutil.which(c) is None] for name, (commands, _) in PEERS.items()}
+    for item in items:
+        text = _sources(item)
+        for name, (_, words) in PEERS.items():
+            if any(w in text for w in words):
+                item.add_marker(name)
+        for m in item.iter_markers():
+            if m.name in missing and missing[m.name]:
+                item.add_marker(pytest.mark.skip(reason=f"needs {', '.join(missing[m.name])} ({m.name}); "
+                                                        "`make system` installs every peer"))
+                break
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Leave a marker that the session ended normally; `make test` fails without it.
 

@@ -32,9 +32,20 @@ def connect(url: str, timeout: float = 300.0, cert: str | tuple[str, str] | None
 
 def copy(src: str, dst: str, **options: Any) -> Any:
     """Copy between file://, ftp://, gsiftp:// and http(s):// URLs, third party included (the one-call API
-    for data; options as wrapgen.gridftp.urlcopy.copy: parallel, recursive, verify, sync, retries, ...)."""
-    from .gridftp.urlcopy import copy as _copy
+    for data). Options are wrapgen.urls.settings.CopySettings' fields (parallel, recursive, mkdirs, verify,
+    checksum, concurrency, dcau, delegate, private, tcp_buffer, ...; or settings=CopySettings(...)), and:
+    sync=0..3 copies only what the destination lacks (url-copy's -sync-level), retries=N retries a failed
+    file N times, resuming after the part already copied. Returns Copied(files, bytes, seconds)."""
+    from .urls.copy import copy as _copy
 
+    if "sync" in options and not isinstance(options["sync"], bool):
+        level = options.pop("sync")
+        if level is not None:
+            options.update(sync=True, sync_level=level)
+    if "retries" in options and "restart" not in options:
+        options["restart"] = options["retries"] > 0
+    if "settings" not in options:
+        options.setdefault("quiet", True)
     return _copy(src, dst, **options)
 
 

@@ -19,7 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wrapgen.bind.cli",
     "wrapgen.gsi.cli",
     "wrapgen.gridftp.cli",
-    "wrapgen.gridftp.urlcopy",
+    "wrapgen.urls.cli",
     "wrapgen.wsrf.cli",
 )
 
@@ -30,7 +30,7 @@ COMMANDS: dict[str, str] = {
     "check": "wrapgen.spec.cli", "init": "wrapgen.spec.cli", "build": "wrapgen.bind.cli", "ca": "wrapgen.gsi.cli",
     "cert": "wrapgen.gsi.cli", "proxy-init": "wrapgen.gsi.cli", "proxy-info": "wrapgen.gsi.cli",
     "proxy-destroy": "wrapgen.gsi.cli", "gridftp-server": "wrapgen.gridftp.cli",
-    "gridftp-passwd": "wrapgen.gridftp.cli", "url-copy": "wrapgen.gridftp.urlcopy", "serve": "wrapgen.wsrf.cli",
+    "gridftp-passwd": "wrapgen.gridftp.cli", "url-copy": "wrapgen.urls.cli", "serve": "wrapgen.wsrf.cli",
     "wsrf": "wrapgen.wsrf.cli",
 }
 

@@ -173,35 +173,32 @@ def test_option_errors(args, message) -> None:
 
 
 def test_resume_point_trusts_only_a_matching_prefix(ours, tmp_path) -> None:
-    import argparse
-
-    from wrapgen.gridftp.urlcopy import Sessions, parse_url, resume_point
+    from wrapgen.urls import Stores, parse_url
+    from wrapgen.urls.copy import resume_point
+    from wrapgen.urls.settings import CopySettings
 
     port, _, root = ours
     data = os.urandom(5 << 20)
     (root / "src.bin").write_bytes(data)
-    args = argparse.Namespace(nodeleg=False, nodcau=False, dcpriv=False, tcp_bs=None, dbg=False)
-    sessions = Sessions(args)
     src, dst = parse_url(f"ftp://127.0.0.1:{port}/src.bin"), parse_url(f"file://{tmp_path}/dst.bin")
-    try:
+    with Stores(CopySettings(parallel=2)) as stores:
         (tmp_path / "dst.bin").write_bytes(data[: 3 << 20])  # what a failed download left
-        assert resume_point(sessions, src, dst, parallel=2) == 1 << 20  # the last 2 blocks may have holes
+        assert resume_point(stores, src, dst) == 1 << 20  # the last 2 blocks may have holes
         (tmp_path / "dst.bin").write_bytes(b"\0" + data[1: 3 << 20])  # one byte wrong at the start
-        assert resume_point(sessions, src, dst, parallel=2) == 0
+        assert resume_point(stores, src, dst) == 0
         (tmp_path / "dst.bin").write_bytes(data[: 1 << 20])  # too little to be sure of anything
-        assert resume_point(sessions, src, dst, parallel=2) == 0
+        assert resume_point(stores, src, dst) == 0
+    with Stores(CopySettings(parallel=1)) as stores:
         up_src, up_dst = parse_url(f"file://{tmp_path}/local.bin"), parse_url(f"ftp://127.0.0.1:{port}/part.bin")
         (tmp_path / "local.bin").write_bytes(data)
         (root / "part.bin").write_bytes(data[: 4 << 20])  # what a failed upload left
-        assert resume_point(sessions, up_src, up_dst, parallel=1) == 3 << 20
-    finally:
-        sessions.close()
+        assert resume_point(stores, up_src, up_dst) == 3 << 20
 
 
 def test_wrapgen_copy_is_url_copy_as_one_call(ours, gct, tmp_path) -> None:
     import wrapgen
     from wrapgen.errors import UsageError
-    from wrapgen.gridftp.errors import GridFTPError
+    from wrapgen.urls import TransferError
 
     port, _, root = ours
     gport, gprefix, groot = gct
@@ -218,7 +215,7 @@ def test_wrapgen_copy_is_url_copy_as_one_call(ours, gct, tmp_path) -> None:
     assert third.bytes == 70_000 and (groot / "a.bin").read_bytes() == (tree / "a.bin").read_bytes()
     with pytest.raises(UsageError, match="-p 0: expected 1 to 64"):
         wrapgen.copy(f"file://{tree}/a.bin", f"ftp://127.0.0.1:{port}/x", parallel=0)
-    with pytest.raises(GridFTPError, match="550"):
+    with pytest.raises(TransferError, match="550"):
         wrapgen.copy(f"ftp://127.0.0.1:{port}/missing", f"file://{tmp_path}/m")
 
 

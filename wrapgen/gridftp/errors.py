@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..errors import WrapgenError
+from ..urls.errors import TransferError
 
 
-class GridFTPError(WrapgenError):
-    """A GridFTP protocol, transfer or server error."""
+class GridFTPError(TransferError):
+    """A GridFTP protocol, transfer or server error (a TransferError, as every URL store's are)."""
 

@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..net import listen
 from .auth import PasswordFile
@@ -22,6 +23,9 @@ from .errors import GridFTPError
 from .security import GSIConfig, KeyPool
 from .policy import SessionPolicy
 from .session import Session
+
+if TYPE_CHECKING:
+    from .settings import ServerSettings
 
 log = logging.getLogger("wrapgen.gridftp")
 
@@ -75,6 +79,18 @@ class Server:
         self._sessions: set[Session] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+
+    @classmethod
+    def from_settings(cls, settings: ServerSettings) -> Server:
+        """A server as the settings model describes it (what `wrapgen gridftp-server` runs)."""
+        gsi = None
+        if settings.gsi:
+            gsi = GSIConfig(settings.host_cert, settings.host_key, settings.cert_dir, settings.gridmap)
+        return cls(settings.root, settings.host, settings.port, settings.anonymous, settings.password_file,
+                   settings.port_range, max_sessions=settings.max_sessions, sync=settings.sync, gsi=gsi,
+                   login_timeout=settings.login_timeout, idle_timeout=settings.idle_timeout,
+                   data_timeout=settings.data_timeout, max_per_address=settings.max_per_address,
+                   max_file_size=settings.max_file_size, anonymous_access=settings.anonymous_access or "read")
 
     def delegation_key(self):
         """A fresh private key for a delegation request (made ahead of time by the key pool)."""

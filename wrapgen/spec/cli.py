@@ -19,8 +19,11 @@ def json_schema() -> dict:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `wrapgen schema` and `wrapgen check` to the CLI."""
-    p = subparsers.add_parser("schema", help="print the JSON Schema of spec files",
-                              description="Print the JSON Schema generated from the spec model.")
+    p = subparsers.add_parser("schema", help="print the JSON Schema of spec files (or of a settings model)",
+                              description="Print the JSON Schema generated from the spec model, or with --settings "
+                                          "that of a runtime surface's settings (its options, defaults and help).")
+    p.add_argument("--settings", metavar="NAME", default=None,
+                   help="url-copy, gridftp-server or serve: the settings model of that command")
     p.set_defaults(func=_schema)
     p = subparsers.add_parser("check", help="validate spec files",
                               description="Validate spec files; print every problem as file:line:column: field: "
@@ -38,7 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_init)
 
 
-def _schema(_args: argparse.Namespace) -> int:
+def _schema(args: argparse.Namespace) -> int:
+    if args.settings is not None:
+        from ..settings import json_schema as settings_schema
+
+        print(json.dumps(settings_schema(args.settings), indent=2))
+        return 0
     print(json.dumps(json_schema(), indent=2))
     return 0
 

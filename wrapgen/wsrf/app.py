@@ -31,6 +31,7 @@ from .errors import ClientFault, SoapFault, WSRFError
 from .model import ServiceModel, service_model
 from .notify import NotificationHandlers
 from .resource import ResourceHandlers
+from .settings import default
 from .store import QuotaExceeded, Store
 from .values import decode_params, encode_outputs
 from .wsdl import build_wsdl, kernel_action
@@ -52,9 +53,9 @@ class ServiceConfig:
 
     specs: list[str]
     state: str
-    max_request: int = 256 * 1024 * 1024  # bytes; larger requests are refused before parsing
-    inline_limit: int = 16 * 1024 * 1024  # arrays above this many bytes are offered as a download URL
-    lifetime: float | None = 24 * 3600.0  # initial lifetime of a new WS-Resource, seconds (None: no limit)
+    max_request: int = default("max_request")  # bytes; larger requests are refused before parsing
+    inline_limit: int = default("inline_limit")  # arrays above this many bytes are offered as a download URL
+    lifetime: float | None = default("lifetime")  # initial lifetime of a new WS-Resource, seconds (None: no limit)
     blob_ttl: float = 3600.0  # how long a stateless call's download stays available
     query_timeout: float = 2.0  # seconds for one QueryResourceProperties evaluation
     cache: str | None = None  # wrapgen build cache
@@ -62,8 +63,8 @@ class ServiceConfig:
     trust_dir: str | None = None  # X509_CERT_DIR-style directory the identities are checked against
     notify_allow: list[str] = field(default_factory=list)  # non-public networks consumers may be on (CIDRs)
     admins: list[str] = field(default_factory=list)  # identities that may use every resource, not only their own
-    blob_quota: int = 512 * 1024 * 1024  # bytes of stateless results held for download, per owner
-    call_timeout: float = 60.0  # seconds a direct (stateless) kernel call may take; longer ones are resources
+    blob_quota: int = default("blob_quota")  # bytes of stateless results held for download, per owner
+    call_timeout: float = default("call_timeout")  # seconds a direct (stateless) call may take; longer: resources
 
     def to_env(self) -> dict[str, str]:
         """The config as an environment variable for server worker processes."""

@@ -12,40 +12,14 @@ from ..errors import UsageError
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `serve` and `wsrf`."""
+    from ..settings import add_options
+    from .settings import ServeSettings
+
     p = subparsers.add_parser("serve", help="publish spec-wrapped kernels as WS-RF grid services",
                               description="Serve each SPEC as a SOAP service at http://HOST:PORT/<library>?wsdl "
                                           "(gunicorn sync workers; kernels run in isolated processes).")
     p.add_argument("specs", nargs="+", metavar="SPEC")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8080, help="port (0 picks a free one; default 8080)")
-    p.add_argument("--workers", type=int, default=None, help="server workers (default: one per core)")
-    p.add_argument("--state", default="wrapgen-wsrf.db", help="SQLite file holding WS-Resource state")
-    p.add_argument("--max-request", type=int, default=256 * 1024 * 1024, metavar="BYTES",
-                   help="largest request accepted (default 256 MiB)")
-    p.add_argument("--inline-limit", type=int, default=16 * 1024 * 1024, metavar="BYTES",
-                   help="arrays above this size are returned as a download URL (default 16 MiB)")
-    p.add_argument("--lifetime", type=float, default=24 * 3600.0, metavar="SECONDS",
-                   help="initial lifetime of a new resource; 0 for none (default one day)")
-    p.add_argument("--log", default=None, metavar="FILE", help="server log file (default: stderr)")
-    p.add_argument("--tls-cert", default=None, metavar="PEM", help="serve HTTPS with this certificate")
-    p.add_argument("--tls-key", default=None, metavar="PEM", help="the certificate's private key")
-    p.add_argument("--tls-ca", default=None, metavar="FILE|DIR",
-                   help="CA file or X509_CERT_DIR-style directory that client certificates must chain to")
-    p.add_argument("--client-certs", choices=("required", "optional", "none"), default="required",
-                   help="with --tls-cert: whether clients must present a certificate (proxies accepted)")
-    p.add_argument("--gridmap", default=None, metavar="FILE",
-                   help="with --tls-ca DIR: only identities listed in this grid-mapfile may call (GCT's checks: "
-                        "signing policy, CRLs)")
-    p.add_argument("--notify-allow", action="append", default=[], metavar="CIDR",
-                   help="a non-public network notification consumers may be on (e.g. 127.0.0.0/8); repeat for more. "
-                        "By default notifications go only to public addresses")
-    p.add_argument("--threads", type=int, default=8, help="request threads per worker (default 8)")
-    p.add_argument("--admin", action="append", default=[], metavar="DN",
-                   help="with --gridmap: an identity that may use every resource, not only its own; repeat for more")
-    p.add_argument("--call-timeout", type=float, default=60.0, metavar="SECONDS",
-                   help="longest direct (stateless) kernel call; longer computations are WS-Resources (default 60)")
-    p.add_argument("--blob-quota", type=int, default=512 * 1024 * 1024, metavar="BYTES",
-                   help="download space for large stateless results, per caller identity (default 512 MiB)")
+    add_options(p, ServeSettings)
     p.set_defaults(func=_serve)
 
     w = subparsers.add_parser("wsrf", help="WS-Resource tools: create, start, get-property, query, destroy, ...")
@@ -96,13 +70,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from ..settings import from_args
     from .server import Server
+    from .settings import ServeSettings
 
-    srv = Server(args.specs, state=args.state, host=args.host, port=args.port, workers=args.workers,
-                 log_file=args.log, max_request=args.max_request, inline_limit=args.inline_limit,
-                 lifetime=args.lifetime or None, tls_cert=args.tls_cert, tls_key=args.tls_key, tls_ca=args.tls_ca,
-                 client_certs=args.client_certs, gridmap=args.gridmap, notify_allow=args.notify_allow,
-                 threads=args.threads, admins=args.admin, blob_quota=args.blob_quota, call_timeout=args.call_timeout)
+    srv = Server.from_settings(args.specs, from_args(ServeSettings, args))
     srv.start()
     from .app import WsrfApp
 

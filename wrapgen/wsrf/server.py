@@ -17,7 +17,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import proc
 from ..bind.build import build
@@ -28,6 +28,9 @@ from .executor import owns as executor_owns
 from .model import service_model
 from .notify import Notifier, Periodic
 from .store import Store
+
+if TYPE_CHECKING:
+    from .settings import ServeSettings
 
 log = logging.getLogger("wrapgen.wsrf")
 
@@ -165,6 +168,16 @@ class Server:
         self._lock = StateLock(self.config.state)
         self._executor: subprocess.Popen[str] | None = None
         self._sock: socket.socket | None = None
+
+    @classmethod
+    def from_settings(cls, specs: list[str | os.PathLike[str]], settings: ServeSettings, **extra: Any) -> Server:
+        """A server for specs as the settings model describes it (what `wrapgen serve` runs)."""
+        s = settings
+        return cls(specs, state=s.state, host=s.host, port=s.port, workers=s.workers, log_file=s.log,
+                   tls_cert=s.tls_cert, tls_key=s.tls_key, tls_ca=s.tls_ca, client_certs=s.client_certs,
+                   gridmap=s.gridmap, threads=s.threads, max_request=s.max_request, inline_limit=s.inline_limit,
+                   lifetime=s.lifetime or None, notify_allow=list(s.notify_allow), admins=list(s.admins),
+                   blob_quota=s.blob_quota, call_timeout=s.call_timeout, **extra)
 
     @property
     def url(self) -> str:
