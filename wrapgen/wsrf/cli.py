@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from .status import TERMINAL
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -203,12 +204,12 @@ def _subscribe(args: argparse.Namespace) -> int:
     with res.subscribe() as sub:
         status = res.status  # after subscribing: no change can fall between the two
         print(f"status: {status}", flush=True)
-        done = status in ("Succeeded", "Failed", "Cancelled") and not args.until_destroyed
+        done = status in TERMINAL and not args.until_destroyed
         while not done:
             for note in sub.get_messages():
                 if note.topic == "Status":
                     print(f"status: {note.old_status} -> {note.status}", flush=True)
-                    done = note.status in ("Succeeded", "Failed", "Cancelled") and not args.until_destroyed
+                    done = note.status in TERMINAL and not args.until_destroyed
                 else:
                     print(f"terminated: {note.reason}", flush=True)
                     return 0

@@ -38,7 +38,8 @@ from .store import STATUS_TOPIC, TERMINATION_TOPIC, Event, Store, Subscription
 from .times import parse_time
 
 if TYPE_CHECKING:
-    from .app import Call, WsrfApp
+    from .app import Call
+    from .context import HandlerContext
     from .model import Operation
     from .store import Resource
 
@@ -208,13 +209,13 @@ class Notifier(Periodic):
 class NotificationHandlers:
     """Subscribe on resources, the subscription manager and pull points of one application."""
 
-    def __init__(self, app: WsrfApp) -> None:
-        self.app = app
+    def __init__(self, ctx: HandlerContext) -> None:
+        self.ctx = ctx
 
     # --- on a resource --------------------------------------------------------------------------------
     def subscribe(self, call: Call, op: Operation, res: Resource, body: etree._Element) -> etree._Element:
         """Subscribe{ConsumerReference, Filter?, InitialTerminationTime?} -> SubscribeResponse."""
-        model, store = call.model, self.app.store
+        model, store = call.model, self.ctx.store
         consumer = body.find(N.q(N.WSNT, "ConsumerReference"))
         if consumer is None:
             raise ClientFault("Subscribe has no ConsumerReference", element=N.q(N.WSNT, "SubscribeCreationFailedFault"))
@@ -225,14 +226,14 @@ class NotificationHandlers:
             if pp is None:
                 raise ClientFault(f"the ConsumerReference names pull point {pullpoint!r}, which does not exist",
                                   element=N.q(N.WSNT, "SubscribeCreationFailedFault"))
-            self.app.check_owner(call, pp[1], "pull point")
+            self.ctx.check_owner(call, pp[1], "pull point")
         elif not address.startswith(("http://", "https://")):
             raise ClientFault(f"the consumer address {address!r} is not an http(s) URL; use a pull point "
                               "(CreatePullPoint) to receive notifications without an endpoint",
                               element=N.q(N.WSNT, "SubscribeCreationFailedFault"))
         else:
             try:
-                egress.check(address, egress.networks(self.app.config.notify_allow))
+                egress.check(address, egress.networks(self.ctx.config.notify_allow))
             except egress.EgressRefused as exc:
                 raise ClientFault(f"{exc}; a pull point (CreatePullPoint) works from anywhere",
                                   element=N.q(N.WSNT, "SubscribeCreationFailedFault")) from None
@@ -288,14 +289,14 @@ class NotificationHandlers:
     def manager(self, call: Call) -> etree._Element:
         """Renew and Unsubscribe, addressed by the SubscriptionKey reference parameter."""
         req, tag, sid = self._addressed(call, "SubscriptionKey", "subscription", ("Renew", "Unsubscribe"))
-        sub = self.app.store.subscription(sid) if sid else None
+        sub = self.ctx.store.subscription(sid) if sid else None
         if sub is None:
             raise ResourceUnknownFault(f"no subscription with key {sid!r} (unsubscribed, expired, or its resource "
                                        "was destroyed)")
-        self.app.check_owner(call, sub.owner, "subscription")
+        self.ctx.check_owner(call, sub.owner, "subscription")
         local = tag.split("}")[1]
         if local == "Unsubscribe":
-            self.app.store.unsubscribe(sub.id)
+            self.ctx.store.unsubscribe(sub.id)
             return envelope(etree.Element(N.q(N.WSNT, "UnsubscribeResponse")), N.action("Unsubscribe", True),
                             req.message_id)
         now = time.time()
@@ -307,7 +308,7 @@ class NotificationHandlers:
         if when is not None and when <= now:
             raise ClientFault("the requested TerminationTime is in the past",
                               element=N.q(N.WSNT, "UnacceptableTerminationTimeFault"))
-        self.app.store.renew(sub.id, when)
+        self.ctx.store.renew(sub.id, when)
         out = etree.Element(N.q(N.WSNT, "RenewResponse"), nsmap={"xsi": N.XSI})
         time_element(out, N.q(N.WSNT, "TerminationTime"), when)
         etree.SubElement(out, N.q(N.WSNT, "CurrentTime")).text = _ts(now)
@@ -318,8 +319,8 @@ class NotificationHandlers:
         """CreatePullPoint on the library port: an EPR to collect notifications from."""
         req = call.request
         assert req is not None
-        lifetime = self.app.config.lifetime
-        pid = self.app.store.create_pullpoint(call.model.name, time.time() + lifetime if lifetime else None,
+        lifetime = self.ctx.config.lifetime
+        pid = self.ctx.store.create_pullpoint(call.model.name, time.time() + lifetime if lifetime else None,
                                               owner=call.identity)
         out = etree.Element(N.q(N.WSNT, "CreatePullPointResponse"), nsmap={"wsnt": N.WSNT})
         out.append(epr(f"{call.base_url}/{call.model.name}/pullpoints", f"{{{call.model.tns}}}PullPointKey", pid,
@@ -329,12 +330,12 @@ class NotificationHandlers:
     def pullpoint(self, call: Call) -> etree._Element:
         """GetMessages and DestroyPullPoint, addressed by the PullPointKey reference parameter."""
         req, tag, pid = self._addressed(call, "PullPointKey", "pull point", ("GetMessages", "DestroyPullPoint"))
-        pp = self.app.store.pullpoint(pid) if pid else None
+        pp = self.ctx.store.pullpoint(pid) if pid else None
         if pp is None:
             raise ResourceUnknownFault(f"no pull point with key {pid!r}")
-        self.app.check_owner(call, pp[1], "pull point")
+        self.ctx.check_owner(call, pp[1], "pull point")
         if tag == N.q(N.WSNT, "DestroyPullPoint"):
-            self.app.store.destroy_pullpoint(pid)
+            self.ctx.store.destroy_pullpoint(pid)
             return envelope(etree.Element(N.q(N.WSNT, "DestroyPullPointResponse")), N.action("DestroyPullPoint", True),
                             req.message_id)
         limit = None
@@ -348,7 +349,7 @@ class NotificationHandlers:
                 raise ClientFault(f"MaximumNumber {text!r} is not a non-negative integer",
                                   element=N.q(N.WSNT, "UnableToGetMessagesFault")) from None
         out = etree.Element(N.q(N.WSNT, "GetMessagesResponse"), nsmap={"wsnt": N.WSNT})
-        for xml in self.app.store.take_messages(pid, limit):
+        for xml in self.ctx.store.take_messages(pid, limit):
             out.append(parse_xml(xml, "message"))
         return envelope(out, N.action("GetMessages", True), req.message_id)
 

@@ -27,13 +27,14 @@ from .values import decode_params, encode_outputs, encode_params, missing_inputs
 from .wsdl import resource_action
 
 if TYPE_CHECKING:
-    from .app import Call, WsrfApp
+    from .app import Call
+    from .context import HandlerContext
 
 class ResourceHandlers:
     """The operations of every function's resource type, bound to one application."""
 
-    def __init__(self, app: WsrfApp) -> None:
-        self.app = app
+    def __init__(self, ctx: HandlerContext) -> None:
+        self.ctx = ctx
 
     # --- factory --------------------------------------------------------------------------------------
     def create(self, call: Call, op: Operation) -> etree._Element:
@@ -41,9 +42,9 @@ class ResourceHandlers:
         model, req = call.model, call.request
         assert req is not None
         params = decode_params(req.body, model.tns, op, require=False)
-        lifetime = self.app.config.lifetime
+        lifetime = self.ctx.config.lifetime
         address = f"{call.base_url}/{model.name}/{op.name}"
-        key = self.app.store.create(model.name, op.name, params, time.time() + lifetime if lifetime else None,
+        key = self.ctx.store.create(model.name, op.name, params, time.time() + lifetime if lifetime else None,
                                     address, owner=call.identity)
         body = etree.Element(N.q(model.tns, f"Create_{op.name}Response"), nsmap={"tns": model.tns})
         body.append(epr(address, model.key_qname, key))
@@ -71,11 +72,11 @@ class ResourceHandlers:
         if not key:
             raise ResourceUnknownFault(f"the request carries no {call.model.key_qname} reference parameter: "
                                        "address the resource with the EndpointReference Create returned")
-        res = self.app.store.get(key, call.model.name, op.name)
+        res = self.ctx.store.get(key, call.model.name, op.name)
         if res is None:
             raise ResourceUnknownFault(f"no {op.name} resource with key {key!r} (it never existed, was destroyed, "
                                        "or its termination time passed)")
-        self.app.check_owner(call, res.owner, f"{op.name} resource")
+        self.ctx.check_owner(call, res.owner, f"{op.name} resource")
         body = handler(call, op, res, req.body)
         return envelope(body, response, req.message_id)
 
@@ -88,24 +89,24 @@ class ResourceHandlers:
         if missing:
             raise ClientFault(f"{op.name}: cannot start: missing argument{'s' if len(missing) > 1 else ''} "
                               f"{', '.join(map(repr, missing))}; set them with SetResourceProperties (Parameters)")
-        if not self.app.store.mark_running(res.key):
+        if not self.ctx.store.mark_running(res.key):
             raise ClientFault(f"this {op.name} resource was started or cancelled meanwhile")
         from .executor import submit
         from .runner import launch
 
-        state = Path(self.app.config.state)
+        state = Path(self.ctx.config.state)
         try:
             if not submit(state, res.key):  # no executor beside this server: a detached runner instead
-                launch(state, res.key, call.model.spec, self.app.config.cache, state.with_suffix(".runner.log"))
+                launch(state, res.key, call.model.spec, self.ctx.config.cache, state.with_suffix(".runner.log"))
         except Exception as exc:  # the resource must not stay Running with nothing running it
-            self.app.store.finish(res.key, "Failed", error=f"could not start the runner: {exc}",
+            self.ctx.store.finish(res.key, "Failed", error=f"could not start the runner: {exc}",
                                   exception=type(exc).__name__)
             raise SoapFault(f"could not start the {op.name} computation: {exc}") from None
         return etree.Element(N.q(op.namespace, "StartResponse"))
 
     def op_Cancel(self, call: Call, op: Operation, res: Resource, body: etree._Element) -> etree._Element:
         """Stop a computation that has not finished."""
-        changed, pid = self.app.store.cancel(res.key)
+        changed, pid = self.ctx.store.cancel(res.key)
         if not changed:
             raise ClientFault(f"this {op.name} resource has finished (status {res.status}); nothing to cancel")
         proc.stop_group(pid)
@@ -124,7 +125,7 @@ class ResourceHandlers:
             raise ClientFault(f"no result: the {op.name} computation is {res.status}"
                               + (" (call Start first)" if res.status == "Created" else ""))
         out = etree.Element(N.q(op.namespace, "FetchResultResponse"), nsmap={"tns": call.model.tns})
-        encode_outputs(out, call.model.tns, op, res.result or {}, self.app.offloader(call, res.key), call.splicer)
+        encode_outputs(out, call.model.tns, op, res.result or {}, self.ctx.offloader(call, res.key), call.splicer)
         return out
 
     # --- resource properties ------------------------------------------------------------------------------
@@ -139,7 +140,7 @@ class ResourceHandlers:
         encode_params(etree.SubElement(doc, N.q(ns, "Parameters")), tns, op, res.params, splicer)
         if res.status == "Succeeded" and res.result is not None:
             encode_outputs(etree.SubElement(doc, N.q(ns, "Result")), tns, op, res.result,
-                           self.app.offloader(call, res.key), splicer)
+                           self.ctx.offloader(call, res.key), splicer)
         if res.error:
             etree.SubElement(doc, N.q(ns, "Error")).text = res.error
         etree.SubElement(doc, N.q(N.RL, "CurrentTime")).text = xs_datetime(now_utc())
@@ -202,7 +203,7 @@ class ResourceHandlers:
         namespaces = {k: v for k, v in qe.nsmap.items() if k}
         try:
             items = evaluate_xpath(self.document(call, op, res, splice=False), expression, namespaces,
-                                   self.app.config.query_timeout)
+                                   self.ctx.config.query_timeout)
         except QueryError as exc:
             raise ClientFault(str(exc), element=N.q(N.RP, exc.fault)) from None
         out = etree.Element(N.q(N.RP, "QueryResourcePropertiesResponse"))
@@ -247,8 +248,8 @@ class ResourceHandlers:
                     raise ClientFault(f"property {el.tag} cannot be changed; only {target} can, before Start",
                                       element=N.q(N.RP, "UnableToModifyResourcePropertyFault"))
                 params = decode_params(el, call.model.tns, op, require=False)
-        if not self.app.store.set_params(res.key, params):
-            now = self.app.store.get(res.key)
+        if not self.ctx.store.set_params(res.key, params):
+            now = self.ctx.store.get(res.key)
             raise ClientFault(f"the parameters are fixed once the computation has started (status "
                               f"{now.status if now else 'destroyed'})",
                               element=N.q(N.RP, "UnableToModifyResourcePropertyFault"))
@@ -256,12 +257,12 @@ class ResourceHandlers:
 
     def op_Subscribe(self, call: Call, op: Operation, res: Resource, body: etree._Element) -> etree._Element:
         """WS-BaseNotification Subscribe to this resource's Status and ResourceTermination topics."""
-        return self.app.notifications.subscribe(call, op, res, body)
+        return self.ctx.notifications.subscribe(call, op, res, body)
 
     # --- lifetime -----------------------------------------------------------------------------------------
     def op_Destroy(self, call: Call, op: Operation, res: Resource, body: etree._Element) -> etree._Element:
         """Destroy now (a running computation is stopped)."""
-        existed, pid = self.app.store.destroy(res.key)
+        existed, pid = self.ctx.store.destroy(res.key)
         if not existed:
             raise ResourceNotDestroyedFault("the resource was destroyed meanwhile")
         proc.stop_group(pid)
@@ -281,7 +282,7 @@ class ResourceHandlers:
             when = None if nil else parse_datetime(rtt.text or "")
         else:
             when = now + parse_duration(dur.text or "")
-        self.app.store.set_termination(res.key, when)
+        self.ctx.store.set_termination(res.key, when)
         out = etree.Element(N.q(N.RL, "SetTerminationTimeResponse"), nsmap={"xsi": N.XSI})
         time_element(out, N.q(N.RL, "NewTerminationTime"), when)
         time_element(out, N.q(N.RL, "CurrentTime"), now)

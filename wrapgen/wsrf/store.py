@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._sqlite import add_missing_columns, connect, transaction
+from .status import Status, can
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS resources (
@@ -83,7 +84,6 @@ class QuotaExceeded(Exception):
     """A stateless call's result does not fit in its owner's download quota."""
 
 
-ACTIVE = ("Created", "Running")
 
 
 def pack(values: dict[str, Any]) -> bytes:
@@ -153,8 +153,9 @@ class Store:
         key = secrets.token_urlsafe(18)
         with self._db() as db:
             db.execute("INSERT INTO resources (key, library, function, status, params, created, termination, "
-                       "address, owner) VALUES (?, ?, ?, 'Created', ?, ?, ?, ?, ?)",
-                       (key, library, function, pack(params), time.time(), termination, address, owner))
+                       "address, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (key, library, function, Status.CREATED, pack(params), time.time(), termination, address,
+                        owner))
         return key
 
     @staticmethod
@@ -181,16 +182,17 @@ class Store:
     def set_params(self, key: str, params: dict[str, Any]) -> bool:
         """Replace the parameters of a resource that has not started; False if it has."""
         with self._db() as db:
-            cur = db.execute("UPDATE resources SET params=? WHERE key=? AND status='Created'", (pack(params), key))
+            cur = db.execute("UPDATE resources SET params=? WHERE key=? AND status=?",
+                             (pack(params), key, Status.CREATED))
             return cur.rowcount == 1
 
     def mark_running(self, key: str) -> bool:
         """Created -> Running, atomically; False if it was not Created."""
         with self._tx() as db:
-            cur = db.execute("UPDATE resources SET status='Running', started=? WHERE key=? AND status='Created'",
-                             (time.time(), key))
+            cur = db.execute("UPDATE resources SET status=?, started=? WHERE key=? AND status=?",
+                             (Status.RUNNING, time.time(), key, Status.CREATED))
             if cur.rowcount == 1:
-                self._event(db, key, STATUS_TOPIC, "Created", "Running")
+                self._event(db, key, STATUS_TOPIC, Status.CREATED, Status.RUNNING)
             return cur.rowcount == 1
 
     def set_pid(self, key: str, pid: int | None) -> None:
@@ -201,25 +203,27 @@ class Store:
     def finish(self, key: str, status: str, result: dict[str, Any] | None = None, error: str | None = None,
                exception: str | None = None, error_code: str | None = None) -> bool:
         """Running -> Succeeded/Failed; False if the resource was cancelled or destroyed meanwhile."""
+        if not can(Status.RUNNING, status) or status == Status.CANCELLED:
+            raise ValueError(f"a computation finishes Succeeded or Failed, not {status!r}")
         with self._tx() as db:
             cur = db.execute("UPDATE resources SET status=?, progress=?, result=?, error=?, exception=?, "
-                             "error_code=?, finished=?, pid=NULL WHERE key=? AND status='Running'",
-                             (status, 1.0 if status == "Succeeded" else 0.0,
+                             "error_code=?, finished=?, pid=NULL WHERE key=? AND status=?",
+                             (str(status), 1.0 if status == Status.SUCCEEDED else 0.0,
                               pack(result) if result is not None else None, error, exception, error_code,
-                              time.time(), key))
+                              time.time(), key, Status.RUNNING))
             if cur.rowcount == 1:
-                self._event(db, key, STATUS_TOPIC, "Running", status)
+                self._event(db, key, STATUS_TOPIC, Status.RUNNING, str(status))
             return cur.rowcount == 1
 
     def cancel(self, key: str) -> tuple[bool, int | None]:
         """Created/Running -> Cancelled; (changed, pid of the process to stop)."""
         with self._tx() as db:
             row = db.execute("SELECT status, pid FROM resources WHERE key=?", (key,)).fetchone()
-            if row is None or row[0] not in ACTIVE:
+            if row is None or not can(row[0], Status.CANCELLED):
                 return False, None
-            db.execute("UPDATE resources SET status='Cancelled', error='cancelled by request', finished=?, pid=NULL "
-                       "WHERE key=?", (time.time(), key))
-            self._event(db, key, STATUS_TOPIC, row[0], "Cancelled")
+            db.execute("UPDATE resources SET status=?, error='cancelled by request', finished=?, pid=NULL "
+                       "WHERE key=?", (Status.CANCELLED, time.time(), key))
+            self._event(db, key, STATUS_TOPIC, row[0], Status.CANCELLED)
             return True, row[1]
 
     def set_termination(self, key: str, termination: float | None) -> None:
@@ -240,12 +244,13 @@ class Store:
             db.execute("DELETE FROM blobs WHERE resource=?", (key,))
         if row is None:
             return False, None
-        return True, row[1] if row[0] == "Running" else None
+        return True, row[1] if row[0] == Status.RUNNING else None
 
     def running(self) -> list[tuple[str, int | None, float | None]]:
         """(key, pid, started) of every Running resource."""
         with self._db() as db:
-            return [(r[0], r[1], r[2]) for r in db.execute("SELECT key, pid, started FROM resources WHERE status='Running'")]
+            return [(r[0], r[1], r[2]) for r in db.execute("SELECT key, pid, started FROM resources WHERE status=?",
+                                                            (Status.RUNNING,))]
 
     def expired(self, now: float) -> list[str]:
         """Keys of resources whose termination time has passed."""

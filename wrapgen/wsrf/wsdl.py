@@ -11,11 +11,11 @@ from lxml import etree
 
 from . import ns as N
 from .model import Operation, ServiceModel
+from .status import Status
 
 XS = N.XSD
 _SCALAR = {"int32": "xs:int", "int64": "xs:long", "float32": "xs:float", "float64": "xs:double",
            "bool": "xs:boolean", "string": "xs:string"}
-STATUSES = ("Created", "Running", "Succeeded", "Failed", "Cancelled")
 RESOURCE_OPS = ("Start", "Cancel", "FetchResult")
 WSRF_OPS = ("GetResourcePropertyDocument", "GetResourceProperty", "GetMultipleResourceProperties",
             "QueryResourceProperties", "SetResourceProperties", "Destroy", "SetTerminationTime", "Subscribe")
@@ -274,8 +274,8 @@ def _kernel_schema(E: _B, types: etree._Element, model: ServiceModel) -> None:
 def _resource_schema(E: _B, types: etree._Element, op: Operation, p: str) -> None:
     s = _schema(E, types, op.namespace, [model_ns for model_ns in (E.nsmap["tns"], N.RL, N.RP)])
     st = E(E(s, "xs:simpleType", name="StatusType"), "xs:restriction", base="xs:string")
-    for v in STATUSES:
-        E(st, "xs:enumeration", value=v)
+    for v in Status:
+        E(st, "xs:enumeration", value=str(v))
     E(s, "xs:element", name="Status", type=f"{p}:StatusType")
     E(s, "xs:element", name="Progress", type="xs:double")
     E(s, "xs:element", name="Parameters", type=f"tns:{op.name}ParametersType")

@@ -14,8 +14,9 @@ from ...bind.runtime import KernelError
 from .. import ns as N
 from ..codec import array_from_parts, array_parts, write_ndarray
 from ..errors import RemoteFault, ResourceUnknown, WSRFError
+from ..status import TERMINAL
 
-_STATUS_DONE = ("Succeeded", "Failed", "Cancelled")
+_STATUS_DONE = TERMINAL
 
 
 def _why(session: Any, url: str, exc: Exception) -> str:
