@@ -210,29 +210,33 @@ def _hidden_order(fn: Function) -> list[str]:
     return done
 
 
+class _CEmitter(expr.Visitor[str]):
+    """C++ over long long: extents from the arrays' buffer infos (`<name>_a`), min/max as std::min/std::max."""
+
+    def constant(self, value: int) -> str:
+        return f"{value}LL"
+
+    def name(self, name: str) -> str:
+        return f"static_cast<long long>({name})"
+
+    def negate(self, operand: str) -> str:
+        return f"(-{operand})"
+
+    def binary(self, left: str, op: str, right: str) -> str:
+        return f"({left} {'/' if op == '//' else op} {right})"
+
+    def extent(self, array: str, dim: int) -> str:
+        return f"wg::extent({array}_a, {dim})"
+
+    def size(self, array: str) -> str:
+        return f"wg::size({array}_a)"
+
+    def fold(self, function: str, left: str, right: str) -> str:
+        return f"std::{function}<long long>({left}, {right})"
+
+
 def _c_expr(node: ast.AST) -> str:
-    if isinstance(node, ast.Constant):
-        return f"{node.value}LL"
-    if isinstance(node, ast.Name):
-        return f"static_cast<long long>({node.id})"
-    if isinstance(node, ast.UnaryOp):
-        inner = _c_expr(node.operand)
-        return f"(-{inner})" if isinstance(node.op, ast.USub) else inner
-    if isinstance(node, ast.BinOp):
-        op = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.FloorDiv: "/", ast.Mod: "%"}[type(node.op)]
-        return f"({_c_expr(node.left)} {op} {_c_expr(node.right)})"
-    assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-    name = node.func.id
-    if name in ("shape", "len"):
-        dim = node.args[1].value if name == "shape" else 0  # type: ignore[attr-defined]
-        return f"wg::extent({node.args[0].id}_a, {dim})"  # type: ignore[attr-defined]
-    if name == "size":
-        return f"wg::size({node.args[0].id}_a)"  # type: ignore[attr-defined]
-    parts = [_c_expr(a) for a in node.args]
-    out = parts[0]
-    for p in parts[1:]:
-        out = f"std::{name}<long long>({out}, {p})"
-    return out
+    return _CEmitter().visit(node)
 
 
 def _is_vector(arg: Arg | None) -> bool:

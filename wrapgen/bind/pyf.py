@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 
 from ..spec import expr
 from ..spec.expr import ASSUMED
@@ -202,33 +201,33 @@ def _literal(value: object) -> str:
 
 def to_f2py(e: expr.Expr, fn: Function) -> str:
     """An expression in f2py's C-like dimension syntax."""
-    return _emit(e.tree, fn)
+    return _F2pyEmitter(fn).visit(e.tree)
 
 
-def _emit(node: ast.AST, fn: Function) -> str:
-    if isinstance(node, ast.Constant):
-        return str(node.value)
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.UnaryOp):
-        inner = _emit(node.operand, fn)
-        return f"(-{inner})" if isinstance(node.op, ast.USub) else inner
-    if isinstance(node, ast.BinOp):
-        op = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.FloorDiv: "/", ast.Mod: "%"}[type(node.op)]
-        return f"({_emit(node.left, fn)} {op} {_emit(node.right, fn)})"
-    assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-    name = node.func.id
-    if name in ("shape", "len", "size"):
-        array = node.args[0].id  # type: ignore[attr-defined]
-        if name == "shape":
-            return f"shape({array}, {node.args[1].value})"  # type: ignore[attr-defined]
-        if name == "len":
-            return f"shape({array}, 0)"
-        rank = len(fn.args[array].shape or [])
+class _F2pyEmitter(expr.Visitor[str]):
+    """f2py's C-like dimension syntax: shape(a, i), integer division as '/', min/max as its MIN/MAX macros."""
+
+    def __init__(self, fn: Function) -> None:
+        self.fn = fn
+
+    def constant(self, value: int) -> str:
+        return str(value)
+
+    def name(self, name: str) -> str:
+        return name
+
+    def negate(self, operand: str) -> str:
+        return f"(-{operand})"
+
+    def binary(self, left: str, op: str, right: str) -> str:
+        return f"({left} {'/' if op == '//' else op} {right})"
+
+    def extent(self, array: str, dim: int) -> str:
+        return f"shape({array}, {dim})"
+
+    def size(self, array: str) -> str:
+        rank = len(self.fn.args[array].shape or [])
         return "(" + " * ".join(f"shape({array}, {i})" for i in range(rank)) + ")"
-    macro = name.upper()
-    parts = [_emit(a, fn) for a in node.args]
-    out = parts[0]
-    for p in parts[1:]:
-        out = f"{macro}({out}, {p})"
-    return out
+
+    def fold(self, function: str, left: str, right: str) -> str:
+        return f"{function.upper()}({left}, {right})"

@@ -8,8 +8,13 @@ shape(a, i), size(a), len(a) (= shape(a, 0)), min(x, y, ...), max(x, y, ...).
 from __future__ import annotations
 
 import ast
+import math
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 #: A shape item meaning "whatever extent the caller's array has" (Fortran assumed shape, `u(:, :)`).
 ASSUMED = ":"
@@ -34,7 +39,7 @@ class Expr:
 
     def evaluate(self, scalars: Mapping[str, int], shapes: Mapping[str, tuple[int, ...]]) -> int:
         """Value given the scalar arguments and the shapes of the array arguments."""
-        return _eval(self.tree, scalars, shapes)
+        return _Evaluator(scalars, shapes, self.text).visit(self.tree)
 
     def __str__(self) -> str:
         return self.text
@@ -103,37 +108,90 @@ def _check(node: ast.AST, text: str, scalars: set[str], arrays: set[str]) -> Non
         raise ExprError(f"in {text!r}: {type(node).__name__} is not allowed in an integer expression")
 
 
-def _eval(node: ast.AST, scalars: Mapping[str, int], shapes: Mapping[str, tuple[int, ...]]) -> int:
-    if isinstance(node, ast.Constant):
-        return int(node.value)
-    if isinstance(node, ast.Name):
-        return int(scalars[node.id])
-    if isinstance(node, ast.UnaryOp):
-        value = _eval(node.operand, scalars, shapes)
-        return -value if isinstance(node.op, ast.USub) else value
-    if isinstance(node, ast.BinOp):
-        a, b = _eval(node.left, scalars, shapes), _eval(node.right, scalars, shapes)
-        if isinstance(node.op, ast.Add):
-            return a + b
-        if isinstance(node.op, ast.Sub):
-            return a - b
-        if isinstance(node.op, ast.Mult):
-            return a * b
-        if b == 0:
-            raise ZeroDivisionError(f"division by zero in {ast.unparse(node)}")
-        return a // b if isinstance(node.op, ast.FloorDiv) else a % b
-    assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-    name = node.func.id
-    if name in ARRAY_FUNCTIONS:
-        shape = shapes[node.args[0].id]  # type: ignore[attr-defined]
-        if name == "shape":
-            dim = node.args[1].value  # type: ignore[attr-defined]
-            return shape[dim] if dim < len(shape) else 1
-        if name == "len":
-            return shape[0] if shape else 1
-        size = 1
-        for extent in shape:
-            size *= extent
-        return size
-    values = [_eval(a, scalars, shapes) for a in node.args]
-    return min(values) if name == "min" else max(values)
+class Visitor(Generic[T]):
+    """One walk over a checked expression tree; the evaluator and the f2py and C++ emitters differ only in what
+    they make of each kind of node (the nodes _check allows, and no others)."""
+
+    def constant(self, value: int) -> T:
+        """An integer literal."""
+        raise NotImplementedError
+
+    def name(self, name: str) -> T:
+        """A scalar argument."""
+        raise NotImplementedError
+
+    def negate(self, operand: T) -> T:
+        """-x."""
+        raise NotImplementedError
+
+    def binary(self, left: T, op: str, right: T) -> T:
+        """left op right, op one of + - * // %."""
+        raise NotImplementedError
+
+    def extent(self, array: str, dim: int) -> T:
+        """shape(array, dim) (len(array) is extent 0)."""
+        raise NotImplementedError
+
+    def size(self, array: str) -> T:
+        """size(array): the product of its extents."""
+        raise NotImplementedError
+
+    def fold(self, function: str, left: T, right: T) -> T:
+        """min or max of two values (longer calls fold left to right)."""
+        raise NotImplementedError
+
+    def visit(self, node: ast.AST) -> T:
+        """What this visitor makes of node."""
+        if isinstance(node, ast.Constant):
+            return self.constant(int(node.value))
+        if isinstance(node, ast.Name):
+            return self.name(node.id)
+        if isinstance(node, ast.UnaryOp):
+            inner = self.visit(node.operand)
+            return self.negate(inner) if isinstance(node.op, ast.USub) else inner
+        if isinstance(node, ast.BinOp):
+            return self.binary(self.visit(node.left), _BINOPS[type(node.op)], self.visit(node.right))
+        assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        name = node.func.id
+        if name in ARRAY_FUNCTIONS:
+            array = node.args[0].id  # type: ignore[attr-defined]
+            if name == "size":
+                return self.size(array)
+            return self.extent(array, node.args[1].value if name == "shape" else 0)  # type: ignore[attr-defined]
+        values = [self.visit(a) for a in node.args]
+        out = values[0]
+        for v in values[1:]:
+            out = self.fold(name, out, v)
+        return out
+
+
+class _Evaluator(Visitor[int]):
+    """The value, given the scalars and the arrays' shapes (a missing dimension counts as 1)."""
+
+    def __init__(self, scalars: Mapping[str, int], shapes: Mapping[str, tuple[int, ...]], text: str) -> None:
+        self.scalars, self.shapes, self.text = scalars, shapes, text
+
+    def constant(self, value: int) -> int:
+        return value
+
+    def name(self, name: str) -> int:
+        return int(self.scalars[name])
+
+    def negate(self, operand: int) -> int:
+        return -operand
+
+    def binary(self, left: int, op: str, right: int) -> int:
+        if op in ("//", "%") and right == 0:
+            raise ZeroDivisionError(f"division by zero in {self.text}")
+        return {"+": operator.add, "-": operator.sub, "*": operator.mul, "//": operator.floordiv,
+                "%": operator.mod}[op](left, right)
+
+    def extent(self, array: str, dim: int) -> int:
+        shape = self.shapes[array]
+        return shape[dim] if dim < len(shape) else 1
+
+    def size(self, array: str) -> int:
+        return math.prod(self.shapes[array])
+
+    def fold(self, function: str, left: int, right: int) -> int:
+        return min(left, right) if function == "min" else max(left, right)

@@ -15,7 +15,7 @@ import pydantic
 
 from . import expr
 from .errors import SpecError, SpecIssue
-from .model import INTEGER_DTYPES, REAL_DTYPES, Arg, Function, Library
+from .model import INTEGER_DTYPES, REAL_DTYPES, Arg, Function, Library, fits_integer
 from .exceptions import problem as exception_problem
 from .yamlsource import Located, Path as DataPath, load_located
 
@@ -337,8 +337,7 @@ def _check_arg_alone(name: str, arg: Arg, path: DataPath, args: dict[str, Arg], 
 
 def _fits(value: Any, dtype: str) -> bool:
     if dtype in INTEGER_DTYPES:
-        bits = 32 if dtype == "int32" else 64
-        return isinstance(value, int) and not isinstance(value, bool) and -(2 ** (bits - 1)) <= value < 2 ** (bits - 1)
+        return fits_integer(value, dtype)
     if dtype in ("float32", "float64", "complex64", "complex128"):
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if dtype == "bool":

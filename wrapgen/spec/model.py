@@ -18,6 +18,13 @@ ShapeItem = Annotated[int | str, Field(description="an integer, an expression ov
                                                      "'shape(a, 0)'), or ':' for a Fortran assumed-shape extent")]
 
 INTEGER_DTYPES = ("int32", "int64")
+INTEGER_BOUNDS = {"int32": (-(2 ** 31), 2 ** 31 - 1), "int64": (-(2 ** 63), 2 ** 63 - 1)}  # inclusive
+
+
+def fits_integer(value: object, dtype: str) -> bool:
+    """Whether value is an int (not a bool) that the integer dtype holds without change."""
+    low, high = INTEGER_BOUNDS[dtype]
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 REAL_DTYPES = ("int32", "int64", "float32", "float64")
 
 _UNITS = {"": 1, "B": 1, "K": 1000, "KB": 1000, "KIB": 1024, "M": 1000**2, "MB": 1000**2, "MIB": 1024**2,

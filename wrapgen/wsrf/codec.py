@@ -16,7 +16,7 @@ import numpy as np
 import pybase64
 from lxml import etree
 
-from ..spec.model import Arg
+from ..spec.model import INTEGER_DTYPES, Arg, fits_integer
 from .errors import ClientFault
 
 DTYPES = ("int32", "int64", "float32", "float64", "complex64", "complex128", "bool")
@@ -138,10 +138,9 @@ def scalar_from_text(name: str, arg: Arg, text: str | None) -> Any:
     """Parse one XML Schema scalar for an argument; errors say what was expected."""
     text = (text or "").strip()
     try:
-        if arg.dtype in ("int32", "int64"):
+        if arg.dtype in INTEGER_DTYPES:
             v = int(text)
-            bits = 31 if arg.dtype == "int32" else 63
-            if not -(2**bits) <= v < 2**bits:
+            if not fits_integer(v, arg.dtype):
                 raise ValueError
             return v
         if arg.dtype in ("float32", "float64"):

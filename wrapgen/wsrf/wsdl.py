@@ -10,12 +10,11 @@ from __future__ import annotations
 from lxml import etree
 
 from . import ns as N
+from .codec import XSD_TYPES
 from .model import Operation, ServiceModel
 from .status import Status
 
 XS = N.XSD
-_SCALAR = {"int32": "xs:int", "int64": "xs:long", "float32": "xs:float", "float64": "xs:double",
-           "bool": "xs:boolean", "string": "xs:string"}
 RESOURCE_OPS = ("Start", "Cancel", "FetchResult")
 WSRF_OPS = ("GetResourcePropertyDocument", "GetResourceProperty", "GetMultipleResourceProperties",
             "QueryResourceProperties", "SetResourceProperties", "Destroy", "SetTerminationTime", "Subscribe")
@@ -223,13 +222,13 @@ def _value_type(E: _B, el: etree._Element, arg, required: bool) -> None:
     elif arg.dtype in ("complex64", "complex128"):
         el.set("type", "tns:Complex")
     elif arg.range is not None:
-        r = E(E(el, "xs:simpleType"), "xs:restriction", base=_SCALAR[arg.dtype])
+        r = E(E(el, "xs:simpleType"), "xs:restriction", base=XSD_TYPES[arg.dtype])
         if arg.range.min is not None:
             E(r, "xs:minInclusive", value=repr(arg.range.min) if isinstance(arg.range.min, float) else str(arg.range.min))
         if arg.range.max is not None:
             E(r, "xs:maxInclusive", value=repr(arg.range.max) if isinstance(arg.range.max, float) else str(arg.range.max))
     else:
-        el.set("type", _SCALAR[arg.dtype])
+        el.set("type", XSD_TYPES[arg.dtype])
     el.set("minOccurs", "1" if required else "0")
     if arg.doc or arg.units:
         doc = E(E(el, "xs:annotation"), "xs:documentation")
