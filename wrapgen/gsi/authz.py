@@ -16,15 +16,17 @@ class GridmapAuthorizer:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._cached: tuple[float, Gridmap] | None = None
+        self._cached: tuple[tuple[int, int, int], Gridmap] | None = None
         self._lock = threading.Lock()
 
     def gridmap(self) -> Gridmap:
-        """The grid-mapfile as it is now (re-read when its modification time changed)."""
-        mtime = self.path.stat().st_mtime
+        """The grid-mapfile as it is now (re-read when its modification time, size or inode changed: an edit
+        within one timestamp tick, or a file renamed into place, is seen too)."""
+        st = self.path.stat()
+        key = (st.st_mtime_ns, st.st_size, st.st_ino)
         with self._lock:
-            if self._cached is None or self._cached[0] != mtime:
-                self._cached = (mtime, Gridmap.load(self.path))
+            if self._cached is None or self._cached[0] != key:
+                self._cached = (key, Gridmap.load(self.path))
             return self._cached[1]
 
     def authorize(self, identity: str, account: str | None = None) -> str:
