@@ -9,7 +9,8 @@ APT_PACKAGES := python3 python3-venv python3-dev g++ make cmake ninja-build pkg-
 	gfortran liblapack-dev libblas-dev \
 	globus-gridftp-server-progs globus-gass-copy-progs \
 	libsoap-lite-perl gsoap openssl globus-proxy-utils globus-gsi-cert-utils-progs \
-	libaxis-java default-jdk-headless
+	libaxis-java default-jdk-headless \
+	globus-gram-job-manager globus-gatekeeper globus-gram-client-tools globus-gram-job-manager-fork-setup-poll
 
 NATIVE := pyproject.toml CMakeLists.txt $(wildcard native/*.cpp native/*.hpp)
 
@@ -25,10 +26,10 @@ $(VPY): | system
 	@$(VPY) -m pip install -q --upgrade pip || { echo "make: step 'pip upgrade' failed: check access to PyPI (pip config list); 'make clean' and retry" >&2; rm -rf $(VENV); exit 1; }
 
 # The editable install maps module names to files when it is made: a module added, moved or removed needs a
-# reinstall. This list changes (and so triggers one) only when the set of Python files does.
+# reinstall. This list changes (and so triggers one) only when the set of package files (modules and data) does.
 MODULES := build/python-modules.txt
 $(MODULES): FORCE
-	@mkdir -p build && find wrapgen -name '*.py' | sort > $@.new && { cmp -s $@.new $@ || mv $@.new $@; } && rm -f $@.new
+	@mkdir -p build && find wrapgen -type f -not -path '*/__pycache__/*' -not -name '*.so' | sort > $@.new && { cmp -s $@.new $@ || mv $@.new $@; } && rm -f $@.new
 
 # Reinstall (an incremental CMake build) only when the native core, the metadata or the module list changed.
 $(VENV)/.installed: $(NATIVE) $(MODULES) | $(VPY)
