@@ -8,7 +8,8 @@ same way.
 - `die_with_parent()`: a child started with it gets SIGTERM when its parent dies, kill -9 included;
 - `describe_death(status, tail, memory)`: why a process ended, from a Popen-style status and the tail of
   its output (a signal, an exit status, or memory exhaustion as the runtime reported it);
-- `alive(pid)`: whether a pid is still one of our processes (a reused pid of another program is not).
+- `alive(pid)`: whether a pid is still one of our processes (a reused pid of another program is not);
+- `start_time(pid)`, `running(pid, started)`: a process named for good by pid and start time (job re-attach).
 """
 
 from __future__ import annotations
@@ -73,6 +74,27 @@ def alive(pid: int, marker: bytes = b"wrapgen") -> bool:
     except OSError:
         return False
     return state != b"Z" and marker in cmdline
+
+
+def start_time(pid: int) -> int | None:
+    """When pid started (clock ticks since boot, /proc/PID/stat field 22), None if there is no such process: with
+    the pid it names one process for good, since a reused pid has a later start time."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[19])
+
+
+def running(pid: int, started: int | None) -> bool:
+    """Whether the process (pid, start time) is still running (a zombie has ended)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[0] != b"Z" and (started is None or int(fields[19]) == started)
 
 
 def log_tail(text: str) -> str:

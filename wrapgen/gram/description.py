@@ -3,7 +3,8 @@
 Arguments are an argv list and stay one (never a shell line). Strings may hold GRAM's $(NAME) references
 (HOME, LOGNAME, SCRATCH_DIRECTORY, ...): the job manager resolves them when it runs the job. Where wrapgen's
 defaults differ from GRAM5's it is on purpose: a job without `directory` gets a fresh directory of its own (not
-$(HOME)), and stdout/stderr without a target go to files in it (not /dev/null), so a job's output is never lost.
+$(HOME)), and stdout/stderr without a target go to files the job manager keeps with the job (not /dev/null), so a
+job's output is never lost.
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ class JobDescription(BaseModel):
     environment: dict[str, str] = Field(default_factory=dict, description="variables added to the environment")
     stdin: str | None = Field(None, description="standard input: a path or URL (default /dev/null)")
     stdout: str | None = Field(None, description="standard output: a path, or a URL it is staged to "
-                                                 "(default: the file 'stdout' in the job directory)")
-    stderr: str | None = Field(None, description="standard error, as stdout (default: the file 'stderr')")
+                                                 "(default: a file kept with the job)")
+    stderr: str | None = Field(None, description="standard error, as stdout")
     count: int = Field(1, ge=1, description="processes to start")
     host_count: int | None = Field(None, ge=1, description="nodes to spread them over")
     job_type: Literal["single", "multiple", "mpi", "condor"] = "multiple"

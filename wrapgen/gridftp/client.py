@@ -378,6 +378,16 @@ class Client:
             pass
         self._drop()
 
+    def interrupt(self) -> None:
+        """Stop whatever this session is doing, from another thread: the data and control connections are shut
+        down (not closed, so no descriptor is reused under the transfer), and the transfer fails at once."""
+        self.channels.abort()
+        self._incoming.abort()
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
     def close_now(self) -> None:
         """Drop the connections without QUIT (the server may be busy with a transfer that will not finish)."""
         self._forget_uploads()

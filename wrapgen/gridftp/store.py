@@ -68,6 +68,13 @@ class GridFTPStore(Store):
             except (GridFTPError, OSError):
                 pass
 
+    def abort(self) -> None:
+        """Shut every session's connections down now: transfers in progress in other threads fail at once."""
+        with self._lock:
+            clients = list(self._all)
+        for c in clients:
+            c.interrupt()
+
     def close(self) -> None:
         """End every session."""
         for c in self._all:

@@ -72,5 +72,9 @@ def _run(args: argparse.Namespace) -> int:
             for name, st in sorted(store.list(u).items()):
                 print(name + ("/" if st.kind == "dir" else ""))
             return 0
-        copy_all(stores, _jobs(args))
+        jobs = _jobs(args)
+        for src, dst in jobs:
+            if src.local and dst.local:  # as globus-url-copy: a local copy is cp's job
+                raise UsageError(f"{src.text} -> {dst.text}: both URLs are local; one must be ftp:// or gsiftp://")
+        copy_all(stores, jobs)
     return 0

@@ -63,8 +63,6 @@ def tree(store: Store, url: Url) -> list[str]:
 def expand(stores: Stores, src: Url, dst: Url) -> list[tuple[Url, Url]]:
     """The (source, destination) file pairs one SRC DST pair stands for."""
     s = stores.settings
-    if src.local and dst.local:
-        raise UsageError(f"{src.text} -> {dst.text}: both URLs are local; one must be ftp:// or gsiftp://")
     dst_store = stores.of(dst)
     if not dst_store.can_write:
         raise UsageError(f"{dst.text}: {_label(dst_store, dst)} URLs can only be sources")
@@ -167,7 +165,8 @@ def _copy_one(stores: Stores, src: Url, dst: Url, resume: int, counter: Any) -> 
             with tempfile.TemporaryDirectory(prefix="wrapgen-url-copy-") as d:
                 a.download(src, Path(d) / "data")
                 n = b.upload(Path(d) / "data", dst)
-    if s.verify and not s.partial and a.checksum(src, s.checksum) != b.checksum(dst, s.checksum):
+    if s.verify and not s.partial and a.can_checksum and b.can_checksum \
+            and a.checksum(src, s.checksum) != b.checksum(dst, s.checksum):
         raise TransferError(f"checksum mismatch ({s.checksum}) after copying {src.text} to {dst.text}"
                             + (f" (resumed at {resume})" if resume else ""))
     return n + resume

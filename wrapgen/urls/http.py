@@ -19,7 +19,7 @@ class HTTPStore(Store):
 
     schemes = ("http", "https")
     label = "http(s)"
-    can_write = can_list = can_resume = False
+    can_write = can_list = can_resume = can_checksum = False
 
     def stat(self, url: Url) -> Stat | None:
         """HEAD: Content-Length and Last-Modified (None on 404)."""

@@ -69,6 +69,13 @@ class Stores:
                 store = self._made[cls] = cls(self.settings)
             return store
 
+    def abort(self) -> None:
+        """Abort every store's transfers in progress (from another thread)."""
+        with self._lock:
+            made = list(self._made.values())
+        for store in made:
+            store.abort()
+
     def close(self) -> None:
         """Close every store made."""
         for store in self._made.values():

@@ -37,6 +37,7 @@ class Store(ABC):
     can_write = True  # may be a destination
     can_list = True  # directories can be listed (recursive copies)
     can_resume = True  # download/upload take an offset, so a failed copy can resume
+    can_checksum = True  # checksum() works (verified copies compare both ends)
     block = 0  # bytes a parallel transfer writes at a time (a resumed copy trusts only whole blocks before the end)
 
     def __init__(self, settings: CopySettings) -> None:
@@ -74,6 +75,11 @@ class Store(ABC):
 
     def forget(self, url: Url) -> None:
         """A transfer with url failed: drop whatever session it used so a retry starts afresh."""
+
+    def abort(self) -> None:
+        """End every transfer in progress at once, from another thread (a cancelled job's staging); the copies
+        fail with TransferError or OSError."""
+        self.close()
 
     def close(self) -> None:
         """End every session."""

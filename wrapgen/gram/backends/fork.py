@@ -1,0 +1,157 @@
+"""The fork backend (the embedded default): each job is a process group of its own on this machine, started
+through fork.sh (exactly-once launch, pid and exit status in the control directory), so a job outlives the
+manager that started it and a new manager re-attaches to it by pid and start time."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from importlib import resources
+from pathlib import Path
+
+from ... import proc
+from ..errors import GRAMError
+from .base import Backend, Launch, Outcome
+
+SCRIPT = resources.files(__package__).joinpath("fork.sh")
+GRACE = 5.0  # seconds between SIGTERM and SIGKILL when a job is cancelled
+
+
+class ForkBackend(Backend):
+    """Processes on this machine."""
+
+    name = "fork"
+    can_suspend = True
+
+    def __init__(self, poll: float = 0.05) -> None:
+        self.poll = poll
+        self._children: dict[int, subprocess.Popen] = {}  # jobs this manager started: wait() reaps them
+        self._lock = threading.Lock()
+        self._script = str(SCRIPT)
+
+    def launch(self, job: Launch) -> str:
+        """Check the executable, write the launch token, start fork.sh in a new session."""
+        exe = job.argv[0]
+        path = Path(exe) if os.path.isabs(exe) else job.directory / exe
+        if "/" not in exe:  # a bare name: PATH of the job's environment, as execvp does
+            found = _which(exe, job.environment.get("PATH", os.defpath))
+            if found is None:
+                raise GRAMError(f"the executable {exe!r} is not in the job's PATH", code=5)
+            path = Path(found)
+        if not path.is_file():
+            raise GRAMError(f"the executable {path} does not exist", code=5)
+        if not os.access(path, os.X_OK):
+            raise GRAMError(f"the executable {path} is not executable (its permissions do not allow it)", code=72)
+        env = dict(job.environment)
+        if job.max_memory:
+            env["WRAPGEN_ULIMIT_V"] = str(job.max_memory * 1024)
+        if job.max_cpu_time:
+            env["WRAPGEN_ULIMIT_T"] = str(job.max_cpu_time * 60)
+        env["WRAPGEN_COUNT"] = str(job.count)
+        (job.control / "launch").write_text(job.job_id)
+        with open(job.stdin, "rb") as i, open(job.stdout, "ab") as o, open(job.stderr, "ab") as e:
+            p = subprocess.Popen(["/bin/sh", self._script, str(job.control), str(path), *job.argv[1:]],
+                                 cwd=job.directory, env=env, stdin=i, stdout=o, stderr=e, start_new_session=True,
+                                 close_fds=True)
+        started = proc.start_time(p.pid)
+        with self._lock:
+            self._children[p.pid] = p
+        return f"{p.pid}:{started}"
+
+    def settle(self, job: Launch) -> str | None:
+        """Take the launch token back if fork.sh has not claimed it; else the id of the script that did."""
+        token = job.control / "launch"
+        try:
+            os.rename(token, job.control / "unclaimed")
+            return None  # never started, and fork.sh (if it is still coming) will find no token and exit
+        except FileNotFoundError:
+            pass
+        if not (job.control / "claimed").exists():
+            return None  # nothing was ever launched
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:  # the script writes its pid right after claiming
+            try:
+                pid = int((job.control / "pid").read_text())
+            except (FileNotFoundError, ValueError):
+                time.sleep(0.01)
+                continue
+            return f"{pid}:{proc.start_time(pid)}" if proc.start_time(pid) is not None else f"{pid}:0"
+        return None
+
+    def wait(self, job: Launch, native_id: str, timeout: float) -> Outcome | None:
+        """Reap our own child at once; poll pid + start time for one an earlier manager started."""
+        pid, started = _split(native_id)
+        with self._lock:
+            child = self._children.get(pid)
+        control = job.control
+        if child is not None:
+            try:
+                status = child.wait(timeout)
+            except subprocess.TimeoutExpired:
+                return None
+            with self._lock:
+                self._children.pop(pid, None)
+            return _outcome(control, status)
+        deadline = time.monotonic() + timeout
+        while proc.running(pid, started or None):
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(min(self.poll, max(0.0, deadline - time.monotonic())))
+        return _outcome(control, None)
+
+    def cancel(self, job: Launch, native_id: str) -> None:
+        """SIGTERM to the job's process group, SIGKILL after GRACE seconds if it is still there."""
+        pid, started = _split(native_id)
+        if not proc.running(pid, started or None):
+            return
+        proc.stop_group(pid, signal.SIGCONT)  # a suspended job must wake to hear SIGTERM
+        proc.stop_group(pid, signal.SIGTERM)
+
+        def later() -> None:
+            if proc.running(pid, started or None):
+                proc.stop_group(pid, signal.SIGKILL)
+
+        t = threading.Timer(GRACE, later)
+        t.daemon = True
+        t.start()
+
+    def suspend(self, job: Launch, native_id: str) -> None:
+        """SIGSTOP the group."""
+        proc.stop_group(_split(native_id)[0], signal.SIGSTOP)
+
+    def resume(self, job: Launch, native_id: str) -> None:
+        """SIGCONT the group."""
+        proc.stop_group(_split(native_id)[0], signal.SIGCONT)
+
+
+def _split(native_id: str) -> tuple[int, int]:
+    pid, _, started = native_id.partition(":")
+    return int(pid), int(started or 0)
+
+
+def _outcome(control: Path, status: int | None) -> Outcome:
+    """From the exit status fork.sh wrote (and, for our own child, the status wait() gave)."""
+    try:
+        code: int | None = int((control / "exit").read_text())
+    except (OSError, ValueError):
+        code = None
+    if code is None and status is not None and status < 0:
+        sig = signal.Signals(-status)
+        return Outcome(None, 17, f"the job was killed by {sig.name} ({signal.strsignal(sig)})")
+    if code is None:
+        return Outcome(None, 17, "the job's processes ended without leaving an exit status (killed?)")
+    if code > 128 and code - 128 in signal.valid_signals():
+        sig = signal.Signals(code - 128)
+        return Outcome(code, 0, f"exit status {code} (the program was killed by {sig.name})")
+    return Outcome(code, 0, f"exit status {code}")
+
+
+def _which(name: str, path: str) -> str | None:
+    for d in path.split(os.pathsep):
+        candidate = os.path.join(d or ".", name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
