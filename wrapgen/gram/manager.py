@@ -151,7 +151,7 @@ class JobManager:
         self._notify()
         return self.store.get(job_id) or rec
 
-    def wait(self, job_id: str, owner: str | None = None, timeout: float | None = None,
+    def wait(self, job_id: str, timeout: float | None = None, *, owner: str | None = None,
              admin: bool = False) -> JobRecord:
         """The record once the job is DONE or FAILED (or as it is when timeout passes)."""
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -165,7 +165,7 @@ class JobManager:
             with self._changed:
                 self._changed.wait(0.5 if left is None else min(left, 0.5))
 
-    def events(self, job_id: str, after: int = 0, owner: str | None = None, timeout: float = 0.0,
+    def events(self, job_id: str, after: int = 0, timeout: float = 0.0, *, owner: str | None = None,
                admin: bool = False) -> list[Event]:
         """The job's state changes after sequence number `after`, waiting up to timeout for one."""
         deadline = time.monotonic() + timeout
@@ -247,7 +247,7 @@ class JobManager:
                         pairs.append((str(Path(rec.control) / name), target))
                 stage_out(staging, pairs, directory)
         except GRAMError as exc:
-            self._fail(rec, 8 if exc.code == 8 or self._cancelled(rec) else exc.code, str(exc))
+            self._fail(rec, 8 if exc.code == 8 or self._cancelled(rec) else exc.code, str(exc), rec.exit_code)
             return
         finally:
             with self._lock:

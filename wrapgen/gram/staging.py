@@ -43,7 +43,11 @@ class Staging:
             for src, dst in pairs:
                 try:
                     copy_all(self._stores, [(src, dst)])
-                except (TransferError, OSError, GRAMError) as exc:
+                except TransferError as exc:  # its message names both URLs already
+                    if self._aborted:
+                        raise GRAMError(f"{what} cancelled while copying {src.text}", code=8) from None
+                    raise GRAMError(f"{what}: {exc}", code=code) from None
+                except (OSError, GRAMError) as exc:
                     if self._aborted:
                         raise GRAMError(f"{what} cancelled while copying {src.text}", code=8) from None
                     raise GRAMError(f"{what}: {src.text} -> {dst.text}: {exc}", code=code) from None

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import email.utils
+import os
 import shutil
+import socket
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +14,7 @@ from .errors import TransferError
 from .store import Stat, Store
 
 if TYPE_CHECKING:
+    from .settings import CopySettings
     from .url import Url
 
 
@@ -20,6 +24,12 @@ class HTTPStore(Store):
     schemes = ("http", "https")
     label = "http(s)"
     can_write = can_list = can_resume = can_checksum = False
+
+    def __init__(self, settings: CopySettings) -> None:
+        super().__init__(settings)
+        self._live: set[Any] = set()
+        self._lock = threading.Lock()
+        self._aborted = False
 
     def stat(self, url: Url) -> Stat | None:
         """HEAD: Content-Length and Last-Modified (None on 404)."""
@@ -48,8 +58,45 @@ class HTTPStore(Store):
             with requests.get(url.text, stream=True, timeout=self.settings.http_timeout) as r:
                 if r.status_code != 200:
                     raise TransferError(f"{url.text}: HTTP {r.status_code} {r.reason}")
-                with open(local, "wb") as f:
-                    shutil.copyfileobj(r.raw, f, 4 << 20)
-        except requests.RequestException as exc:
+                with self._lock:
+                    if self._aborted:
+                        raise TransferError(f"{url.text}: aborted")
+                    self._live.add(r)
+                try:
+                    with open(local, "wb") as f:
+                        shutil.copyfileobj(r.raw, f, 4 << 20)
+                finally:
+                    with self._lock:
+                        self._live.discard(r)
+        except TransferError:
+            raise
+        except Exception as exc:  # requests', urllib3's (a broken body) and OSError
+            if self._aborted:
+                raise TransferError(f"{url.text}: aborted") from None
+            if isinstance(exc, OSError) and exc.filename:
+                raise  # the local file, not the server
             raise TransferError(f"{url.text}: {exc}") from None
+        if self._aborted:
+            raise TransferError(f"{url.text}: aborted")
         return local.stat().st_size
+
+    def abort(self) -> None:
+        """Shut down the sockets of the downloads in progress (their reads fail at once)."""
+        with self._lock:
+            self._aborted = True
+            live = list(self._live)
+        for r in live:
+            # urllib3 keeps no socket object for a streamed body, only http.client's file over it: shut the
+            # connection down through a duplicate of that file's descriptor (closing the duplicate leaves the
+            # reader's descriptor alone, so no number is reused under it)
+            try:
+                fd = os.dup(r.raw._fp.fp.fileno())
+            except (AttributeError, OSError, ValueError):
+                continue
+            dup = socket.socket(fileno=fd)
+            try:
+                dup.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            finally:
+                dup.close()
