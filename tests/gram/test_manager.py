@@ -248,10 +248,11 @@ def test_kill_9_mid_job_the_next_manager_reattaches_and_never_reruns(tmp_path) -
 
 
 def test_kill_9_while_the_job_ends_unobserved(tmp_path) -> None:
-    desc = J(executable="/bin/sh", arguments=["-c", "exit 7"])
+    desc = J(executable="/bin/sh", arguments=["-c", "sleep 0.3; exit 7"])
     job_id = _killed_manager(tmp_path / "state", desc, "ACTIVE")
-    time.sleep(0.5)  # the job ends while no manager runs
+    time.sleep(0.8)  # the job ends while no manager runs
     with JobManager(tmp_path / "state") as m:
+        assert m.get(job_id).job_state == JobState.ACTIVE  # as the killed manager left it
         done = m.wait(job_id, timeout=30)
     assert (done.job_state, done.exit_code) == (JobState.DONE, 7)
 
