@@ -37,7 +37,7 @@ def test_schema_is_valid_and_names_every_option(name) -> None:
 
 
 @pytest.mark.parametrize("command, name", [("url-copy", "url-copy"), ("gridftp-server", "gridftp-server"),
-                                           ("serve", "serve")])
+                                           ("serve", "serve"), ("jobmanager", "jobmanager")])
 def test_cli_help_lists_every_option_of_the_model(command, name) -> None:
     r = subprocess.run([sys.executable, "-m", "wrapgen", command, "--help"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
@@ -53,7 +53,7 @@ def test_schema_command_prints_the_settings() -> None:
     assert r.returncode == 0 and json.loads(r.stdout)["properties"]["parallel"]["maximum"] == 64
     r = subprocess.run([sys.executable, "-m", "wrapgen", "schema", "--settings", "nope"], capture_output=True,
                        text=True)
-    assert r.returncode == 2 and "expected one of gridftp-server, serve, url-copy" in r.stderr
+    assert r.returncode == 2 and "expected one of gridftp-server, jobmanager, serve, url-copy" in r.stderr
 
 
 def test_options_round_trip_and_mistakes_name_the_flag() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from .errors import UsageError, WrapgenError
 
-__all__ = ["UsageError", "WrapgenError", "__version__", "connect", "copy", "load"]
+__all__ = ["UsageError", "WrapgenError", "__version__", "connect", "copy", "load", "submit"]
 
 
 def load(spec: str | os.PathLike[str], isolate: bool = False) -> types.ModuleType:
@@ -47,6 +47,15 @@ def copy(src: str, dst: str, **options: Any) -> Any:
     if "settings" not in options:
         options.setdefault("quiet", True)
     return _copy(src, dst, **options)
+
+
+def submit(target: str, job: Any, **options: Any) -> Any:
+    """Run a job (an argv list, RSL text or a wrapgen.gram.JobDescription) on fork://, slurm://, dask://HOST:PORT
+    or a job manager's http(s):// URL; returns a concurrent.futures.Future-compatible Job whose result() is the
+    final record once the job is DONE (stage-out included); a FAILED job raises wrapgen.gram.job.JobFailed."""
+    from .gram.job import submit as _submit
+
+    return _submit(target, job, **options)
 
 
 def __getattr__(name: str) -> str:

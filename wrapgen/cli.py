@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wrapgen.gridftp.cli",
     "wrapgen.urls.cli",
     "wrapgen.wsrf.cli",
+    "wrapgen.gram.cli",
 )
 
 # Which module registers each command: a run imports only its command's module (the others pull in TLS,
@@ -31,7 +32,9 @@ COMMANDS: dict[str, str] = {
     "cert": "wrapgen.gsi.cli", "proxy-init": "wrapgen.gsi.cli", "proxy-info": "wrapgen.gsi.cli",
     "proxy-destroy": "wrapgen.gsi.cli", "gridftp-server": "wrapgen.gridftp.cli",
     "gridftp-passwd": "wrapgen.gridftp.cli", "url-copy": "wrapgen.urls.cli", "serve": "wrapgen.wsrf.cli",
-    "wsrf": "wrapgen.wsrf.cli",
+    "wsrf": "wrapgen.wsrf.cli", "jobmanager": "wrapgen.gram.cli", "globusrun": "wrapgen.gram.cli",
+    "job-run": "wrapgen.gram.cli", "job-submit": "wrapgen.gram.cli", "job-status": "wrapgen.gram.cli",
+    "job-cancel": "wrapgen.gram.cli",
 }
 
 

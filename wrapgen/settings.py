@@ -25,6 +25,7 @@ KNOWN: Mapping[str, str] = types.MappingProxyType({
     "url-copy": "wrapgen.urls.settings:CopySettings",
     "gridftp-server": "wrapgen.gridftp.settings:ServerSettings",
     "serve": "wrapgen.wsrf.settings:ServeSettings",
+    "jobmanager": "wrapgen.gram.settings:JobManagerSettings",
 })
 
 

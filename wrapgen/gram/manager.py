@@ -48,10 +48,15 @@ class JobManager:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._sweeper: threading.Thread | None = None
+        self._lock_fd: int | None = None
 
     # --- lifetime ------------------------------------------------------------------------------------------------
     def start(self) -> JobManager:
-        """Take up every unfinished job, then accept new ones."""
+        """Take up every unfinished job, then accept new ones (one manager per state directory: two would drive
+        the same jobs)."""
+        if self._lock_fd is not None:
+            return self
+        self._lock_fd = _lock(self.state_dir / "manager.lock")
         self._stopping.clear()
         for rec in self.store.unfinished():
             self._drive(rec.id)
@@ -67,6 +72,9 @@ class JobManager:
         for t in list(self._drivers.values()) + ([self._sweeper] if self._sweeper else []):
             t.join(timeout=10)
         self.backend.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def __enter__(self) -> JobManager:
         return self.start()
@@ -406,6 +414,23 @@ class JobManager:
             for rec in self.store.expired(time.time()):
                 self.store.delete(rec.id)
                 shutil.rmtree(rec.control, ignore_errors=True)
+
+
+def _lock(path: Path) -> int:
+    """An exclusive lock held while this manager runs (released by the kernel if the process dies)."""
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        raise GRAMError(f"the job state in {path.parent} is managed by {holder}; stop that job manager first "
+                        "(or use another state directory)", code=124) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"pid {os.getpid()}\n".encode())
+    return fd
 
 
 def _sub(text: str, values: dict[str, str]) -> str:

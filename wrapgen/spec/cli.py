@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description="Print the JSON Schema generated from the spec model, or with --settings "
                                           "that of a runtime surface's settings (its options, defaults and help).")
     p.add_argument("--settings", metavar="NAME", default=None,
-                   help="url-copy, gridftp-server or serve: the settings model of that command")
+                   help="url-copy, gridftp-server, serve or jobmanager: the settings model of that command")
     p.set_defaults(func=_schema)
     p = subparsers.add_parser("check", help="validate spec files",
                               description="Validate spec files; print every problem as file:line:column: field: "
