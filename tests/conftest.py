@@ -62,6 +62,7 @@ PEERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # marker: (comman
     "soaplite": (("perl",), ("soaplite", "SOAP::Lite")),
     "gsoap": (("wsdl2h",), ("wsdl2h",)),
     "java": (("java", "javac"), ("javac", "saaj")),
+    "slurm": (("slurmctld", "slurmd", "munged", "sbatch"), ("slurm",)),
     "gram5": (("globusrun", "globus-gatekeeper", "globus-job-manager"), ("libglobus_gram", "globusrun", "gatekeeper")),
 }
 

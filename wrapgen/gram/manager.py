@@ -86,7 +86,10 @@ class JobManager:
     def submit(self, job: JobDescription | str, owner: str | None = None) -> JobRecord:
         """Accept a job (a description or RSL); returns its record (UNSUBMITTED: the driver takes it from there).
         RSLError for a request that is not a job; GRAMError 41 for a dry run (valid; nothing is run)."""
-        desc = JobDescription.from_rsl(job, self._predefined()) if isinstance(job, str) else job
+        if isinstance(job, str):
+            desc = JobDescription.from_rsl(job, self._predefined(), backends=_rvf_of(self.backend.name))
+        else:
+            desc = job
         job_id = secrets.token_hex(12)
         control = self.state_dir / "jobs" / job_id
         desc = self._resolve(desc, control)
@@ -414,6 +417,13 @@ class JobManager:
             for rec in self.store.expired(time.time()):
                 self.store.delete(rec.id)
                 shutil.rmtree(rec.control, ignore_errors=True)
+
+
+def _rvf_of(backend: str) -> tuple[str, ...]:
+    """The backend's own attribute file (data/<backend>.rvf), if it has one."""
+    from importlib import resources
+
+    return (backend,) if resources.files("wrapgen.gram").joinpath("data", f"{backend}.rvf").is_file() else ()
 
 
 def _lock(path: Path) -> int:
