@@ -34,7 +34,7 @@ COMMANDS: dict[str, str] = {
     "gridftp-passwd": "wrapgen.gridftp.cli", "url-copy": "wrapgen.urls.cli", "serve": "wrapgen.wsrf.cli",
     "wsrf": "wrapgen.wsrf.cli", "jobmanager": "wrapgen.gram.cli", "globusrun": "wrapgen.gram.cli",
     "job-run": "wrapgen.gram.cli", "job-submit": "wrapgen.gram.cli", "job-status": "wrapgen.gram.cli",
-    "job-cancel": "wrapgen.gram.cli",
+    "job-cancel": "wrapgen.gram.cli", "rsl": "wrapgen.gram.cli", "submit": "wrapgen.gram.cli",
 }
 
 

@@ -1,4 +1,5 @@
-"""`wrapgen jobmanager` and GT2's job tools: `globusrun`, `job-run`, `job-submit`, `job-status`, `job-cancel`."""
+"""`wrapgen jobmanager`, GT2's job tools (`globusrun`, `job-run`, `job-submit`, `job-status`, `job-cancel`) and
+kernel jobs (`wrapgen rsl`, `wrapgen submit`)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("contact", metavar="CONTACT")
     s.add_argument("argv", nargs=argparse.REMAINDER, metavar="EXECUTABLE ARGS")
     s.set_defaults(func=_job_submit)
+    for name, helptext in (("rsl", "print the RSL of a kernel job (any GRAM job manager can run it)"),
+                           ("submit", "run a kernel job and wait for it (fork by default)")):
+        k = subparsers.add_parser(name, help=helptext, parents=[tls] if name == "submit" else [])
+        k.add_argument("spec", metavar="SPEC")
+        k.add_argument("function", metavar="FUNCTION")
+        k.add_argument("--input", action="append", default=[], metavar="NAME=URL", help="an input, staged in")
+        k.add_argument("--output", action="append", default=[], metavar="NAME=URL", help="an output, staged out")
+        k.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a scalar (JSON)")
+        if name == "submit":
+            k.add_argument("--backend", default="fork://", metavar="TARGET",
+                           help="fork://, slurm:// or a job manager's http(s):// URL (default fork://)")
+        k.set_defaults(func=_kernel, tool=name)
     for name, helptext in (("job-status", "print a job's state"), ("job-cancel", "cancel a job")):
         t = subparsers.add_parser(name, help=helptext, parents=[tls])
         t.add_argument("job", metavar="JOBCONTACT")
@@ -142,6 +155,40 @@ def _globusrun(args: argparse.Namespace) -> int:
     if final["state"] == "FAILED":
         print(f"GRAM Job failed because {final['cause']} (error code {final['failure_code']})", file=sys.stderr)
         return 1
+    return 0
+
+
+def _kernel(args: argparse.Namespace) -> int:
+    import json
+
+    from ..bind.call import _pairs
+    from .kernel import kernel_job
+
+    params = {}
+    for name, text in _pairs(args.param, "--param").items():
+        try:
+            params[name] = json.loads(text)
+        except json.JSONDecodeError:
+            params[name] = text
+    desc = kernel_job(args.spec, args.function, _pairs(args.input, "--input"), _pairs(args.output, "--output"),
+                      params)
+    if args.tool == "rsl":
+        print(desc.to_rsl())
+        return 0
+    from .job import JobFailed, submit
+
+    options = {"cert": args.cert, "verify": args.ca} if args.backend.startswith("http") else {}
+    job = submit(args.backend, desc, **options)
+    try:
+        rec = job.result()
+    except JobFailed as exc:
+        print(f"the kernel job failed ({exc.code}): {exc.record['cause']}", file=sys.stderr)
+        return 1
+    if rec["exit_code"]:
+        sys.stderr.write(job.output("stderr").decode(errors="replace"))
+        print(f"the kernel job ended with exit status {rec['exit_code']}", file=sys.stderr)
+        return 1
+    print(f"done: {job.contact}")
     return 0
 
 

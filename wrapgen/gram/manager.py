@@ -258,7 +258,10 @@ class JobManager:
                         pairs.append((str(Path(rec.control) / name), target))
                 stage_out(staging, pairs, directory)
         except GRAMError as exc:
-            self._fail(rec, 8 if exc.code == 8 or self._cancelled(rec) else exc.code, str(exc), rec.exit_code)
+            cause = str(exc)
+            if not inbound and rec.exit_code:  # the likelier reason an output is missing
+                cause += f" (the job had ended with exit status {rec.exit_code}{_tail(Path(rec.control) / 'stderr')})"
+            self._fail(rec, 8 if exc.code == 8 or self._cancelled(rec) else exc.code, cause, rec.exit_code)
             return
         finally:
             with self._lock:
@@ -417,6 +420,17 @@ class JobManager:
             for rec in self.store.expired(time.time()):
                 self.store.delete(rec.id)
                 shutil.rmtree(rec.control, ignore_errors=True)
+
+
+def _tail(path: Path, size: int = 500) -> str:
+    """'; its stderr ended with: ...' from the last bytes of a file, or ''."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, f.seek(0, 2) - size))
+            text = f.read().decode(errors="replace").strip()
+    except OSError:
+        return ""
+    return f"; its stderr ended with: {text}" if text else ""
 
 
 def _rvf_of(backend: str) -> tuple[str, ...]:

@@ -1,0 +1,113 @@
+"""One kernel call from files, as a job runs it: `python -m wrapgen.run SPEC FUNCTION --input NAME=FILE
+--param NAME=VALUE --output NAME=FILE` in the job directory. Arrays travel as .npy files (never pickles), scalars
+as JSON; every output the function gives (its returns and its inout arrays) can be written to a file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+
+
+def _pairs(items: list[str], what: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"{what} {item!r}: expected NAME=VALUE")
+        if name in out:
+            raise UsageError(f"{what} {name} is given twice")
+        out[name] = value
+    return out
+
+
+def call_from_files(spec: str | os.PathLike[str], function: str, inputs: dict[str, str], params: dict[str, str],
+                    outputs: dict[str, str], isolate: bool = False) -> dict[str, Any]:
+    """Call function with arrays/scalars read from files and params; write the outputs named; all the outputs."""
+    import numpy as np
+
+    from ..spec.load import load_spec
+    from .loader import load
+    from .wrapper import python_params, python_returns
+
+    lib = load_spec(spec)
+    fn = lib.functions.get(function)
+    if fn is None:
+        raise UsageError(f"{spec}: no function {function!r}; the spec has {', '.join(lib.functions) or 'none'}")
+    req, opt = python_params(fn)
+    accepted = set(req) | set(opt)
+    kwargs: dict[str, Any] = {}
+    for name, path in inputs.items():
+        if name not in accepted:
+            raise UsageError(f"--input {name}: {function} takes {', '.join(req + opt)}")
+        if fn.args[name].shape is not None:
+            with open(path, "rb") as f:
+                a = np.load(f, allow_pickle=False)
+            # this array is the job's own copy: lay it out as the kernel wants (an inout array is written back)
+            kwargs[name] = np.asfortranarray(a) if lib.language.startswith("fortran") else np.ascontiguousarray(a)
+        else:
+            kwargs[name] = json.loads(Path(path).read_text())
+    for name, text in params.items():
+        if name not in accepted:
+            raise UsageError(f"--param {name}: {function} takes {', '.join(req + opt)}")
+        if name in kwargs:
+            raise UsageError(f"{name} is given both as --input and --param")
+        try:
+            kwargs[name] = json.loads(text)
+        except json.JSONDecodeError:
+            kwargs[name] = text  # a bare string
+    missing = [n for n in req if n not in kwargs]
+    if missing:
+        raise UsageError(f"{function} needs {', '.join(missing)} (as --input NAME=FILE or --param NAME=VALUE)")
+    module = load(spec, isolate=isolate)
+    returned = getattr(module, function)(**kwargs)
+    names = python_returns(fn)
+    values: dict[str, Any] = {}
+    if len(names) == 1:
+        values[names[0]] = returned
+    elif names:
+        values.update(zip(names, returned))
+    for name in req + opt:
+        if fn.args[name].intent == "inout" and name in kwargs:
+            values[name] = kwargs[name]
+    for name, path in outputs.items():
+        if name not in values:
+            raise UsageError(f"--output {name}: {function} gives {', '.join(values) or 'nothing'}")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        v = values[name]
+        if isinstance(v, np.ndarray):
+            with open(path, "wb") as f:
+                np.save(f, v, allow_pickle=False)
+        else:
+            Path(path).write_text(json.dumps(v.item() if isinstance(v, np.generic) else v) + "\n")
+    return values
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line of a kernel job."""
+    ap = argparse.ArgumentParser(prog="python -m wrapgen.run", description="call one kernel function with inputs "
+                                 "from files and write its outputs to files (what a kernel job runs)")
+    ap.add_argument("spec")
+    ap.add_argument("function")
+    ap.add_argument("--input", action="append", default=[], metavar="NAME=FILE", help=".npy for arrays, JSON else")
+    ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a scalar (JSON)")
+    ap.add_argument("--output", action="append", default=[], metavar="NAME=FILE")
+    ap.add_argument("--isolate", action="store_true", help="run the call in an isolated worker")
+    args = ap.parse_args(argv)
+    from ..errors import WrapgenError
+
+    try:
+        call_from_files(args.spec, args.function, _pairs(args.input, "--input"), _pairs(args.param, "--param"),
+                        _pairs(args.output, "--output"), args.isolate)
+    except UsageError as exc:
+        print(f"python -m wrapgen.run: error: {exc}", file=sys.stderr)
+        return 2
+    except (WrapgenError, ValueError, TypeError, ArithmeticError, OSError) as exc:  # the kernel's refusals too
+        print(f"python -m wrapgen.run: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0
