@@ -100,3 +100,16 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
                     pass
         time.sleep(0.5)
         shutil.rmtree(run, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """A Dask LocalCluster (worker processes) on 127.0.0.1; its scheduler address."""
+    from distributed import LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address=None)
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()

@@ -12,6 +12,7 @@ Contract:
 
 from __future__ import annotations
 
+import signal
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,3 +86,21 @@ class Backend(ABC):
 
     def close(self) -> None:
         """Release what the backend holds (jobs keep running)."""
+
+
+def outcome_from(control: Path, status: int | None) -> Outcome:
+    """From the exit status the job's wrapper wrote in its control directory (and, for a child of ours, the
+    Popen-style status wait() gave: negative for a signal)."""
+    try:
+        code: int | None = int((control / "exit").read_text())
+    except (OSError, ValueError):
+        code = None
+    if code is None and status is not None and status < 0:
+        sig = signal.Signals(-status)
+        return Outcome(None, 17, f"the job was killed by {sig.name} ({signal.strsignal(sig)})")
+    if code is None:
+        return Outcome(None, 17, "the job's processes ended without leaving an exit status (killed?)")
+    if code > 128 and code - 128 in signal.valid_signals():
+        sig = signal.Signals(code - 128)
+        return Outcome(code, 0, f"exit status {code} (the program was killed by {sig.name})")
+    return Outcome(code, 0, f"exit status {code}")

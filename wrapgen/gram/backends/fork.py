@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ... import proc
 from ..errors import GRAMError
-from .base import Backend, Launch, Outcome
+from .base import Backend, Launch, Outcome, outcome_from
 
 SCRIPT = resources.files(__package__).joinpath("fork.sh")
 GRACE = 5.0  # seconds between SIGTERM and SIGKILL when a job is cancelled
@@ -94,13 +94,13 @@ class ForkBackend(Backend):
                 return None
             with self._lock:
                 self._children.pop(pid, None)
-            return _outcome(control, status)
+            return outcome_from(control, status)
         deadline = time.monotonic() + timeout
         while proc.running(pid, started or None):
             if time.monotonic() >= deadline:
                 return None
             time.sleep(min(self.poll, max(0.0, deadline - time.monotonic())))
-        return _outcome(control, None)
+        return outcome_from(control, None)
 
     def cancel(self, job: Launch, native_id: str) -> None:
         """SIGTERM to the job's process group, SIGKILL after GRACE seconds if it is still there."""
@@ -130,23 +130,6 @@ class ForkBackend(Backend):
 def _split(native_id: str) -> tuple[int, int]:
     pid, _, started = native_id.partition(":")
     return int(pid), int(started or 0)
-
-
-def _outcome(control: Path, status: int | None) -> Outcome:
-    """From the exit status fork.sh wrote (and, for our own child, the status wait() gave)."""
-    try:
-        code: int | None = int((control / "exit").read_text())
-    except (OSError, ValueError):
-        code = None
-    if code is None and status is not None and status < 0:
-        sig = signal.Signals(-status)
-        return Outcome(None, 17, f"the job was killed by {sig.name} ({signal.strsignal(sig)})")
-    if code is None:
-        return Outcome(None, 17, "the job's processes ended without leaving an exit status (killed?)")
-    if code > 128 and code - 128 in signal.valid_signals():
-        sig = signal.Signals(code - 128)
-        return Outcome(code, 0, f"exit status {code} (the program was killed by {sig.name})")
-    return Outcome(code, 0, f"exit status {code}")
 
 
 def _which(name: str, path: str) -> str | None:
