@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
@@ -53,3 +54,51 @@ def add_missing_columns(db: sqlite3.Connection, columns: Iterable[tuple[str, str
         have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
         if column.split()[0] not in have:
             db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+
+
+class ThreadConnections:
+    """One connection per thread, kept open, for a store used by the threads of one process (the job manager):
+    no connect per operation, and no WAL checkpoint at every close (closing the last connection to a WAL
+    database checkpoints it, several milliseconds each time). An anchor connection stays open for the store's
+    life, so a thread's connection closing never is the last."""
+
+    def __init__(self, path: str | os.PathLike[str], synchronous: str = "FULL") -> None:
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ValueError(f"synchronous={synchronous!r}: expected FULL or NORMAL")
+        self.path, self.synchronous = str(path), synchronous
+        self._local = threading.local()
+        self._anchor = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=BUSY_MS / 1000, isolation_level=None, check_same_thread=True)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+        db.execute(f"PRAGMA synchronous={self.synchronous}")
+        return db
+
+    def get(self) -> sqlite3.Connection:
+        """This thread's connection (autocommit: each statement its own transaction)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._open()
+        return db
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE on this thread's connection; committed at the end, rolled back if the block raises."""
+        db = self.get()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            try:
+                db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            raise
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the anchor (threads' connections close when their threads end)."""
+        self._anchor.close()
+

@@ -282,8 +282,8 @@ def test_kill_9_mid_staging_the_next_manager_stages_again(tmp_path, web) -> None
 
 
 def test_a_launch_is_settled_exactly_once(tmp_path) -> None:
-    """The manager died between writing the launch token and recording the job's id: whichever of the new
-    manager and fork.sh claims the token first decides, and the job runs once or not at all."""
+    """The manager died between starting a launch and recording the job's id: whichever of the new manager and
+    fork.sh claims the launch first decides, and the job runs once or not at all."""
     from wrapgen.gram.backends.base import Launch
     from wrapgen.gram.backends.fork import SCRIPT, ForkBackend
 
@@ -293,12 +293,11 @@ def test_a_launch_is_settled_exactly_once(tmp_path) -> None:
     launch = Launch("j", ["/bin/sh", "-c", f"echo x >> {marker}"], tmp_path, control, dict(os.environ),
                     Path(os.devnull), control / "out", control / "err")
     b = ForkBackend()
-    (control / "launch").write_text("j")
-    assert b.settle(launch) is None  # the manager took the token back first...
+    assert b.settle(launch) is None  # the manager claimed it first...
     r = subprocess.run(["/bin/sh", str(SCRIPT), str(control), "/bin/sh", "-c", f"echo x >> {marker}"])
     assert r.returncode == 0 and not marker.exists()  # ...so the late script runs nothing
-    (control / "launch").write_text("j")
-    (control / "claimed").unlink(missing_ok=True)
+    assert b.settle(launch) is None  # and a second settle agrees
+    (control / "claimed").unlink()
     slow = subprocess.Popen(["/bin/sh", str(SCRIPT), str(control), "/bin/sh", "-c", f"echo x >> {marker}; sleep 1"],
                             start_new_session=True)
     _until(lambda: (control / "pid").exists())

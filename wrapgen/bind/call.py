@@ -5,6 +5,7 @@ as JSON; every output the function gives (its returns and its inout arrays) can 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -26,16 +27,24 @@ def _pairs(items: list[str], what: str) -> dict[str, str]:
     return out
 
 
+@functools.lru_cache(maxsize=32)
+def _spec(path: str, mtime_ns: int, size: int) -> Any:
+    """The spec model, read once per version of the file (a Dask worker runs many calls of one spec)."""
+    from ..spec.load import load_spec
+
+    return load_spec(path)
+
+
 def call_from_files(spec: str | os.PathLike[str], function: str, inputs: dict[str, str], params: dict[str, str],
                     outputs: dict[str, str], isolate: bool = False) -> dict[str, Any]:
     """Call function with arrays/scalars read from files and params; write the outputs named; all the outputs."""
     import numpy as np
 
-    from ..spec.load import load_spec
     from .loader import load
     from .wrapper import python_params, python_returns
 
-    lib = load_spec(spec)
+    st = os.stat(spec)
+    lib = _spec(os.path.abspath(spec), st.st_mtime_ns, st.st_size)
     fn = lib.functions.get(function)
     if fn is None:
         raise UsageError(f"{spec}: no function {function!r}; the spec has {', '.join(lib.functions) or 'none'}")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from .._sqlite import connect, transaction
+from .._sqlite import ThreadConnections, connect
 from .state import JobState, check
 
 SCHEMA = """
@@ -103,13 +103,18 @@ class JobStore:
         self.path = str(path)
         with connect(self.path) as db:
             db.executescript(SCHEMA)
+        # WAL with synchronous=NORMAL survives a killed process (the requirement) at a fraction of FULL's cost;
+        # a power cut may lose the last transactions, never corrupt the file.
+        self._db = ThreadConnections(self.path, "NORMAL")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        # WAL with synchronous=NORMAL survives a killed process (the requirement) at a fraction of FULL's cost;
-        # a power cut may lose the last transactions, never corrupt the file.
-        with transaction(self.path, "NORMAL") as db:
+        with self._db.transaction() as db:
             yield db
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        yield self._db.get()
 
     def create(self, job_id: str, owner: str | None, description: str, state: JobState, control: str,
                directory: str, commit_deadline: float | None, expiration: float) -> JobRecord:
@@ -127,7 +132,7 @@ class JobStore:
 
     def get(self, job_id: str) -> JobRecord | None:
         """The job, or None."""
-        with connect(self.path) as db:
+        with self._read() as db:
             row = db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id=?", (job_id,)).fetchone()
         return JobRecord(*row) if row else None
 
@@ -159,14 +164,14 @@ class JobStore:
 
     def unfinished(self) -> list[JobRecord]:
         """Every job not DONE or FAILED (what a starting manager takes over)."""
-        with connect(self.path) as db:
+        with self._read() as db:
             rows = db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE state NOT IN (?, ?) ORDER BY submitted",
                               TERMINAL).fetchall()
         return [JobRecord(*r) for r in rows]
 
     def jobs(self, owner: str | None = None, everyone: bool = False) -> list[JobRecord]:
         """The jobs of owner (or every job)."""
-        with connect(self.path) as db:
+        with self._read() as db:
             if everyone:
                 rows = db.execute(f"SELECT {_COLUMNS} FROM jobs ORDER BY submitted").fetchall()
             else:
@@ -176,14 +181,14 @@ class JobStore:
 
     def events(self, job_id: str, after: int = 0) -> list[Event]:
         """The job's state changes after sequence number `after`."""
-        with connect(self.path) as db:
+        with self._read() as db:
             rows = db.execute("SELECT seq, job, state, failure_code, exit_code, at FROM events WHERE job=? AND seq>? "
                               "ORDER BY seq", (job_id, after)).fetchall()
         return [Event(*r) for r in rows]
 
     def expired(self, now: float) -> list[JobRecord]:
         """Finished jobs whose owner acknowledged them or whose expiration has passed."""
-        with connect(self.path) as db:
+        with self._read() as db:
             rows = db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE state IN (?, ?) AND (ended_ack=1 OR "
                               "finished + expiration < ?)", (*TERMINAL, now)).fetchall()
         return [JobRecord(*r) for r in rows]
@@ -208,7 +213,7 @@ class JobStore:
 
     def callbacks(self) -> list[tuple[str, str, int, int]]:
         """(job, url, mask, last event delivered) of every registration."""
-        with connect(self.path) as db:
+        with self._read() as db:
             return db.execute("SELECT job, url, mask, delivered FROM callbacks").fetchall()
 
     def delivered(self, job_id: str, url: str, seq: int) -> None:
@@ -220,7 +225,7 @@ class JobStore:
     # --- manager facts -------------------------------------------------------------------------------------------
     def meta(self, key: str) -> str | None:
         """A fact the manager keeps across restarts (its port)."""
-        with connect(self.path) as db:
+        with self._read() as db:
             row = db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else None
 

@@ -2,9 +2,9 @@
 
 Contract:
 - `launch(job)` starts the job and returns its native id (text) only once the job surely exists; the manager
-  records that id before doing anything else. A launch is exactly-once: the backend writes `job.control/launch`
-  before it starts anything, and whatever runs the job first claims that token (renames it); a launch whose id
-  was not recorded (the manager died in between) is settled by `settle(job)`.
+  records that id before doing anything else. A launch is exactly-once: whatever runs the job first creates
+  `job.control/claimed` exclusively (`claim()`); a launch whose id was not recorded (the manager died in between)
+  is settled by `settle(job)`, which claims it for the manager if the runner has not, so the job never runs.
 - `wait(job, native_id, timeout)` returns the Outcome once the job has ended, None while it runs; it must work for a
   job started by an earlier manager process (from the native id alone).
 - `cancel`, `suspend`, `resume` act on a running job (suspend/resume only where `can_suspend`).
@@ -12,6 +12,7 @@ Contract:
 
 from __future__ import annotations
 
+import os
 import signal
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -104,3 +105,14 @@ def outcome_from(control: Path, status: int | None) -> Outcome:
         sig = signal.Signals(code - 128)
         return Outcome(code, 0, f"exit status {code} (the program was killed by {sig.name})")
     return Outcome(code, 0, f"exit status {code}")
+
+
+def claim(control: Path, who: str = "manager") -> bool:
+    """Create control/claimed exclusively (O_EXCL): True if this call claimed the launch, False if another did."""
+    try:
+        fd = os.open(control / "claimed", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w") as f:
+        f.write(who + "\n")
+    return True

@@ -1,7 +1,7 @@
 """The Dask backend: jobs are tasks on a Dask distributed cluster (any scheduler address; a LocalCluster in the
 tests). A kernel job (`python -m wrapgen.run SPEC FUNCTION ...`) runs as a call in the worker's own process, no
 process started per call; any other job runs its program from the worker. As on fork, the task claims the job's
-launch token first (exactly once) and writes the exit status into the control directory, and the task is
+launch first (exactly once) and writes the exit status into the control directory, and the task is
 fire-and-forget, so a job survives the manager that submitted it."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GRAMError
-from .base import Backend, Launch, Outcome, outcome_from
+from .base import Backend, Launch, Outcome, claim, outcome_from
 
 
 class DaskBackend(Backend):
@@ -41,7 +41,6 @@ class DaskBackend(Backend):
         """Submit the task (fire and forget: the scheduler keeps it if this manager goes away)."""
         import distributed
 
-        (job.control / "launch").write_text(job.job_id)
         key = f"wrapgen-{job.job_id}"
         future = self.client.submit(run_task, _spec(job), key=key, pure=False)
         distributed.fire_and_forget(future)
@@ -54,11 +53,9 @@ class DaskBackend(Backend):
         key = f"wrapgen-{job.job_id}"
         if self._known(key):
             return key
-        try:
-            os.rename(job.control / "launch", job.control / "unclaimed")
+        if claim(job.control):
             return None
-        except FileNotFoundError:
-            return key if (job.control / "claimed").exists() else None
+        return key if (job.control / "claimed").read_text().strip() == "dask" else None
 
     def _known(self, key: str) -> bool:
         def ask(dask_scheduler: Any, key: str = key) -> bool:
@@ -131,12 +128,10 @@ def _spec(job: Launch) -> dict[str, Any]:
 
 
 def run_task(spec: dict[str, Any]) -> int | None:
-    """What a worker runs for a job: claim the launch token, run, write the exit status."""
+    """What a worker runs for a job: claim the launch, run, write the exit status."""
     control = Path(spec["control"])
-    try:
-        os.rename(control / "launch", control / "claimed")
-    except FileNotFoundError:
-        return None  # another runner (or the manager, settling) took it: never run twice
+    if not claim(control, "dask"):
+        return None  # another runner (or the manager, settling) claimed it: never run twice
     if spec["kernel"]:
         rc = _kernel_call(spec)
     else:

@@ -5,6 +5,7 @@ manager that started it and a new manager re-attaches to it by pid and start tim
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import threading
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from ... import proc
 from ..errors import GRAMError
-from .base import Backend, Launch, Outcome, outcome_from
+from .base import Backend, Launch, Outcome, claim, outcome_from
 
 SCRIPT = resources.files(__package__).joinpath("fork.sh")
 GRACE = 5.0  # seconds between SIGTERM and SIGKILL when a job is cancelled
@@ -33,7 +34,7 @@ class ForkBackend(Backend):
         self._script = str(SCRIPT)
 
     def launch(self, job: Launch) -> str:
-        """Check the executable, write the launch token, start fork.sh in a new session."""
+        """Check the executable, then start fork.sh in a new session."""
         exe = job.argv[0]
         path = Path(exe) if os.path.isabs(exe) else job.directory / exe
         if "/" not in exe:  # a bare name: PATH of the job's environment, as execvp does
@@ -51,7 +52,6 @@ class ForkBackend(Backend):
         if job.max_cpu_time:
             env["WRAPGEN_ULIMIT_T"] = str(job.max_cpu_time * 60)
         env["WRAPGEN_COUNT"] = str(job.count)
-        (job.control / "launch").write_text(job.job_id)
         with open(job.stdin, "rb") as i, open(job.stdout, "ab") as o, open(job.stderr, "ab") as e:
             p = subprocess.Popen(["/bin/sh", self._script, str(job.control), str(path), *job.argv[1:]],
                                  cwd=job.directory, env=env, stdin=i, stdout=o, stderr=e, start_new_session=True,
@@ -62,23 +62,20 @@ class ForkBackend(Backend):
         return f"{p.pid}:{started}"
 
     def settle(self, job: Launch) -> str | None:
-        """Take the launch token back if fork.sh has not claimed it; else the id of the script that did."""
-        token = job.control / "launch"
-        try:
-            os.rename(token, job.control / "unclaimed")
-            return None  # never started, and fork.sh (if it is still coming) will find no token and exit
-        except FileNotFoundError:
-            pass
-        if not (job.control / "claimed").exists():
-            return None  # nothing was ever launched
+        """Claim the launch if fork.sh has not (it then never runs the job); else the id of the script that did."""
+        if claim(job.control):
+            return None  # never started, and fork.sh (if it is still coming) will find it claimed and exit
         deadline = time.monotonic() + 5.0
         while time.monotonic() < deadline:  # the script writes its pid right after claiming
             try:
-                pid = int((job.control / "pid").read_text())
+                text = (job.control / "claimed").read_text()
+                pid = int(text) if text.strip() != "manager" else None
             except (FileNotFoundError, ValueError):
                 time.sleep(0.01)
                 continue
-            return f"{pid}:{proc.start_time(pid)}" if proc.start_time(pid) is not None else f"{pid}:0"
+            if pid is None:
+                return None  # an earlier manager's settle claimed it
+            return f"{pid}:{proc.start_time(pid) or 0}"
         return None
 
     def wait(self, job: Launch, native_id: str, timeout: float) -> Outcome | None:
@@ -88,10 +85,9 @@ class ForkBackend(Backend):
             child = self._children.get(pid)
         control = job.control
         if child is not None:
-            try:
-                status = child.wait(timeout)
-            except subprocess.TimeoutExpired:
+            if not _exited(child, timeout):
                 return None
+            status = child.wait()
             with self._lock:
                 self._children.pop(pid, None)
             return outcome_from(control, status)
@@ -130,6 +126,23 @@ class ForkBackend(Backend):
 def _split(native_id: str) -> tuple[int, int]:
     pid, _, started = native_id.partition(":")
     return int(pid), int(started or 0)
+
+
+def _exited(child: subprocess.Popen, timeout: float) -> bool:
+    """Wait up to timeout for our child to end, woken the moment it does (a pidfd; Popen.wait(timeout) polls
+    with sleeps of up to 50 ms)."""
+    try:
+        fd = os.pidfd_open(child.pid)
+    except (AttributeError, OSError):  # no pidfd here: Popen's polling
+        try:
+            child.wait(timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+    try:
+        return bool(select.select([fd], [], [], timeout)[0])
+    finally:
+        os.close(fd)
 
 
 def _which(name: str, path: str) -> str | None:

@@ -1,13 +1,16 @@
 #!/bin/sh
 # A wrapgen fork job. $1: the job's control directory; the rest: the command (argv, never a shell line).
 # The manager may die at any moment and a new one take over, so this script
-#  - runs the job only if it claims the launch token first (a manager that finds the token unclaimed takes it
-#    back, and then this script exits without running anything): exactly once;
-#  - writes its pid, then the exit status when the job ends, each by rename so a reader never sees half a file.
+#  - runs the job only if it claims the launch first: it creates "claimed" with O_EXCL (set -C), and a manager
+#    settling an unrecorded launch tries the same, so exactly one of them wins: the job runs once or never;
+#  - writes its pid, then the exit status when the job ends (read only once this script has ended).
+# Only shell builtins run here before the job: an external command would cost a process per job.
 ctl=$1
 shift
-mv "$ctl/launch" "$ctl/claimed" 2>/dev/null || exit 0
-echo $$ > "$ctl/pid.part" && mv "$ctl/pid.part" "$ctl/pid"
+set -C
+{ echo $$ > "$ctl/claimed"; } 2> /dev/null || exit 0
+set +C
+echo $$ > "$ctl/pid"
 [ -n "$WRAPGEN_ULIMIT_V" ] && ulimit -v "$WRAPGEN_ULIMIT_V"
 [ -n "$WRAPGEN_ULIMIT_T" ] && ulimit -t "$WRAPGEN_ULIMIT_T"
 n=${WRAPGEN_COUNT:-1}
@@ -30,5 +33,5 @@ else
     [ "$rc" -eq 0 ] && rc=$r
   done
 fi
-echo $rc > "$ctl/exit.part" && mv "$ctl/exit.part" "$ctl/exit"
+echo $rc > "$ctl/exit"
 exit $rc

@@ -5,7 +5,6 @@ FAILED with that cause; a job Slurm forgot without an exit status is FAILED, nev
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import string
@@ -15,7 +14,7 @@ import time
 from importlib import resources
 
 from ..errors import GRAMError
-from .base import Backend, Launch, Outcome
+from .base import Backend, Launch, Outcome, claim
 
 TEMPLATE = string.Template(resources.files(__package__).joinpath("slurm.sh").read_text())
 # Slurm job states after which nothing more happens (squeue -t all, %T)
@@ -67,7 +66,6 @@ class SlurmBackend(Backend):
             stderr=_q(job.stderr), directives="\n".join(directives), control=shlex.quote(str(job.control)),
             count=max(1, job.count), command=" ".join(shlex.quote(a) for a in job.argv),
             executable=shlex.quote(job.argv[0])))
-        (job.control / "launch").write_text(job.job_id)
         out = self._run(["sbatch", "--parsable", str(script)], env={**job.environment, **(self.env or {})})
         native = out.strip().split(";")[0]
         if not native.isdigit():
@@ -75,19 +73,15 @@ class SlurmBackend(Backend):
         return native
 
     def settle(self, job: Launch) -> str | None:
-        """The job id Slurm knows by the job's name; None (and the token taken back) if there is none."""
+        """The job id Slurm knows by the job's name; None (and the launch claimed for the manager) if none."""
         out = self._run(["squeue", "-h", "-t", "all", "--name", f"wrapgen-{job.job_id}", "-o", "%i"])
         ids = out.split()
         if ids:
             return ids[0]
-        try:
-            os.rename(job.control / "launch", job.control / "unclaimed")
-        except FileNotFoundError:
-            try:
-                return (job.control / "native").read_text().strip() or None
-            except FileNotFoundError:
-                return None
-        return None
+        if claim(job.control):
+            return None  # the batch job, if Slurm still starts it, finds the launch claimed and exits
+        text = (job.control / "claimed").read_text().strip()
+        return text if text.isdigit() else None
 
     def wait(self, job: Launch, native_id: str, timeout: float) -> Outcome | None:
         """The outcome once the exit status file exists or Slurm reports the job ended."""

@@ -7,10 +7,11 @@
 #SBATCH --open-mode=append
 ${directives}
 # A wrapgen job on Slurm (sbatch only: srun needs client ports a sandbox may not have). As fork.sh: claim the
-# launch token (exactly once), run the command ${count} time(s), write the exit status by rename.
+# launch (exactly once), run the command ${count} time(s), write the exit status by rename.
 ctl=${control}
-mv "$$ctl/launch" "$$ctl/claimed" 2>/dev/null || exit 0
-echo "$${SLURM_JOB_ID:-}" > "$$ctl/native.part" && mv "$$ctl/native.part" "$$ctl/native"
+set -C
+{ echo "$${SLURM_JOB_ID:-slurm}" > "$$ctl/claimed"; } 2> /dev/null || exit 0
+set +C
 exe=${executable}
 case "$$exe" in
   */*) [ -f "$$exe" ] && [ -x "$$exe" ] ;;
