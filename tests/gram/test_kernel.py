@@ -49,7 +49,7 @@ def test_kernel_failures_reach_the_caller(ours, run_cli, tmp_path) -> None:
     assert r.returncode == 1 and "UnstableStepError" in r.stderr, r.stderr
     assert not (root / "o.npy").exists()
     r = run_cli("rsl", str(HEAT), "heat_step", "--input", "u=gsiftp://h/u.npy", "--param", "alpha=0.1")
-    assert r.returncode == 0 and "(file_stage_in = (gsiftp://h/u.npy in/u))" in r.stdout
+    assert r.returncode == 0 and "(file_stage_in = (gsiftp://h/u.npy in.u))" in r.stdout
     with pytest.raises(GRAMError, match="no function 'nope'"):
         kernel_job(HEAT, "nope")
     missing = wrapgen.submit("fork://", kernel_job(HEAT, "heat_step", inputs={"u": f"ftp://127.0.0.1:{port}/x"}))

@@ -56,6 +56,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         k.add_argument("--input", action="append", default=[], metavar="NAME=URL", help="an input, staged in")
         k.add_argument("--output", action="append", default=[], metavar="NAME=URL", help="an output, staged out")
         k.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a scalar (JSON)")
+        k.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="an environment variable")
+        k.add_argument("--scratch", default=None, metavar="DIR",
+                       help="run in a scratch directory of its own under DIR (e.g. '$(HOME)' for GRAM5)")
         if name == "submit":
             k.add_argument("--backend", default="fork://", metavar="TARGET",
                            help="fork://, slurm:// or a job manager's http(s):// URL (default fork://)")
@@ -171,7 +174,7 @@ def _kernel(args: argparse.Namespace) -> int:
         except json.JSONDecodeError:
             params[name] = text
     desc = kernel_job(args.spec, args.function, _pairs(args.input, "--input"), _pairs(args.output, "--output"),
-                      params)
+                      params, scratch=args.scratch, environment=_pairs(args.env, "--env"))
     if args.tool == "rsl":
         print(desc.to_rsl())
         return 0
