@@ -215,3 +215,59 @@ def test_https_jobs_belong_to_their_submitter(grid) -> None:
 def _ca_file(trust: str) -> str:
     d = Path(trust)
     return str(next(d.glob("*.0"))) if d.is_dir() else trust
+
+
+def test_callbacks_push_state_changes_in_order(tmp_path) -> None:
+    import http.server
+    import threading
+
+    got: list[tuple[str, dict]] = []
+    fail_first = {"n": 1}
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if self.path == "/flaky" and fail_first["n"]:
+                fail_first["n"] -= 1
+                self.send_response(500)  # the first delivery fails: it is retried, and the order kept
+            else:
+                got.append((self.path, body))
+                self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    rx = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=rx.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{rx.server_address[1]}"
+    try:
+        with JobServer(JobManager(tmp_path / "state", callback_allow=["127.0.0.0/8"])) as server:
+            c = JobClient(server.url)
+            rec = c.submit(["/bin/sleep", "0.3"])
+            c.register(rec["contact"], f"{url}/all")
+            c.register(rec["contact"], f"{url}/done", mask=8 | 4)
+            c.register(rec["contact"], f"{url}/flaky")
+            assert c.wait(rec["contact"], 30)["state"] == "DONE"
+            deadline = time.monotonic() + 30
+            while len([p for p, _ in got if p == "/flaky"]) < 4 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            for path, want in (("/all", ["UNSUBMITTED", "PENDING", "ACTIVE", "DONE"]), ("/done", ["DONE"]),
+                               ("/flaky", ["UNSUBMITTED", "PENDING", "ACTIVE", "DONE"])):
+                bodies = [b for p, b in got if p == path]
+                assert [b["state"] for b in bodies] == want, (path, got)
+                assert all(b["contact"] == rec["contact"] for b in bodies)
+            with pytest.raises(GRAMError) as e:
+                c.unregister(rec["contact"], f"{url}/never-registered")
+            assert e.value.code == 78
+        with JobServer(JobManager(tmp_path / "strict")) as strict:  # by default: public addresses only
+            c = JobClient(strict.url)
+            rec = c.submit(["/bin/true"])
+            with pytest.raises(GRAMError, match="--callback-allow") as e:
+                c.register(rec["contact"], f"{url}/all")
+            assert e.value.code == 77
+            with pytest.raises(GRAMError) as e:
+                c.register(rec["contact"], "file:///etc/passwd")
+            assert e.value.code == 77
+    finally:
+        rx.shutdown()

@@ -96,7 +96,7 @@ def _jobmanager(args: argparse.Namespace) -> int:
         from ..gsi.tls import server_context
 
         tls = server_context(s.tls_cert, s.tls_key, s.tls_ca)  # type: ignore[arg-type]
-    server = JobServer(JobManager(s.state, s.backend), s.host, s.port, tls=tls,
+    server = JobServer(JobManager(s.state, s.backend, callback_allow=s.callback_allow), s.host, s.port, tls=tls,
                        cert_dir=str(s.tls_ca) if s.tls_ca else None, gridmap=str(s.gridmap) if s.gridmap else None,
                        admins=tuple(s.admins), max_connections=s.max_connections).start()
     print(f"job manager at {server.url} ({s.backend}; state in {server.manager.state_dir})", flush=True)

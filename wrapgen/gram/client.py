@@ -86,6 +86,16 @@ class JobClient:
         return self._call("POST", self._path(contact) + "/signal", data=json.dumps({"signal": name, "arg": arg}),
                           headers={"Content-Type": "application/json"})
 
+    def register(self, contact: str, url: str, mask: int = 0xFFFFF) -> None:
+        """Have the manager POST the job's state changes in mask to url, in order."""
+        self._call("POST", self._path(contact) + "/callbacks", data=json.dumps({"url": url, "mask": mask}),
+                   headers={"Content-Type": "application/json"})
+
+    def unregister(self, contact: str, url: str) -> None:
+        """Stop the pushes to url."""
+        self._call("DELETE", self._path(contact) + "/callbacks", data=json.dumps({"url": url}),
+                   headers={"Content-Type": "application/json"})
+
     def events(self, contact: str, after: int = 0, wait: float = 0.0) -> list[dict[str, Any]]:
         """State changes after sequence number `after`, waiting up to `wait` seconds for one."""
         return self._call("GET", self._path(contact) + f"/events?after={after}&wait={wait:g}",

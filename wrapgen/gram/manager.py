@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .. import egress
 from .backends import Backend, Launch, backend as make_backend
 from .description import JobDescription
 from .errors import GRAMError, JobNotFound, RSLError
@@ -34,13 +35,19 @@ class JobManager:
     """Jobs on one backend, their state in `state/jobs.db`, their files under `state/jobs/<id>/`."""
 
     def __init__(self, state: str | os.PathLike[str], backend: str | Backend = "fork", *,
-                 backend_options: dict[str, Any] | None = None, sweep_interval: float = 1.0) -> None:
+                 backend_options: dict[str, Any] | None = None, sweep_interval: float = 1.0,
+                 callback_allow: list[str] | tuple[str, ...] = ()) -> None:
         self.state_dir = Path(state).resolve()
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         (self.state_dir / "jobs").mkdir(exist_ok=True, mode=0o700)
         self.store = JobStore(self.state_dir / "jobs.db")
         self.backend = backend if isinstance(backend, Backend) else make_backend(backend, **(backend_options or {}))
         self.sweep_interval = sweep_interval
+        try:
+            self.callback_allow = egress.networks(callback_allow, "--callback-allow")
+        except ValueError as exc:
+            raise GRAMError(str(exc), code=77) from None
+        self.contact_base: str | None = None  # http(s)://host:port/jobs of a server in front, for callbacks
         self._changed = threading.Condition()
         self._drivers: dict[str, threading.Thread] = {}
         self._staging: dict[str, Staging] = {}
@@ -50,6 +57,7 @@ class JobManager:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._sweeper: threading.Thread | None = None
+        self._deliverer: threading.Thread | None = None
         self._lock_fd: int | None = None
 
     # --- lifetime ------------------------------------------------------------------------------------------------
@@ -64,6 +72,8 @@ class JobManager:
             self._drive(rec.id)
         self._sweeper = threading.Thread(target=self._sweep, name="jobs-sweeper", daemon=True)
         self._sweeper.start()
+        self._deliverer = threading.Thread(target=self._deliver, name="jobs-callbacks", daemon=True)
+        self._deliverer.start()
         return self
 
     def stop(self) -> None:
@@ -71,7 +81,7 @@ class JobManager:
         self._stopping.set()
         with self._changed:
             self._changed.notify_all()
-        for t in list(self._drivers.values()) + ([self._sweeper] if self._sweeper else []):
+        for t in list(self._drivers.values()) + [t for t in (self._sweeper, self._deliverer) if t]:
             t.join(timeout=10)
         self.backend.close()
         if self._lock_fd is not None:
@@ -190,6 +200,68 @@ class JobManager:
                 return got
             with self._changed:
                 self._changed.wait(min(left, 0.5))
+
+    def add_callback(self, job_id: str, url: str, mask: int, owner: str | None = None, admin: bool = False) -> None:
+        """Push the job's state changes in mask (gram.state bits) to url, in order, from its first state on
+        (GRAM's "register"); refused (77) for a URL this manager may not send to."""
+        self.get(job_id, owner, admin)
+        if not 0 < mask <= 0xFFFFF:
+            raise GRAMError(f"callback mask {mask}: expected a sum of state bits (1 PENDING ... 128 STAGE_OUT)", code=77)
+        try:
+            egress.check(url, self.callback_allow, "--callback-allow", "callback")
+        except egress.EgressRefused as exc:
+            raise GRAMError(f"callback {url}: {exc}", code=77) from None
+        self.store.add_callback(job_id, url, mask)
+        self._notify()
+
+    def remove_callback(self, job_id: str, url: str, owner: str | None = None, admin: bool = False) -> None:
+        """Stop pushing to url (GRAM's "unregister"); 78 if it was not registered."""
+        self.get(job_id, owner, admin)
+        if not self.store.remove_callback(job_id, url):
+            raise GRAMError(f"callback {url} is not registered for job {job_id}", code=78)
+
+    def _deliver(self) -> None:
+        """POST each registered callback its events, in order; a callback that fails waits (doubling, up to a
+        minute) and keeps its place; one that fails for an hour is dropped."""
+        import json
+        import urllib.request
+
+        opener = egress.opener()
+        waiting: dict[tuple[str, str], tuple[float, float, float]] = {}  # -> (next try, delay, failing since)
+        while not self._stopping.is_set():
+            with self._changed:
+                self._changed.wait(0.2)
+            for job, url, mask, delivered in self.store.callbacks():
+                key = (job, url)
+                now = time.monotonic()
+                if key in waiting and waiting[key][0] > now:
+                    continue
+                events = self.store.events(job, delivered)
+                if not events:
+                    rec = self.store.get(job)
+                    if rec is None or rec.job_state.terminal:
+                        self.store.remove_callback(job, url)  # everything said
+                    continue
+                for e in events:
+                    if e.state & mask:
+                        body = {**e.as_json(), "contact": f"{self.contact_base}/{job}" if self.contact_base else None}
+                        try:
+                            egress.check(url, self.callback_allow, "--callback-allow", "callback")
+                            req = urllib.request.Request(url, json.dumps(body).encode(), method="POST",
+                                                         headers={"Content-Type": "application/json"})
+                            with opener.open(req, timeout=5) as r:
+                                r.read(1 << 16)
+                        except (OSError, ValueError, egress.EgressRefused):
+                            delay = min(60.0, waiting.get(key, (0, 0.25, now))[1] * 2)
+                            since = waiting.get(key, (0, 0, now))[2]
+                            if now - since > 3600:
+                                self.store.remove_callback(job, url)
+                                waiting.pop(key, None)
+                            else:
+                                waiting[key] = (now + delay, delay, since)
+                            break
+                    self.store.delivered(job, url, e.seq)
+                    waiting.pop(key, None)
 
     # --- driving a job -------------------------------------------------------------------------------------------
     def _drive(self, job_id: str) -> None:

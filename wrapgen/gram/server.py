@@ -9,6 +9,8 @@ grid-mapfile; each job belongs to the identity that submitted it and is invisibl
     POST   /jobs/ID/signal            {"signal": "SUSPEND" | 2, "arg": ...}
     GET    /jobs/ID/events?after=N&wait=S   state changes after N (waiting up to S seconds); text/event-stream too
     GET    /jobs/ID/stdout, /stderr   the output files the manager keeps with the job
+    POST   /jobs/ID/callbacks         {"url": ..., "mask": state bits}: state changes POSTed there in order
+    DELETE /jobs/ID/callbacks         {"url": ...}
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class JobServer:
         self._httpd = _HTTPServer(self, (host, port), max_connections)
         self.port = self._httpd.server_address[1]
         manager.store.set_meta("port", str(self.port))
+        manager.contact_base = f"{self.url}/jobs"
         self._thread: threading.Thread | None = None
 
     @property
@@ -215,6 +218,8 @@ class _Handler(BaseHTTPRequestHandler):
                     return self._send(200, self._job(m.cancel(job_id, self.identity, admin)))
                 if rest == ["signal"] and method == "POST":
                     return self._signal(m, job_id, admin)
+                if rest == ["callbacks"] and method in ("POST", "DELETE"):
+                    return self._callback(m, job_id, method, admin)
                 if rest == ["events"] and method == "GET":
                     return self._events(m, job_id, query, admin)
                 if rest in (["stdout"], ["stderr"]) and method == "GET":
@@ -225,7 +230,8 @@ class _Handler(BaseHTTPRequestHandler):
         except RSLError as exc:
             self._error(400, str(exc), exc.code)
         except GRAMError as exc:
-            self._error(409 if exc.code in (23, 31, 107, 108, 133) else 400, str(exc), exc.code)
+            self._error(409 if exc.code in (23, 31, 107, 108, 133) else 404 if exc.code == 78 else 400, str(exc),
+                        exc.code)
 
     def _job(self, rec: Any) -> dict[str, Any]:
         out = rec.as_json()
@@ -269,6 +275,24 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(400, 'expected {"signal": NAME or number, "arg": ...} with a signal of '
                                     + ", ".join(s.name for s in Signal), 108)
         self._send(200, self._job(m.signal(job_id, sig, req.get("arg"), self.identity, admin)))
+
+    def _callback(self, m: JobManager, job_id: str, method: str, admin: bool) -> None:
+        body = self._body()
+        if body is None:
+            return
+        try:
+            req = json.loads(body or b"{}")
+            url = req["url"]
+            mask = int(req.get("mask", 0xFFFFF))
+            if not isinstance(url, str):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            return self._error(400, 'expected {"url": "http(s)://...", "mask": state bits}', 77)
+        if method == "POST":
+            m.add_callback(job_id, url, mask, self.identity, admin)
+        else:
+            m.remove_callback(job_id, url, self.identity, admin)
+        self._send(200, {"job": job_id, "url": url, "registered": method == "POST"})
 
     def _events(self, m: JobManager, job_id: str, query: dict[str, list[str]], admin: bool) -> None:
         try:

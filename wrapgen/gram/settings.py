@@ -28,6 +28,9 @@ class JobManagerSettings(Settings):
     admins: list[str] = option([], "--admin", metavar="DN",
                                help="an identity that may see and cancel every job; repeat for more")
     max_connections: int = option(256, "--max-connections", ge=1, help="connections served at once (default 256)")
+    callback_allow: list[str] = option([], "--callback-allow", metavar="CIDR",
+                                       help="a non-public network state callbacks may go to (e.g. 127.0.0.0/8); "
+                                            "repeat for more. By default callbacks go only to public addresses")
 
     @model_validator(mode="after")
     def _consistent(self) -> JobManagerSettings:

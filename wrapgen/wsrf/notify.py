@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
-from . import egress
+from .. import egress
 from . import ns as N
 from .envelope import (
     envelope,

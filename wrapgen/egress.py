@@ -1,11 +1,11 @@
-"""Where the service may send requests of its own: WS-BaseNotification consumers.
+"""Where a server may send requests of its own: WS-BaseNotification consumers (wrapgen.wsrf), job state
+callbacks (wrapgen.gram).
 
-A Subscribe names any URL as its consumer, and the server then POSTs to it: without a check, a client
-makes the server reach services only the server can see (127.0.0.1, the private network, cloud metadata
-at 169.254.169.254). So a consumer's host must resolve only to public addresses, unless the operator
-allows networks with `--notify-allow` (CIDRs, e.g. 127.0.0.0/8 for a consumer on the same machine). The
-address is checked when the subscription is made and again before every delivery (DNS can change), and
-redirects are never followed.
+A client names any URL for the server to POST to: without a check, it makes the server reach services only the
+server can see (127.0.0.1, the private network, cloud metadata at 169.254.169.254). So the URL's host must
+resolve only to public addresses, unless the operator allows networks (`--notify-allow`, `--callback-allow`:
+CIDRs, e.g. 127.0.0.0/8 for a client on the same machine). The address is checked when the URL is registered
+and again before every delivery (DNS can change), and redirects are never followed.
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ class EgressRefused(ValueError):
     """A URL the server may not send to; the text says why."""
 
 
-def networks(allow: Iterable[str]) -> list[Network]:
+def networks(allow: Iterable[str], option: str = "--notify-allow") -> list[Network]:
     """Parse allowed networks ('127.0.0.0/8', '10.1.2.3', '::1'); ValueError names a bad one."""
     out = []
     for text in allow:
         try:
             out.append(ipaddress.ip_network(text.strip(), strict=False))
         except ValueError:
-            raise ValueError(f"--notify-allow {text!r}: expected a network like 127.0.0.0/8 or an address") from None
+            raise ValueError(f"{option} {text!r}: expected a network like 127.0.0.0/8 or an address") from None
     return out
 
 
@@ -40,7 +40,7 @@ def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def check(url: str, allow: list[Network]) -> None:
+def check(url: str, allow: list[Network], option: str = "--notify-allow", what: str = "consumer") -> None:
     """Refuse (EgressRefused) a URL that is not http(s) or whose host resolves to a non-public address
     outside the allowed networks."""
     parts = urlsplit(url)
@@ -54,13 +54,13 @@ def check(url: str, allow: list[Network]) -> None:
     for info in infos:
         ip = ipaddress.ip_address(info[4][0].split("%")[0])
         if not _public(ip) and not any(ip in n for n in allow):
-            raise EgressRefused(f"the consumer {parts.hostname} is at {ip}, a loopback, private or link-local "
-                                "address this server does not send to (its operator can allow it with --notify-allow)")
+            raise EgressRefused(f"the {what} {parts.hostname} is at {ip}, a loopback, private or link-local "
+                                f"address this server does not send to (its operator can allow it with {option})")
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        return None  # the 3xx becomes an HTTPError: a consumer answers a Notify, it does not send us elsewhere
+        return None  # the 3xx becomes an HTTPError: a consumer answers, it does not send us elsewhere
 
 
 def opener() -> urllib.request.OpenerDirector:
