@@ -42,6 +42,7 @@ demo: system $(VENV)/.installed
 	@$(VPY) -P tutorials/01_wrap_fortran.py
 	@$(VPY) -P tutorials/02_publish_service.py
 	@$(VPY) -P tutorials/03_move_data.py
+	@$(VPY) -P tutorials/04_jobs.py
 
 FINISHED := build/pytest-finished
 

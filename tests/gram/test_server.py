@@ -160,6 +160,10 @@ def test_gt2_shaped_tools(server, tmp_path, run_cli) -> None:
     assert run_cli("globusrun").returncode == 2
     assert run_cli("job-run", server.url).returncode == 2
     assert run_cli("jobmanager", "--tls-cert", "x.pem").returncode == 2  # no key, no CA
+    r = run_cli("jobmanager", "--host", "0.0.0.0", "--state", str(tmp_path / "open"))
+    assert r.returncode != 0 and "needs TLS" in r.stderr  # never an open job manager on the network
+    r = run_cli("globusrun", "-r", server.url, "-o", "&(executable=/bin/echo)(arguments=committed)(two_phase=30)")
+    assert r.returncode == 0 and r.stdout.endswith("committed\n"), r.stdout + r.stderr  # globusrun commits itself
 
 
 # --- HTTPS, proxies, grid-mapfile ------------------------------------------------------------------------------

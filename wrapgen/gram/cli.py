@@ -140,6 +140,8 @@ def _globusrun(args: argparse.Namespace) -> int:
     c = _client(args.resource, args)
     rec = c.submit(text)
     contact = rec["contact"]
+    if rec.get("waiting_for_commit"):  # as GT2's globusrun: it asked for two-phase, it commits once submitted
+        c.signal(contact, "COMMIT_REQUEST")
     if args.batch:
         print(contact)
         return 0

@@ -45,6 +45,10 @@ class JobServer:
                  max_connections: int = 256) -> None:
         if gridmap and not tls:
             raise GRAMError("a grid-mapfile needs TLS with client certificates (tls=server_context(...))", code=7)
+        if tls is None and not _loopback(host):
+            # without TLS every caller is the same nobody: anyone who reaches the port runs programs as us
+            raise GRAMError(f"--host {host}: serving jobs beyond this machine needs TLS with client certificates "
+                            "(--tls-cert, --tls-key, --tls-ca; --gridmap to choose who)", code=7)
         self.manager, self.host = manager, host
         self.tls, self.cert_dir, self.admins = tls, cert_dir, frozenset(admins)
         self.authorizer = None
@@ -89,6 +93,17 @@ class JobServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class _HTTPServer(socketserver.ThreadingMixIn, HTTPServer):
