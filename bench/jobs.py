@@ -19,23 +19,28 @@ import time
 from pathlib import Path
 
 
+def through_manager(m, job, n_latency: int, n_jobs: int) -> tuple[float, float]:
+    """(median latency, jobs/s) of job(k) descriptions through a started JobManager."""
+    m.wait(m.submit(job(0)).id)  # warm
+    lat = []
+    for k in range(n_latency):
+        t = time.perf_counter()
+        m.wait(m.submit(job(k)).id)
+        lat.append(time.perf_counter() - t)
+    t = time.perf_counter()
+    ids = [m.submit(job(k)).id for k in range(n_jobs)]
+    for i in ids:
+        m.wait(i)
+    return statistics.median(lat), n_jobs / (time.perf_counter() - t)
+
+
 def ours_fork(n_latency: int, n_jobs: int) -> tuple[float, float]:
     from wrapgen.gram.description import JobDescription
     from wrapgen.gram.manager import JobManager
 
+    true = JobDescription(executable="/bin/true")
     with JobManager(tempfile.mkdtemp(prefix="bench-jobs-")) as m:
-        true = JobDescription(executable="/bin/true")
-        m.wait(m.submit(true).id)  # warm
-        lat = []
-        for _ in range(n_latency):
-            t = time.perf_counter()
-            m.wait(m.submit(true).id)
-            lat.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        ids = [m.submit(true).id for _ in range(n_jobs)]
-        for i in ids:
-            m.wait(i)
-        return statistics.median(lat), n_jobs / (time.perf_counter() - t)
+        return through_manager(m, lambda k: true, n_latency, n_jobs)
 
 
 def psij_local(n_latency: int, n_jobs: int) -> tuple[float, float]:
@@ -95,19 +100,9 @@ def slurm(n_latency: int, n_jobs: int) -> None:
 
     with LocalSlurm() as cluster:
         os.environ.update(cluster.env)
+        true = JobDescription(executable="/bin/true")
         with JobManager(tempfile.mkdtemp(prefix="bench-slurm-"), "slurm") as m:
-            true = JobDescription(executable="/bin/true")
-            m.wait(m.submit(true).id)
-            lat = []
-            for _ in range(n_latency):
-                t = time.perf_counter()
-                m.wait(m.submit(true).id)
-                lat.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            ids = [m.submit(true).id for _ in range(n_jobs)]
-            for i in ids:
-                m.wait(i)
-            ours = (statistics.median(lat), n_jobs / (time.perf_counter() - t))
+            ours = through_manager(m, lambda k: true, n_latency, n_jobs)
         d = Path(tempfile.mkdtemp(prefix="bench-sbatch-"))
         script = d / "true.sh"
         script.write_text("#!/bin/sh\n/bin/true\n")
@@ -159,17 +154,7 @@ def dask(n_latency: int, n_jobs: int) -> None:
                 return kernel_job(heat, "heat_step", inputs={"u": f"file://{d}/u.npy"},
                                   outputs={"u": f"file://{d}/out{k}.npy"}, params=params)
 
-            m.wait(m.submit(one(0)).id)
-            lat = []
-            for k in range(n_latency):
-                t = time.perf_counter()
-                m.wait(m.submit(one(k)).id)
-                lat.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            ids = [m.submit(one(k)).id for k in range(n_jobs)]
-            for i in ids:
-                m.wait(i)
-            ours = (statistics.median(lat), n_jobs / (time.perf_counter() - t))
+            ours = through_manager(m, one, n_latency, n_jobs)
         with Client(cluster.scheduler_address) as client:
             def call(src: str, dst: str) -> None:
                 import numpy as np

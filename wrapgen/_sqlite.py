@@ -35,17 +35,23 @@ def connect(path: str | os.PathLike[str], synchronous: str = "FULL") -> Iterator
 def transaction(path: str | os.PathLike[str], synchronous: str = "FULL") -> Iterator[sqlite3.Connection]:
     """A connection inside BEGIN IMMEDIATE: committed when the block ends, rolled back if it raises (a return
     inside the block commits)."""
-    with connect(path, synchronous) as db:
-        db.execute("BEGIN IMMEDIATE")
+    with connect(path, synchronous) as db, immediate(db):
+        yield db
+
+
+@contextmanager
+def immediate(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE on db; COMMIT when the block ends, ROLLBACK if it raises."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
         try:
-            yield db
-        except BaseException:
-            try:
-                db.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass  # closing the connection rolls back anyway; keep the original error
-            raise
-        db.execute("COMMIT")
+            db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # closing the connection rolls back anyway; keep the original error
+        raise
+    db.execute("COMMIT")
 
 
 def add_missing_columns(db: sqlite3.Connection, columns: Iterable[tuple[str, str]]) -> None:
@@ -86,17 +92,8 @@ class ThreadConnections:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE on this thread's connection; committed at the end, rolled back if the block raises."""
-        db = self.get()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self.get()) as db:
             yield db
-        except BaseException:
-            try:
-                db.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-            raise
-        db.execute("COMMIT")
 
     def close(self) -> None:
         """Close the anchor (threads' connections close when their threads end)."""

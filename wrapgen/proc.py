@@ -9,7 +9,8 @@ same way.
 - `describe_death(status, tail, memory)`: why a process ended, from a Popen-style status and the tail of
   its output (a signal, an exit status, or memory exhaustion as the runtime reported it);
 - `alive(pid)`: whether a pid is still one of our processes (a reused pid of another program is not);
-- `start_time(pid)`, `running(pid, started)`: a process named for good by pid and start time (job re-attach).
+- `start_time(pid)`, `running(pid, started)`: a process named for good by pid and start time (job re-attach);
+- `lock_exclusive(path)`: one server per state (flock); `wait_for_stop()`: a served command's main thread.
 """
 
 from __future__ import annotations
@@ -121,3 +122,35 @@ def describe_death(status: int, tail: str = "", memory: int | None = None) -> De
         sig = signal.Signals(-status)
         return Death("signal", status, sig.name, signal.strsignal(sig))
     return Death("exit", status)
+
+
+def lock_exclusive(path: str | os.PathLike[str]) -> int | str:
+    """Take an exclusive flock on path for as long as the returned descriptor stays open (the kernel releases
+    it when the holder dies, kill -9 included, so a stale lock never blocks the next server); if another
+    process holds it, what it wrote ("pid N") instead."""
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        return holder
+    os.ftruncate(fd, 0)
+    os.write(fd, f"pid {os.getpid()}\n".encode())
+    return fd
+
+
+def wait_for_stop() -> None:
+    """Block until SIGTERM or Ctrl-C (a served command's main thread while its server threads work)."""
+    stopped: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda *_: stopped.append(1))
+    try:
+        while not stopped:
+            signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+

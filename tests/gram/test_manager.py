@@ -251,8 +251,10 @@ def test_kill_9_while_the_job_ends_unobserved(tmp_path) -> None:
     desc = J(executable="/bin/sh", arguments=["-c", "sleep 0.3; exit 7"])
     job_id = _killed_manager(tmp_path / "state", desc, "ACTIVE")
     time.sleep(0.8)  # the job ends while no manager runs
+    from wrapgen.gram.store import JobStore
+
+    assert JobStore(tmp_path / "state" / "jobs.db").get(job_id).job_state == JobState.ACTIVE  # as it was left
     with JobManager(tmp_path / "state") as m:
-        assert m.get(job_id).job_state == JobState.ACTIVE  # as the killed manager left it
         done = m.wait(job_id, timeout=30)
     assert (done.job_state, done.exit_code) == (JobState.DONE, 7)
 

@@ -4,7 +4,6 @@ kernel jobs (`wrapgen rsl`, `wrapgen submit`)."""
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -100,13 +99,9 @@ def _jobmanager(args: argparse.Namespace) -> int:
                        cert_dir=str(s.tls_ca) if s.tls_ca else None, gridmap=str(s.gridmap) if s.gridmap else None,
                        admins=tuple(s.admins), max_connections=s.max_connections).start()
     print(f"job manager at {server.url} ({s.backend}; state in {server.manager.state_dir})", flush=True)
-    stopped: list[int] = []
-    signal.signal(signal.SIGTERM, lambda *_: stopped.append(1))
-    try:
-        while not stopped:
-            signal.pause()
-    except KeyboardInterrupt:
-        pass
+    from ..proc import wait_for_stop
+
+    wait_for_stop()
     server.stop()
     return 0
 

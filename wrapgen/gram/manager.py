@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import egress
+from .. import egress, proc
 from .backends import Backend, Launch, backend as make_backend
 from .description import JobDescription
 from .errors import GRAMError, JobNotFound, RSLError
@@ -520,19 +520,11 @@ def _rvf_of(backend: str) -> tuple[str, ...]:
 
 def _lock(path: Path) -> int:
     """An exclusive lock held while this manager runs (released by the kernel if the process dies)."""
-    import fcntl
-
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
-        os.close(fd)
-        raise GRAMError(f"the job state in {path.parent} is managed by {holder}; stop that job manager first "
-                        "(or use another state directory)", code=124) from None
-    os.ftruncate(fd, 0)
-    os.write(fd, f"pid {os.getpid()}\n".encode())
-    return fd
+    got = proc.lock_exclusive(path)
+    if isinstance(got, str):
+        raise GRAMError(f"the job state in {path.parent} is managed by {got}; stop that job manager first "
+                        "(or use another state directory)", code=124)
+    return got
 
 
 def _sub(text: str, values: dict[str, str]) -> str:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,13 +35,9 @@ def _serve(args: argparse.Namespace) -> int:
     srv = Server.from_settings(settings).start()
     gsi = settings.gsi
     print(f"serving {srv.root} at {'gsiftp' if gsi else 'ftp'}://{settings.host}:{srv.port}/", flush=True)
-    stopped: list[Any] = []
-    signal.signal(signal.SIGTERM, lambda *_: stopped.append(1))
-    try:
-        while not stopped:
-            signal.pause()
-    except KeyboardInterrupt:
-        pass
+    from ..proc import wait_for_stop
+
+    wait_for_stop()
     srv.stop()
     return 0
 

@@ -44,19 +44,11 @@ class StateLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        import fcntl
-
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
-            os.close(fd)
-            raise WSRFError(f"the state database {self.path[:-5]} is being served by {holder}; stop that server "
-                            "first (or use another --state)") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()}\n".encode())
-        self._fd = fd
+        got = proc.lock_exclusive(self.path)
+        if isinstance(got, str):
+            raise WSRFError(f"the state database {self.path[:-5]} is being served by {got}; stop that server "
+                            "first (or use another --state)")
+        self._fd = got
 
     def release(self) -> None:
         if self._fd is not None:
