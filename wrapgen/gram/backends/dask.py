@@ -6,7 +6,6 @@ fire-and-forget, so a job survives the manager that submitted it."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -35,6 +34,7 @@ class DaskBackend(Backend):
         self._own = client is None
         self.client = client or distributed.Client(addr, set_as_default=False, timeout=30)
         self._futures: dict[str, Any] = {}
+        self._done: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
 
     def launch(self, job: Launch) -> str:
@@ -44,9 +44,18 @@ class DaskBackend(Backend):
         key = f"wrapgen-{job.job_id}"
         future = self.client.submit(run_task, _spec(job), key=key, pure=False)
         distributed.fire_and_forget(future)
+        self._track(key, future)
+        return key
+
+    def _track(self, key: str, future: Any) -> threading.Event:
+        """Remember the future; its Event is set (from the client's loop) the moment it finishes, so waiting
+        costs no call into the client (a thread per job polling result(timeout) starved the manager)."""
+        done = threading.Event()
         with self._lock:
             self._futures[key] = future
-        return key
+            self._done[key] = done
+        future.add_done_callback(lambda _f: done.set())
+        return done
 
     def settle(self, job: Launch) -> str | None:
         """The task's key if the scheduler has it; else the token is taken back."""
@@ -73,23 +82,18 @@ class DaskBackend(Backend):
         if (job.control / "exit").exists():
             return outcome_from(job.control, None)
         with self._lock:
-            future = self._futures.get(native_id)
-        if future is None:
+            future, done = self._futures.get(native_id), self._done.get(native_id)
+        if future is None or done is None:
             if not self._known(native_id) and not (job.control / "exit").exists():
                 return Outcome(None, 17, "the Dask scheduler no longer knows the task and it left no exit status")
             future = distributed.Future(native_id, client=self.client)
-            with self._lock:
-                self._futures[native_id] = future
-        try:
-            future.result(timeout=timeout)  # (distributed.wait() would look for a process-wide default client)
-        except (TimeoutError, distributed.TimeoutError):
-            if not future.done():
-                return None
-        except (Exception, asyncio.CancelledError):  # the task's error or cancellation: read from the status below
-            pass
+            done = self._track(native_id, future)
+        if not done.wait(timeout):
+            return None
         status = future.status
         with self._lock:
             self._futures.pop(native_id, None)
+            self._done.pop(native_id, None)
         if (job.control / "exit").exists():
             return outcome_from(job.control, None)
         if status == "error":
