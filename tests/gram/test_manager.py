@@ -247,6 +247,20 @@ def test_kill_9_mid_job_the_next_manager_reattaches_and_never_reruns(tmp_path) -
     assert marker.read_text() == "start\n"  # run exactly once
 
 
+@pytest.mark.parametrize("at", ["UNSUBMITTED", "PENDING"])
+def test_kill_9_around_the_launch_runs_the_job_exactly_once(tmp_path, at) -> None:
+    """Killed before, during or just after the launch (the id perhaps unrecorded): the next manager settles the
+    attempt and, if it never started, launches the next one; the job runs exactly once and ends DONE."""
+    marker = tmp_path / "runs"
+    job_id = _killed_manager(tmp_path / "state", J(executable="/bin/sh", arguments=["-c", f"echo x >> {marker}"]),
+                             at)
+    with JobManager(tmp_path / "state") as m:
+        done = m.wait(job_id, timeout=30)
+    assert (done.job_state, done.exit_code) == (JobState.DONE, 0), done.cause
+    time.sleep(0.2)  # a late first attempt would have written by now
+    assert marker.read_text() == "x\n"
+
+
 def test_kill_9_while_the_job_ends_unobserved(tmp_path) -> None:
     desc = J(executable="/bin/sh", arguments=["-c", "sleep 0.3; exit 7"])
     job_id = _killed_manager(tmp_path / "state", desc, "ACTIVE")
@@ -285,7 +299,10 @@ def test_kill_9_mid_staging_the_next_manager_stages_again(tmp_path, web) -> None
 
 def test_a_launch_is_settled_exactly_once(tmp_path) -> None:
     """The manager died between starting a launch and recording the job's id: whichever of the new manager and
-    fork.sh claims the launch first decides, and the job runs once or not at all."""
+    fork.sh claims that attempt first decides; the attempt runs once or not at all, and the next attempt (the
+    manager's relaunch) has a claim of its own, so it does run."""
+    import dataclasses
+
     from wrapgen.gram.backends.base import Launch
     from wrapgen.gram.backends.fork import SCRIPT, ForkBackend
 
@@ -295,17 +312,21 @@ def test_a_launch_is_settled_exactly_once(tmp_path) -> None:
     launch = Launch("j", ["/bin/sh", "-c", f"echo x >> {marker}"], tmp_path, control, dict(os.environ),
                     Path(os.devnull), control / "out", control / "err")
     b = ForkBackend()
-    assert b.settle(launch) is None  # the manager claimed it first...
-    r = subprocess.run(["/bin/sh", str(SCRIPT), str(control), "/bin/sh", "-c", f"echo x >> {marker}"])
-    assert r.returncode == 0 and not marker.exists()  # ...so the late script runs nothing
+    assert b.settle(launch) is None  # the manager claimed attempt 1 first...
+    r = subprocess.run(["/bin/sh", str(SCRIPT), str(control), str(launch.claim), "/bin/sh", "-c",
+                        f"echo x >> {marker}"])
+    assert r.returncode == 0 and not marker.exists()  # ...so attempt 1's late script runs nothing
     assert b.settle(launch) is None  # and a second settle agrees
-    (control / "claimed").unlink()
-    slow = subprocess.Popen(["/bin/sh", str(SCRIPT), str(control), "/bin/sh", "-c", f"echo x >> {marker}; sleep 1"],
-                            start_new_session=True)
-    _until(lambda: (control / "pid").exists())
-    native = b.settle(launch)  # the script claimed it first: the job is running and gets re-attached
+    second = dataclasses.replace(launch, attempt=2)
+    native = b.launch(second)  # the relaunch runs
+    assert b.wait(second, native, 10).exit_code == 0 and marker.read_text() == "x\n"
+    third = dataclasses.replace(launch, attempt=3)
+    slow = subprocess.Popen(["/bin/sh", str(SCRIPT), str(control), str(third.claim), "/bin/sh", "-c",
+                             f"echo y >> {marker}; sleep 1"], start_new_session=True)
+    _until(lambda: third.claim.exists() and third.claim.read_text().strip().isdigit())
+    native = b.settle(third)  # the script claimed it first: the job is running and gets re-attached
     assert native is not None and int(native.split(":")[0]) == slow.pid
-    assert b.wait(launch, native, 10).exit_code == 0 and marker.read_text() == "x\n"
+    assert b.wait(third, native, 10).exit_code == 0 and marker.read_text() == "x\ny\n"
     slow.wait()
 
 

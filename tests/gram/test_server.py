@@ -133,7 +133,7 @@ def test_the_job_contact_survives_a_killed_manager(tmp_path) -> None:
     try:
         assert url2 == url
         done = JobClient(url2).wait(rec["contact"], timeout=30)
-        assert done["state"] == "DONE" and JobClient(url2).output(rec["contact"]) == b"finished\n"
+        assert done["state"] == "DONE" and JobClient(url2).output(rec["contact"]) == b"finished\n", done["cause"]
     finally:
         p2.send_signal(signal.SIGTERM)
         p2.wait(30)

@@ -10,6 +10,7 @@ submitted it; another identity can neither see nor touch it (JobNotFound, as if 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import secrets
@@ -351,23 +352,24 @@ class JobManager:
 
     def _launch_job(self, rec: JobRecord, desc: JobDescription) -> None:
         launch = self._launch(rec, desc)
-        native = rec.native_id
-        if native is None and rec.launching:  # a manager died mid-launch: did it start?
-            native = self.backend.settle(launch)
-        if native is None:
+        native, attempt = rec.native_id, rec.launching  # launching: the number of the last launch attempt
+        if native is None and attempt:  # a manager died mid-launch: did that attempt start?
+            native = self.backend.settle(dataclasses.replace(launch, attempt=attempt))
+        if native is None:  # it never will: launch again, as a new attempt with a claim file of its own
             if self._cancelled(rec):
                 self._fail(rec, 8, "cancelled by its owner")
                 return
-            self.store.update(rec.id, launching=1)  # written before the side effect
+            attempt += 1
+            self.store.update(rec.id, launching=attempt)  # written before the side effect
             try:
-                native = self.backend.launch(launch)
+                native = self.backend.launch(dataclasses.replace(launch, attempt=attempt))
             except GRAMError as exc:
                 self._fail(rec, exc.code or 17, str(exc))
                 return
             except OSError as exc:
                 self._fail(rec, 17, f"the job could not be started: {exc}")
                 return
-        self.store.update(rec.id, native_id=native, launching=0)
+        self.store.update(rec.id, native_id=native)
         self._move(self.store.get(rec.id) or rec, S.ACTIVE, started=rec.started or time.time())
 
     def _watch(self, rec: JobRecord, desc: JobDescription) -> None:

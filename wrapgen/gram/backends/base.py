@@ -3,8 +3,9 @@
 Contract:
 - `launch(job)` starts the job and returns its native id (text) only once the job surely exists; the manager
   records that id before doing anything else. A launch is exactly-once: whatever runs the job first creates
-  `job.control/claimed` exclusively (`claim()`); a launch whose id was not recorded (the manager died in between)
-  is settled by `settle(job)`, which claims it for the manager if the runner has not, so the job never runs.
+  `job.claim` (control/claimed.ATTEMPT) exclusively (`claim()`); a launch whose id was not recorded (the manager
+  died in between) is settled by `settle(job)`, which claims it for the manager if the runner has not, so that
+  attempt never runs; the manager then launches again as the next attempt, with a claim file of its own.
 - `wait(job, native_id, timeout)` returns the Outcome once the job has ended, None while it runs; it must work for a
   job started by an earlier manager process (from the native id alone).
 - `cancel`, `suspend`, `resume` act on a running job (suspend/resume only where `can_suspend`).
@@ -42,6 +43,12 @@ class Launch:
     project: str | None = None
     host_count: int | None = None
     extras: dict[str, str] = field(default_factory=dict)
+    attempt: int = 1  # which launch of the job this is (a settled, unclaimed one is followed by the next)
+
+    @property
+    def claim(self) -> Path:
+        """The file whoever runs this attempt creates exclusively first."""
+        return self.control / f"claimed.{self.attempt}"
 
 
 @dataclass(frozen=True)
@@ -107,10 +114,10 @@ def outcome_from(control: Path, status: int | None) -> Outcome:
     return Outcome(code, 0, f"exit status {code}")
 
 
-def claim(control: Path, who: str = "manager") -> bool:
-    """Create control/claimed exclusively (O_EXCL): True if this call claimed the launch, False if another did."""
+def claim(path: Path, who: str = "manager") -> bool:
+    """Create the claim file exclusively (O_EXCL): True if this call claimed the launch, False if another did."""
     try:
-        fd = os.open(control / "claimed", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return False
     with os.fdopen(fd, "w") as f:

@@ -41,7 +41,7 @@ class DaskBackend(Backend):
         """Submit the task (fire and forget: the scheduler keeps it if this manager goes away)."""
         import distributed
 
-        key = f"wrapgen-{job.job_id}"
+        key = f"wrapgen-{job.job_id}-{job.attempt}"
         future = self.client.submit(run_task, _spec(job), key=key, pure=False)
         distributed.fire_and_forget(future)
         self._track(key, future)
@@ -59,12 +59,12 @@ class DaskBackend(Backend):
 
     def settle(self, job: Launch) -> str | None:
         """The task's key if the scheduler has it; else the token is taken back."""
-        key = f"wrapgen-{job.job_id}"
+        key = f"wrapgen-{job.job_id}-{job.attempt}"
         if self._known(key):
             return key
-        if claim(job.control):
+        if claim(job.claim):
             return None
-        return key if (job.control / "claimed").read_text().strip() == "dask" else None
+        return key if job.claim.read_text().strip() == "dask" else None
 
     def _known(self, key: str) -> bool:
         def ask(dask_scheduler: Any, key: str = key) -> bool:
@@ -126,7 +126,8 @@ class DaskBackend(Backend):
 def _spec(job: Launch) -> dict[str, Any]:
     argv = list(job.argv)
     kernel = len(argv) >= 5 and argv[1:3] == ["-m", "wrapgen.run"] and "--fd" not in argv
-    return {"argv": argv, "directory": str(job.directory), "control": str(job.control), "env": job.environment,
+    return {"argv": argv, "directory": str(job.directory), "control": str(job.control), "claim": str(job.claim),
+            "env": job.environment,
             "stdin": str(job.stdin), "stdout": str(job.stdout), "stderr": str(job.stderr), "count": job.count,
             "kernel": kernel}
 
@@ -134,7 +135,7 @@ def _spec(job: Launch) -> dict[str, Any]:
 def run_task(spec: dict[str, Any]) -> int | None:
     """What a worker runs for a job: claim the launch, run, write the exit status."""
     control = Path(spec["control"])
-    if not claim(control, "dask"):
+    if not claim(Path(spec["claim"]), "dask"):
         return None  # another runner (or the manager, settling) claimed it: never run twice
     if spec["kernel"]:
         rc = _kernel_call(spec)

@@ -53,7 +53,8 @@ class ForkBackend(Backend):
             env["WRAPGEN_ULIMIT_T"] = str(job.max_cpu_time * 60)
         env["WRAPGEN_COUNT"] = str(job.count)
         with open(job.stdin, "rb") as i, open(job.stdout, "ab") as o, open(job.stderr, "ab") as e:
-            p = subprocess.Popen(["/bin/sh", self._script, str(job.control), str(path), *job.argv[1:]],
+            p = subprocess.Popen(["/bin/sh", self._script, str(job.control), str(job.claim), str(path),
+                                  *job.argv[1:]],
                                  cwd=job.directory, env=env, stdin=i, stdout=o, stderr=e, start_new_session=True,
                                  close_fds=True)
         started = proc.start_time(p.pid)
@@ -63,12 +64,12 @@ class ForkBackend(Backend):
 
     def settle(self, job: Launch) -> str | None:
         """Claim the launch if fork.sh has not (it then never runs the job); else the id of the script that did."""
-        if claim(job.control):
+        if claim(job.claim):
             return None  # never started, and fork.sh (if it is still coming) will find it claimed and exit
         deadline = time.monotonic() + 5.0
         while time.monotonic() < deadline:  # the script writes its pid right after claiming
             try:
-                text = (job.control / "claimed").read_text()
+                text = job.claim.read_text()
                 pid = int(text) if text.strip() != "manager" else None
             except (FileNotFoundError, ValueError):
                 time.sleep(0.01)

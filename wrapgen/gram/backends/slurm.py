@@ -62,10 +62,11 @@ class SlurmBackend(Backend):
             if key.startswith("slurm_"):
                 directives.append(f"#SBATCH --{key[6:].replace('_', '-')}={value}")
         script.write_text(TEMPLATE.substitute(
-            name=f"wrapgen-{job.job_id}", directory=_q(job.directory), stdin=_q(job.stdin), stdout=_q(job.stdout),
+            name=f"wrapgen-{job.job_id}-{job.attempt}", directory=_q(job.directory), stdin=_q(job.stdin),
+            stdout=_q(job.stdout),
             stderr=_q(job.stderr), directives="\n".join(directives), control=shlex.quote(str(job.control)),
             count=max(1, job.count), command=" ".join(shlex.quote(a) for a in job.argv),
-            executable=shlex.quote(job.argv[0])))
+            executable=shlex.quote(job.argv[0]), claim=shlex.quote(str(job.claim))))
         out = self._run(["sbatch", "--parsable", str(script)], env={**job.environment, **(self.env or {})})
         native = out.strip().split(";")[0]
         if not native.isdigit():
@@ -74,13 +75,13 @@ class SlurmBackend(Backend):
 
     def settle(self, job: Launch) -> str | None:
         """The job id Slurm knows by the job's name; None (and the launch claimed for the manager) if none."""
-        out = self._run(["squeue", "-h", "-t", "all", "--name", f"wrapgen-{job.job_id}", "-o", "%i"])
+        out = self._run(["squeue", "-h", "-t", "all", "--name", f"wrapgen-{job.job_id}-{job.attempt}", "-o", "%i"])
         ids = out.split()
         if ids:
             return ids[0]
-        if claim(job.control):
+        if claim(job.claim):
             return None  # the batch job, if Slurm still starts it, finds the launch claimed and exits
-        text = (job.control / "claimed").read_text().strip()
+        text = job.claim.read_text().strip()
         return text if text.isdigit() else None
 
     def wait(self, job: Launch, native_id: str, timeout: float) -> Outcome | None:

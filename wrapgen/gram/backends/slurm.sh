@@ -10,7 +10,7 @@ ${directives}
 # launch (exactly once), run the command ${count} time(s), write the exit status by rename.
 ctl=${control}
 set -C
-{ echo "$${SLURM_JOB_ID:-slurm}" > "$$ctl/claimed"; } 2> /dev/null || exit 0
+{ echo "$${SLURM_JOB_ID:-slurm}" > ${claim}; } 2> /dev/null || exit 0
 set +C
 exe=${executable}
 case "$$exe" in
