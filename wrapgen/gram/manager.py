@@ -305,7 +305,10 @@ class JobManager:
                         self._changed.wait(min(0.5, max(0.0, rec.commit_deadline - time.time())))
                 return
             inputs = desc.file_stage_in or (desc.stdin and "://" in desc.stdin)
-            self._move(rec, S.STAGE_IN if inputs else S.PENDING)
+            if inputs:
+                self._move(rec, S.STAGE_IN)
+            else:
+                self._launch_job(rec, desc, arriving=S.UNSUBMITTED)
         elif state == S.STAGE_IN:
             self._staged(rec, desc, inbound=True)
         elif state == S.PENDING:
@@ -346,21 +349,29 @@ class JobManager:
             self._fail(rec, 8, "cancelled by its owner")
             return
         if inbound:
-            self._move(rec, S.PENDING)
+            self._launch_job(self.store.get(rec.id) or rec, desc, arriving=S.STAGE_IN)
         else:
             self._finish(rec, S.DONE, 0, rec.exit_code, rec.cause)
 
-    def _launch_job(self, rec: JobRecord, desc: JobDescription) -> None:
+    def _launch_job(self, rec: JobRecord, desc: JobDescription, arriving: JobState | None = None) -> None:
+        """Launch (or settle an interrupted launch of) a PENDING job; with `arriving` (UNSUBMITTED, STAGE_IN) the
+        move to PENDING and the launch mark are one write, as the launch id and the move to ACTIVE are."""
         launch = self._launch(rec, desc)
         native, attempt = rec.native_id, rec.launching  # launching: the number of the last launch attempt
-        if native is None and attempt:  # a manager died mid-launch: did that attempt start?
+        if native is None and attempt and arriving is None:  # a manager died mid-launch: did that attempt start?
             native = self.backend.settle(dataclasses.replace(launch, attempt=attempt))
         if native is None:  # it never will: launch again, as a new attempt with a claim file of its own
             if self._cancelled(rec):
                 self._fail(rec, 8, "cancelled by its owner")
                 return
             attempt += 1
-            self.store.update(rec.id, launching=attempt)  # written before the side effect
+            # written before the side effect
+            if arriving is not None:
+                if not self.store.move(rec.id, arriving, S.PENDING, launching=attempt):
+                    return  # moved meanwhile (cancelled): the next step sees where it is
+                self._notify()
+            else:
+                self.store.update(rec.id, launching=attempt)
             try:
                 native = self.backend.launch(dataclasses.replace(launch, attempt=attempt))
             except GRAMError as exc:
@@ -369,8 +380,8 @@ class JobManager:
             except OSError as exc:
                 self._fail(rec, 17, f"the job could not be started: {exc}")
                 return
-        self.store.update(rec.id, native_id=native)
-        self._move(self.store.get(rec.id) or rec, S.ACTIVE, started=rec.started or time.time())
+        self.store.move(rec.id, S.PENDING, S.ACTIVE, native_id=native, started=rec.started or time.time())
+        self._notify()
 
     def _watch(self, rec: JobRecord, desc: JobDescription) -> None:
         launch = self._launch(rec, desc)
