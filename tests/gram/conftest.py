@@ -1,12 +1,13 @@
 """Peers the job tests start: a one-node Slurm on 127.0.0.1 (wrapgen.gram.localslurm: Debian's slurm-wlm and
-munge) and a Dask LocalCluster."""
+munge), a Dask LocalCluster and a GRAM5 gatekeeper. Each lives for its test module only, so no daemon of theirs
+runs beside the rest of the suite."""
 
 from __future__ import annotations
 
 import pytest
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def slurm():
     """The cluster's client environment (SLURM_CONF, PATH)."""
     from wrapgen.gram.localslurm import LocalSlurm
@@ -15,7 +16,7 @@ def slurm():
         yield cluster.env
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def dask_cluster():
     """A Dask LocalCluster (worker processes) on 127.0.0.1; its scheduler address."""
     from distributed import LocalCluster
@@ -28,7 +29,7 @@ def dask_cluster():
         cluster.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def gram5(tmp_path_factory):
     """A real GRAM5 gatekeeper + fork job manager (Debian's GCT) on credentials made with wrapgen.gsi, in a private
     network namespace holding only loopback (GCT binds the wildcard address); our GSI GridFTP server runs in the
