@@ -65,37 +65,37 @@ def die_with_parent() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
+def _stat(pid: int) -> list[bytes] | None:
+    """/proc/PID/stat's fields after the command name (state first), None if there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def alive(pid: int, marker: bytes = b"wrapgen") -> bool:
     """Whether pid is a live (not zombie) process whose command line contains marker."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             cmdline = f.read()
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            state = f.read().rsplit(b")", 1)[1].split()[0]
     except OSError:
         return False
-    return state != b"Z" and marker in cmdline
+    fields = _stat(pid)
+    return fields is not None and fields[0] != b"Z" and marker in cmdline
 
 
 def start_time(pid: int) -> int | None:
     """When pid started (clock ticks since boot, /proc/PID/stat field 22), None if there is no such process: with
     the pid it names one process for good, since a reused pid has a later start time."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            fields = f.read().rsplit(b")", 1)[1].split()
-    except OSError:
-        return None
-    return int(fields[19])
+    fields = _stat(pid)
+    return int(fields[19]) if fields is not None else None
 
 
 def running(pid: int, started: int | None) -> bool:
     """Whether the process (pid, start time) is still running (a zombie has ended)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            fields = f.read().rsplit(b")", 1)[1].split()
-    except OSError:
-        return False
-    return fields[0] != b"Z" and (started is None or int(fields[19]) == started)
+    fields = _stat(pid)
+    return fields is not None and fields[0] != b"Z" and (started is None or int(fields[19]) == started)
 
 
 def log_tail(text: str) -> str:

@@ -56,3 +56,19 @@ def test_kernel_failures_reach_the_caller(ours, run_cli, tmp_path) -> None:
     with pytest.raises(JobFailed) as e:
         missing.result(120)
     assert e.value.code == 135
+
+
+@pytest.mark.parametrize("args, code, words", [
+    (["heat_step", "--input", "v=u.npy"], 2, "--input v: heat_step takes u, alpha, dt, dx, nsteps"),
+    (["heat_step", "--param", "alpha"], 2, "--param 'alpha': expected NAME=VALUE"),
+    (["heat_step", "--param", "alpha=1"], 2, "heat_step needs u, dt, dx"),
+    (["heat_step", "--input", "u=missing.npy"], 1, "FileNotFoundError"),
+    (["nope"], 2, "no function 'nope'; the spec has heat_step"),
+])
+def test_a_kernel_jobs_bad_arguments_are_named(args, code, words, tmp_path) -> None:
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "wrapgen.run", str(HEAT), *args], capture_output=True, text=True,
+                       cwd=tmp_path)
+    assert r.returncode == code and words in r.stderr, r.stderr

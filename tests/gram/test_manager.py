@@ -345,3 +345,12 @@ def _proc_state(pid: int) -> str | None:
     except OSError:
         return None
     return None if s == "Z" else s
+
+
+def test_one_manager_per_state_directory(tmp_path) -> None:
+    with JobManager(tmp_path / "state"):
+        with pytest.raises(GRAMError, match=f"managed by pid {os.getpid()}") as e:
+            JobManager(tmp_path / "state").start()  # two managers would drive the same jobs
+        assert e.value.code == 124
+    with JobManager(tmp_path / "state") as again:  # released when the first stopped
+        assert again.jobs() == []

@@ -97,8 +97,8 @@ def call_from_files(spec: str | os.PathLike[str], function: str, inputs: dict[st
     return values
 
 
-def main(argv: list[str] | None = None) -> int:
-    """The command line of a kernel job."""
+def parser() -> argparse.ArgumentParser:
+    """The command line of a kernel job (`python -m wrapgen.run SPEC FUNCTION ...`)."""
     ap = argparse.ArgumentParser(prog="python -m wrapgen.run", description="call one kernel function with inputs "
                                  "from files and write its outputs to files (what a kernel job runs)")
     ap.add_argument("spec")
@@ -107,16 +107,31 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a scalar (JSON)")
     ap.add_argument("--output", action="append", default=[], metavar="NAME=FILE")
     ap.add_argument("--isolate", action="store_true", help="run the call in an isolated worker")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def run(argv: list[str], directory: Path | None = None, err: Any = None) -> int:
+    """Parse a kernel job's arguments (paths relative to directory, if given), make the call; the exit status,
+    with what went wrong written to err (stderr by default)."""
     from ..errors import WrapgenError
 
+    err = err or sys.stderr
+    args = parser().parse_args(argv)
+    here = directory or Path()
     try:
-        call_from_files(args.spec, args.function, _pairs(args.input, "--input"), _pairs(args.param, "--param"),
-                        _pairs(args.output, "--output"), args.isolate)
+        files = {w: {k: str(here / v) for k, v in _pairs(items, w).items()}
+                 for w, items in (("--input", args.input), ("--output", args.output))}
+        call_from_files(str(here / args.spec), args.function, files["--input"], _pairs(args.param, "--param"),
+                        files["--output"], args.isolate)
     except UsageError as exc:
-        print(f"python -m wrapgen.run: error: {exc}", file=sys.stderr)
+        print(f"python -m wrapgen.run: error: {exc}", file=err)
         return 2
     except (WrapgenError, ValueError, TypeError, ArithmeticError, OSError) as exc:  # the kernel's refusals too
-        print(f"python -m wrapgen.run: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"python -m wrapgen.run: {type(exc).__name__}: {exc}", file=err)
         return 1
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line of a kernel job."""
+    return run(sys.argv[1:] if argv is None else argv)

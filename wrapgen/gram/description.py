@@ -84,6 +84,10 @@ class JobDescription(BaseModel):
                 raise ValueError("a NUL character cannot be passed to a program")
         return v
 
+    def substituted(self, values: dict[str, str]) -> JobDescription:
+        """This description with every $(NAME) reference in its strings replaced (RSLError 39 for an unknown)."""
+        return type(self)(**_walk(self.model_dump(), values))
+
     # --- RSL ------------------------------------------------------------------------------------------------
     @classmethod
     def from_rsl(cls, text: str, predefined: dict[str, str] | None = None,
@@ -167,6 +171,27 @@ def _value(text: str) -> A.Value:
     if pos < len(text) or not parts:
         parts.append(A.Literal(text[pos:]))
     return parts[0] if len(parts) == 1 else A.Concat(tuple(parts))
+
+
+def substitute(text: str, values: dict[str, str]) -> str:
+    """text with its $(NAME) references replaced; RSLError 39 names one values lacks."""
+    def one(m: re.Match[str]) -> str:
+        if m.group(1) not in values:
+            raise RSLError(f"$({m.group(1)}) is not defined (GRAM error 39: the RSL includes variables that could "
+                           "not be identified)", code=39)
+        return values[m.group(1)]
+
+    return _REF.sub(one, text)
+
+
+def _walk(v: Any, values: dict[str, str]) -> Any:
+    if isinstance(v, str):
+        return substitute(v, values)
+    if isinstance(v, (list, tuple)):
+        return type(v)(_walk(i, values) for i in v)
+    if isinstance(v, dict):
+        return {k: _walk(i, values) for k, i in v.items()}
+    return v
 
 
 def _code(name: str) -> int:

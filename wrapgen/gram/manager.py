@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import secrets
 import shutil
 import threading
@@ -22,13 +21,12 @@ from typing import Any
 
 from .. import egress, proc
 from .backends import Backend, Launch, backend as make_backend
-from .description import JobDescription
-from .errors import GRAMError, JobNotFound, RSLError
+from .description import JobDescription, substitute
+from .errors import GRAMError, JobNotFound
 from .staging import Staging, local, stage_in, stage_out
 from .state import JobState, Signal
 from .store import Event, JobRecord, JobStore
 
-_REF = re.compile(r"\$\(([^()\s#$]+)\)")
 S = JobState
 
 
@@ -431,7 +429,8 @@ class JobManager:
         if desc.library_path:
             env["LD_LIBRARY_PATH"] = os.pathsep.join([*desc.library_path, *filter(None, [env.get("LD_LIBRARY_PATH")])])
         env["GRAM_JOB_ID"] = rec.id
-        made = self._launches[rec.id] = Launch(job_id=rec.id, argv=[desc.executable, *desc.arguments], directory=directory, control=control,
+        made = self._launches[rec.id] = Launch(
+                      job_id=rec.id, argv=[desc.executable, *desc.arguments], directory=directory, control=control,
                       environment=env, stdin=stdio(desc.stdin, "stdin", Path(os.devnull)),
                       stdout=stdio(desc.stdout, "stdout", control / "stdout"),
                       stderr=stdio(desc.stderr, "stderr", control / "stderr"),
@@ -452,11 +451,9 @@ class JobManager:
         """$(NAME) references in every string replaced (RSLError 39 for an unknown one); scratch_dir made."""
         values = self._predefined(control)
         if desc.scratch_dir:
-            scratch = Path(_sub(desc.scratch_dir, values)) / control.name
+            scratch = Path(substitute(desc.scratch_dir, values)) / control.name
             values["SCRATCH_DIRECTORY"] = str(scratch)
-        data = desc.model_dump()
-        data = _walk(data, values)
-        out = JobDescription(**data)
+        out = desc.substituted(values)
         if desc.scratch_dir:
             Path(values["SCRATCH_DIRECTORY"]).mkdir(parents=True, exist_ok=True, mode=0o700)
         return out
@@ -496,10 +493,8 @@ class JobManager:
             p = local(Path(rec.directory), name).path
             try:
                 shutil.rmtree(p) if os.path.isdir(p) and not os.path.islink(p) else os.unlink(p)
-            except FileNotFoundError:
-                pass
             except OSError:
-                pass  # clean-up is best effort; the job's outcome is already recorded
+                pass  # gone already, or not ours to remove: the job's outcome is recorded either way
         self._notify()
 
     def _notify(self) -> None:
@@ -513,15 +508,14 @@ class JobManager:
                 shutil.rmtree(rec.control, ignore_errors=True)
 
 
-def _tail(path: Path, size: int = 500) -> str:
-    """'; its stderr ended with: ...' from the last bytes of a file, or ''."""
+def _tail(path: Path) -> str:
+    """proc.log_tail of the end of a file (the job's stderr), or ''."""
     try:
         with open(path, "rb") as f:
-            f.seek(max(0, f.seek(0, 2) - size))
-            text = f.read().decode(errors="replace").strip()
+            f.seek(max(0, f.seek(0, 2) - proc.TAIL_CHARS))
+            return proc.log_tail(f.read().decode(errors="replace"))
     except OSError:
         return ""
-    return f"; its stderr ended with: {text}" if text else ""
 
 
 def _rvf_of(backend: str) -> tuple[str, ...]:
@@ -538,28 +532,6 @@ def _lock(path: Path) -> int:
         raise GRAMError(f"the job state in {path.parent} is managed by {got}; stop that job manager first "
                         "(or use another state directory)", code=124)
     return got
-
-
-def _sub(text: str, values: dict[str, str]) -> str:
-    def one(m: re.Match[str]) -> str:
-        if m.group(1) not in values:
-            raise RSLError(f"$({m.group(1)}) is not defined (GRAM error 39: the RSL includes variables that could "
-                           "not be identified)", code=39)
-        return values[m.group(1)]
-
-    return _REF.sub(one, text)
-
-
-def _walk(v: Any, values: dict[str, str]) -> Any:
-    if isinstance(v, str):
-        return _sub(v, values)
-    if isinstance(v, list):
-        return [_walk(i, values) for i in v]
-    if isinstance(v, tuple):
-        return tuple(_walk(i, values) for i in v)
-    if isinstance(v, dict):
-        return {k: _walk(i, values) for k, i in v.items()}
-    return v
 
 
 def _seconds(arg: Any, sig: Signal) -> float:

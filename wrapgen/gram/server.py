@@ -278,12 +278,22 @@ class _Handler(BaseHTTPRequestHandler):
         rec = m.submit(job, self.identity)
         self._send(201, {**self._job(rec), "waiting_for_commit": rec.commit_deadline is not None})
 
-    def _signal(self, m: JobManager, job_id: str, admin: bool) -> None:
+    def _json(self) -> dict[str, Any] | None:
+        """The request body as a JSON object (None when _body() has already answered)."""
         body = self._body()
         if body is None:
-            return
+            return None
         try:
             req = json.loads(body or b"{}")
+        except ValueError:
+            req = None
+        return req if isinstance(req, dict) else {}
+
+    def _signal(self, m: JobManager, job_id: str, admin: bool) -> None:
+        req = self._json()
+        if req is None:
+            return
+        try:
             name = req["signal"]
             sig = Signal[name.upper()] if isinstance(name, str) else Signal(int(name))
         except (ValueError, KeyError, TypeError, AttributeError):
@@ -292,11 +302,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, self._job(m.signal(job_id, sig, req.get("arg"), self.identity, admin)))
 
     def _callback(self, m: JobManager, job_id: str, method: str, admin: bool) -> None:
-        body = self._body()
-        if body is None:
+        req = self._json()
+        if req is None:
             return
         try:
-            req = json.loads(body or b"{}")
             url = req["url"]
             mask = int(req.get("mask", 0xFFFFF))
             if not isinstance(url, str):

@@ -43,16 +43,12 @@ class Staging:
             for src, dst in pairs:
                 try:
                     copy_all(self._stores, [(src, dst)])
-                except TransferError as exc:  # its message names both URLs already
-                    if self._aborted:
-                        raise GRAMError(f"{what} cancelled while copying {src.text}", code=8) from None
-                    raise GRAMError(f"{what}: {exc}", code=code) from None
-                except (OSError, GRAMError) as exc:
-                    if self._aborted:
-                        raise GRAMError(f"{what} cancelled while copying {src.text}", code=8) from None
-                    raise GRAMError(f"{what}: {src.text} -> {dst.text}: {exc}", code=code) from None
                 except Exception as exc:  # a UsageError (a URL the stores cannot serve) is the job's fault too
-                    raise GRAMError(f"{what}: {src.text} -> {dst.text}: {exc}", code=code) from None
+                    if self._aborted:
+                        raise GRAMError(f"{what} cancelled while copying {src.text}", code=8) from None
+                    # a TransferError's message names both URLs already
+                    detail = exc if isinstance(exc, TransferError) else f"{src.text} -> {dst.text}: {exc}"
+                    raise GRAMError(f"{what}: {detail}", code=code) from None
         finally:
             with self._lock:
                 stores, self._stores = self._stores, None

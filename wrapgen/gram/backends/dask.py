@@ -155,31 +155,17 @@ def run_task(spec: dict[str, Any]) -> int | None:
 
 
 def _kernel_call(spec: dict[str, Any]) -> int:
-    """`python -m wrapgen.run SPEC FUNCTION ...` in this process: paths relative to the job directory."""
-    import argparse
+    """`python -m wrapgen.run SPEC FUNCTION ...` in this process, paths relative to the job directory."""
     import traceback
 
-    from ...bind.call import _pairs, call_from_files
-    from ...errors import UsageError
+    from ...bind.call import run
 
-    ap = argparse.ArgumentParser(add_help=False)
-    ap.add_argument("spec")
-    ap.add_argument("function")
-    for name in ("--input", "--param", "--output"):
-        ap.add_argument(name, action="append", default=[])
-    ap.add_argument("--isolate", action="store_true")
-    d = Path(spec["directory"])
     with open(spec["stderr"], "a") as err:
         try:
-            a = ap.parse_args(spec["argv"][3:])
-            absolute = lambda items: {k: str(d / v) for k, v in _pairs(items, "--input").items()}  # noqa: E731
-            call_from_files(str(d / a.spec), a.function, absolute(a.input), _pairs(a.param, "--param"),
-                            absolute(a.output), a.isolate)
-        except UsageError as exc:
-            err.write(f"python -m wrapgen.run: error: {exc}\n")
-            return 2
-        except Exception as exc:  # the kernel's error is the job's outcome, not the worker's
+            return run(spec["argv"][3:], Path(spec["directory"]), err)
+        except SystemExit as exc:  # argparse refusing the arguments
+            return int(exc.code or 2)
+        except Exception as exc:  # any other error is the job's outcome, not the worker's
             err.write(f"python -m wrapgen.run: {type(exc).__name__}: {exc}\n")
             err.write(traceback.format_exc(limit=3))
             return 1
-    return 0

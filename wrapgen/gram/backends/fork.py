@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import select
+import shutil
 import signal
 import subprocess
 import threading
@@ -38,7 +39,7 @@ class ForkBackend(Backend):
         exe = job.argv[0]
         path = Path(exe) if os.path.isabs(exe) else job.directory / exe
         if "/" not in exe:  # a bare name: PATH of the job's environment, as execvp does
-            found = _which(exe, job.environment.get("PATH", os.defpath))
+            found = shutil.which(exe, path=job.environment.get("PATH", os.defpath))
             if found is None:
                 raise GRAMError(f"the executable {exe!r} is not in the job's PATH", code=5)
             path = Path(found)
@@ -144,11 +145,3 @@ def _exited(child: subprocess.Popen, timeout: float) -> bool:
         return bool(select.select([fd], [], [], timeout)[0])
     finally:
         os.close(fd)
-
-
-def _which(name: str, path: str) -> str | None:
-    for d in path.split(os.pathsep):
-        candidate = os.path.join(d or ".", name)
-        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return candidate
-    return None
