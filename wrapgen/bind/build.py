@@ -13,7 +13,7 @@ from pathlib import Path
 from ..spec import load_spec
 from ..spec.model import Library
 from . import f2py_patches, pybind, pyf, wrapper
-from .cache import build_key, cache_root, source_paths
+from .cache import build_key, cache_root, compilers_of, source_paths
 from .compiler_errors import first_error
 from .errors import BindError
 
@@ -73,8 +73,7 @@ def build(spec: str | os.PathLike[str] | Library, cache: str | os.PathLike[str] 
           force: bool = False) -> Built:
     """Build (or find in the cache) the module for a spec; raises BindError with the compiler's first error."""
     lib, spec_file = _library(spec)
-    compilers = ["gfortran", "cc"] if lib.language == "fortran" else ["cc", "c++"]
-    key = build_key(lib, compilers)
+    key = build_key(lib, compilers_of(lib))
     root = (Path(cache) if cache is not None else cache_root()) / "build"
     final = root / f"{lib.name}-{key[:20]}"
     if (final / _DONE).exists() and not force:

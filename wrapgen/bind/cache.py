@@ -37,8 +37,23 @@ def source_paths(lib: Library) -> list[Path]:
     return [(base / s).resolve() for s in lib.sources]
 
 
+def compilers_of(lib: Library) -> list[str]:
+    """The compilers a library's build uses (their versions are part of its identity)."""
+    return ["gfortran", "cc"] if lib.language == "fortran" else ["cc", "c++"]
+
+
 def build_key(lib: Library, compilers: list[str]) -> str:
     """Hash of everything a build depends on: spec, sources, compilers, Python, numpy and wrapgen."""
+    return _identity(lib, compilers, with_paths=True)
+
+
+def kernel_identity(lib: Library) -> str:
+    """What the built module computes, independent of where it is: build_key without the sources' absolute
+    paths (a pipeline step's key must not change when the checkout moves)."""
+    return _identity(lib, compilers_of(lib), with_paths=False)
+
+
+def _identity(lib: Library, compilers: list[str], with_paths: bool) -> str:
     import numpy
 
     from .._version import version
@@ -49,7 +64,8 @@ def build_key(lib: Library, compilers: list[str]) -> str:
         h.update(part.encode())
         h.update(b"\0")
     for path in source_paths(lib):
-        h.update(str(path).encode())
+        if with_paths:
+            h.update(str(path).encode())
         h.update(path.read_bytes())
     # The generators are part of the product: a change to them must rebuild.
     for gen in sorted(Path(__file__).parent.glob("*.py")):

@@ -38,10 +38,22 @@ def _spec(path: str, mtime_ns: int, size: int) -> Any:
 def call_from_files(spec: str | os.PathLike[str], function: str, inputs: dict[str, str], params: dict[str, str],
                     outputs: dict[str, str], isolate: bool = False) -> dict[str, Any]:
     """Call function with arrays/scalars read from files and params; write the outputs named; all the outputs."""
+    from .loader import load
+
+    lib, fn, kwargs = read_arguments(spec, function, inputs, params)
+    module = load(spec, isolate=isolate)
+    values = gathered(fn, getattr(module, function)(**kwargs), kwargs)
+    write_values(function, values, outputs)
+    return values
+
+
+def read_arguments(spec: str | os.PathLike[str], function: str, inputs: dict[str, str],
+                   params: dict[str, str]) -> tuple[Any, Any, dict[str, Any]]:
+    """(library, function model, keyword arguments) for a call whose inputs are files (.npy for arrays, JSON for
+    scalars) and whose params are JSON texts; UsageError for a name the function does not take or one missing."""
     import numpy as np
 
-    from .loader import load
-    from .wrapper import python_params, python_returns
+    from .wrapper import python_params
 
     st = os.stat(spec)
     lib = _spec(os.path.abspath(spec), st.st_mtime_ns, st.st_size)
@@ -73,17 +85,29 @@ def call_from_files(spec: str | os.PathLike[str], function: str, inputs: dict[st
     missing = [n for n in req if n not in kwargs]
     if missing:
         raise UsageError(f"{function} needs {', '.join(missing)} (as --input NAME=FILE or --param NAME=VALUE)")
-    module = load(spec, isolate=isolate)
-    returned = getattr(module, function)(**kwargs)
+    return lib, fn, kwargs
+
+
+def gathered(fn: Any, returned: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Every output of a call by name: what it returned, and its inout arguments (changed in place)."""
+    from .wrapper import output_names, python_returns
+
     names = python_returns(fn)
     values: dict[str, Any] = {}
     if len(names) == 1:
         values[names[0]] = returned
     elif names:
         values.update(zip(names, returned))
-    for name in req + opt:
-        if fn.args[name].intent == "inout" and name in kwargs:
+    for name in output_names(fn)[len(names):]:
+        if name in kwargs:
             values[name] = kwargs[name]
+    return values
+
+
+def write_values(function: str, values: dict[str, Any], outputs: dict[str, str]) -> None:
+    """Write the outputs named (NAME -> file): arrays as .npy (never pickles), scalars as JSON."""
+    import numpy as np
+
     for name, path in outputs.items():
         if name not in values:
             raise UsageError(f"--output {name}: {function} gives {', '.join(values) or 'nothing'}")
@@ -94,7 +118,6 @@ def call_from_files(spec: str | os.PathLike[str], function: str, inputs: dict[st
                 np.save(f, v, allow_pickle=False)
         else:
             Path(path).write_text(json.dumps(v.item() if isinstance(v, np.generic) else v) + "\n")
-    return values
 
 
 def parser() -> argparse.ArgumentParser:

@@ -25,6 +25,12 @@ def python_returns(fn: Function) -> list[str]:
     return (["result"] if fn.result is not None and status != "return" else []) + outs
 
 
+def output_names(fn: Function) -> list[str]:
+    """Everything a call gives that can be kept: the returns, then the inout args (changed in place)."""
+    req, opt = python_params(fn)
+    return python_returns(fn) + [n for n in req + opt if fn.args[n].intent == "inout"]
+
+
 def _extension_returns(fn: Function) -> list[str]:
     # What the f2py function returns: the result, then every intent(out) arg in order.
     return (["_result"] if fn.result is not None else []) + [n for n, a in fn.args.items() if a.intent == "out"]

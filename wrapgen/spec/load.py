@@ -49,7 +49,7 @@ def parse_spec(text: str, file: str = "<spec>", base_dir: Path | None = None) ->
     try:
         library = Library.model_validate(located.data)
     except pydantic.ValidationError as exc:
-        raise SpecError(_pydantic_issues(exc, located)) from None
+        raise SpecError(pydantic_issues(exc, located, Library)) from None
     library._base_dir = base_dir
     issues = sorted(_check_library(library, located, base_dir), key=lambda i: (i.line, i.column))
     if issues:
@@ -60,7 +60,9 @@ def parse_spec(text: str, file: str = "<spec>", base_dir: Path | None = None) ->
 # ---------------------------------------------------------------- pydantic errors, located
 
 
-def _pydantic_issues(exc: pydantic.ValidationError, located: Located) -> list[SpecIssue]:
+def pydantic_issues(exc: pydantic.ValidationError, located: Located,
+                    root: type[pydantic.BaseModel]) -> list[SpecIssue]:
+    """A pydantic error of the model root over YAML data, as issues at file:line:column (pipelines use it too)."""
     grouped: dict[DataPath, list[dict[str, Any]]] = {}
     for err in exc.errors():
         path = _resolve(err["loc"], located.data, err["type"])
@@ -71,7 +73,7 @@ def _pydantic_issues(exc: pydantic.ValidationError, located: Located) -> list[Sp
         if kind == "extra_forbidden":
             split = path[:-1] in located.flow and _lookup(located.data, path) is None
             hint = _COMMA_HINT if split or _unbalanced(str(path[-1])) else ""
-            issues.append(located.issue(path, f"unknown key '{path[-1]}'{_expected_keys(path, located)}{hint}",
+            issues.append(located.issue(path, f"unknown key '{path[-1]}'{_expected_keys(path, root)}{hint}",
                                         key=True))
         elif kind == "missing":
             issues.append(located.issue(path, "required key is missing", key=True))
@@ -129,19 +131,19 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
-def _expected_keys(path: DataPath, located: Located) -> str:
-    model = _model_at(path[:-1])
+def _expected_keys(path: DataPath, root: type[pydantic.BaseModel]) -> str:
+    model = _model_at(path[:-1], root)
     if model is None:
         return ""
     names = [f.alias or name for name, f in model.model_fields.items()]
     return f"; expected one of {', '.join(names)}"
 
 
-def _model_at(path: DataPath) -> type[pydantic.BaseModel] | None:
+def _model_at(path: DataPath, root: type[pydantic.BaseModel]) -> type[pydantic.BaseModel] | None:
     """The model class that validates the mapping at path (following dict/list/optional annotations)."""
     import typing
 
-    model: Any = Library
+    model: Any = root
     i = 0
     while i < len(path):
         part = path[i]

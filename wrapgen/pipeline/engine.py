@@ -1,0 +1,349 @@
+"""The driver: plans, runs what must run on a thread pool, journals every step before and after, retries what a
+retry can cure, and stops at nothing a kill -9 cannot resume. The planner decides; executors and staging act."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import proc
+from .cache import DigestCache, Objects
+from .errors import PipelineError, StepFailed
+from .events import EventLog
+from .executors import Executor, make_executor
+from .graph import Graph, Node
+from .journal import Journal
+from .plan import CACHED, DONE, FAILED, Decision, Planner
+from .staging import Staging
+
+EVENT = "wrapgen.pipeline"
+
+
+@dataclass
+class NodeResult:
+    """How one node ended in a run."""
+
+    node: str
+    step: str
+    status: str  # cached, done, failed, blocked
+    key: str | None = None
+    point: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
+    cause: str = ""
+    attempts: int = 0
+    seconds: float = 0.0
+    placement: str = "local"
+
+
+@dataclass
+class RunResult:
+    """A run's outcome: every node's, the staging counts, where the log is."""
+
+    guid: str
+    pipeline: str
+    state: Path
+    nodes: dict[str, NodeResult]
+    staging: dict[str, Any]
+    seconds: float
+    log: Path
+
+    @property
+    def ok(self) -> bool:
+        """Whether every node is done or cached."""
+        return all(r.status in (CACHED, DONE) for r in self.nodes.values())
+
+    @property
+    def ran(self) -> list[str]:
+        """The nodes that ran in this run."""
+        return [n for n, r in self.nodes.items() if r.status in (DONE, FAILED)]
+
+    def counts(self) -> dict[str, int]:
+        """Nodes per status."""
+        out: dict[str, int] = {}
+        for r in self.nodes.values():
+            out[r.status] = out.get(r.status, 0) + 1
+        return out
+
+    def output(self, node: str, name: str | None = None) -> Path:
+        """Where a node's output is in the content store (its only output if name is None)."""
+        outs = self.nodes[node].outputs
+        if name is None:
+            if len(outs) != 1:
+                raise PipelineError(f"{node} gives {', '.join(outs) or 'nothing'}; name one")
+            name = next(iter(outs))
+        return Objects(self.state / "objects").path(outs[name])
+
+    def table(self, step: str | None = None) -> list[dict[str, Any]]:
+        """The results table: one row per node (of step, if given) with its parameters, status and output digests."""
+        rows = []
+        for r in self.nodes.values():
+            if step is None or r.step == step:
+                rows.append({"node": r.node, **r.point, "status": r.status,
+                             **{f"{k}": v[:12] for k, v in r.outputs.items()}, "cause": r.cause})
+        return rows
+
+
+def state_dir(graph: Graph, state: str | os.PathLike[str] | None) -> Path:
+    """Where a pipeline keeps its journal and content store: given, else .wrapgen/<name> beside its file."""
+    if state is not None:
+        return Path(state).resolve()
+    base = graph.source.resolve().parent if graph.source else Path.cwd()
+    return base / ".wrapgen" / graph.name
+
+
+class Engine:
+    """Runs one graph against one state directory (one driver at a time: a flock the kernel frees on kill -9)."""
+
+    def __init__(self, graph: Graph, state: Path, workers: int | None = None, quiet: bool = True,
+                 executor_options: dict[str, Any] | None = None, registry: Any = None) -> None:
+        self.graph, self.state = graph, state
+        self.workers = workers or max(2, os.cpu_count() or 2)
+        self.quiet = quiet
+        self.executor_options = executor_options or {}
+        self.registry = registry
+        self._executors: dict[str, Executor] = {}
+        self._lock = threading.Lock()
+        self.planner: Planner | None = None
+
+    # --- the edges the planner asks about ------------------------------------------------------------------------
+    def static(self, staging: Staging, pool: ThreadPoolExecutor) -> dict[str, dict[str, Any]]:
+        """Facts the keys need that only I/O finds: kernels' identities, what stage-in sources hold."""
+        from ..bind.cache import kernel_identity
+
+        out: dict[str, dict[str, Any]] = {}
+        kernels: dict[str, str] = {}
+        probes: dict[str, Future[dict[str, Any]]] = {}
+        for node in self.graph.nodes.values():
+            if node.kind == "compute":
+                spec = str(node.spec)
+                if spec not in kernels:
+                    kernels[spec] = kernel_identity(node.library)
+                out[node.name] = {"kernel": kernels[spec]}
+            elif node.kind == "stage_in":
+                if node.sha256:
+                    out[node.name] = {"probe": {"sha256": node.sha256}}
+                elif node.url and node.url.startswith("file://"):
+                    out[node.name] = {"probe": self._probe(staging, node)}
+                else:
+                    probes[node.name] = pool.submit(self._probe, staging, node)
+        for name, f in probes.items():
+            out[name] = {"probe": f.result()}
+        return out
+
+    @staticmethod
+    def _probe(staging: Staging, node: Node) -> dict[str, Any]:
+        try:
+            return staging.probe(node.url or "")
+        except StepFailed as exc:
+            # No key can say what is there: the step runs, and its fetch fails with the real error (and retries).
+            return {"unreachable": exc.cause, "at": time.time()}
+
+    def _have(self, objects: Objects, staging: Staging) -> Any:
+        def have(node: str, outputs: dict[str, str]) -> bool:
+            if not all(objects.has(d) for d in outputs.values()):
+                return False
+            n = self.graph.nodes[node]
+            if n.kind == "stage_out":
+                w = n.wires[0]
+                digest = self.planner.outputs[w.node][w.output] if self.planner else ""
+                return staging.delivered(n.url or "", objects.path(digest).stat().st_size)
+            return True
+        return have
+
+    # --- a run -----------------------------------------------------------------------------------------------------
+    def run(self) -> RunResult:
+        """Run the graph to the end (every node done, cached, failed or blocked)."""
+        self.state.mkdir(parents=True, exist_ok=True)
+        held = proc.lock_exclusive(self.state / "driver.lock")
+        if isinstance(held, str):
+            raise PipelineError(f"{self.state}: another run of this pipeline is in progress ({held}); wait for it "
+                                "to end (a run that was killed holds nothing: just run again)")
+        try:
+            return self._run()
+        finally:
+            os.close(held)
+
+    def _run(self) -> RunResult:
+        t0 = time.time()
+        journal = Journal(self.state / "journal.db")
+        objects = Objects(self.state / "objects")
+        digests = DigestCache(journal.digests())
+        staging = Staging(digests, self.registry)
+        guid = self._guid = uuid.uuid4().hex
+        log = EventLog(self.state / "runs" / f"{guid}.log", guid)
+        results: dict[str, NodeResult] = {}
+        journal.begin_run(guid, self.graph.name)
+        log.start(f"{EVENT}.run", pipeline=self.graph.name, nodes=len(self.graph.nodes), pid=os.getpid())
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="step")
+        status = "failed"
+        try:
+            static = self.static(staging, pool)
+            previous = journal.previous()
+            have = self._have(objects, staging)
+            planner = self.planner = Planner(self.graph, journal.known(), previous, static, have)
+            running: dict[Future[dict[str, str]], Decision] = {}
+
+            def launch(ready: list[Decision]) -> None:
+                for d in ready:
+                    planner.running(d.node)
+                    running[pool.submit(self._execute, self.graph.nodes[d.node], d, journal, objects, staging,
+                                        log)] = d
+
+            launch(planner.start())
+            while running:
+                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for f in finished:
+                    d = running.pop(f)
+                    node = self.graph.nodes[d.node]
+                    try:
+                        outputs, attempts, seconds = f.result()
+                    except StepFailed as exc:
+                        results[d.node] = NodeResult(d.node, node.step, FAILED, d.key, node.point, cause=exc.cause,
+                                                     attempts=getattr(exc, "attempts", 1), placement=node.placement)
+                        for b in planner.failed(d.node):
+                            bn = self.graph.nodes[b]
+                            results[b] = NodeResult(b, bn.step, "blocked", None, bn.point, cause=f"{d.node} failed",
+                                                    placement=bn.placement)
+                        continue
+                    results[d.node] = NodeResult(d.node, node.step, DONE, d.key, node.point, outputs,
+                                                 attempts=attempts, seconds=seconds, placement=node.placement)
+                    launch(planner.finished(d.node, outputs))
+            cached = []
+            for name, dec in planner.decisions.items():
+                if dec.status == CACHED:
+                    n = self.graph.nodes[name]
+                    results[name] = NodeResult(name, n.step, CACHED, dec.key, n.point, planner.outputs[name],
+                                               placement=n.placement)
+                    if previous.get(name, ("",))[0] != dec.key:
+                        cached.append((name, dec.key or "", dec.record or {}))
+            journal.set_latest(cached)
+            status = "done" if all(r.status in (CACHED, DONE) for r in results.values()) else "failed"
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            for ex in self._executors.values():
+                ex.close()
+            journal.remember_digests(digests.take_new())
+            counts: dict[str, int] = {}
+            for r in results.values():
+                counts[r.status] = counts.get(r.status, 0) + 1
+            summary = {"counts": counts, "staging": staging.tally.as_json(), "seconds": time.time() - t0}
+            log.write(f"{EVENT}.cached", nodes=counts.get(CACHED, 0))
+            log.end(f"{EVENT}.run", 0 if status == "done" else -1, pipeline=self.graph.name,
+                    **{f"n.{k}": v for k, v in counts.items()})
+            journal.end_run(guid, status, summary)
+            staging.close()
+            log.close()
+            journal.close()
+        return RunResult(guid, self.graph.name, self.state, results, staging.tally.as_json(), time.time() - t0,
+                         log.path)
+
+    # --- one node --------------------------------------------------------------------------------------------------
+    def _executor(self, placement: str) -> Executor:
+        with self._lock:
+            ex = self._executors.get(placement)
+            if ex is None:
+                opts = dict(self.executor_options)
+                if placement.startswith("job:"):
+                    opts.update(state=self.state, guid=self._guid)
+                ex = self._executors[placement] = make_executor(placement, **opts)
+            return ex
+
+    def _execute(self, node: Node, d: Decision, journal: Journal, objects: Objects, staging: Staging,
+                 log: EventLog) -> tuple[dict[str, str], int, float]:
+        """Run one node with its retries; (outputs, attempts, seconds). Raises StepFailed when it gives up."""
+        key = d.key or ""
+        first = journal.last_attempt(key) + 1
+        for i in range(node.retries + 1):
+            attempt = first + i
+            t = time.monotonic()
+            journal.event(log.guid, node.name, key, "started", attempt, info={"placement": node.placement})
+            log.start(f"{EVENT}.step", node=node.name, key=key[:16], kind=node.kind, placement=node.placement,
+                      attempt=attempt)
+            try:
+                outputs = self._do(node, key, attempt, journal, objects, staging, log)
+                seconds = time.monotonic() - t
+                journal.record_result(key, node.name, outputs, d.record or {}, log.guid, node.placement, seconds,
+                                      attempt)
+                log.end(f"{EVENT}.step", 0, node=node.name, key=key[:16], kind=node.kind, attempt=attempt,
+                        seconds=round(seconds, 6))
+                shutil.rmtree(self.state / "work" / key, ignore_errors=True)
+                return outputs, i + 1, seconds
+            except StepFailed as exc:
+                last = i == node.retries or not exc.transient
+                journal.event(log.guid, node.name, key, "failed", attempt,
+                              info={"cause": exc.cause, "transient": exc.transient, "stderr": exc.stderr[-2000:]})
+                log.end(f"{EVENT}.step", -1, node=node.name, key=key[:16], kind=node.kind, attempt=attempt,
+                        msg=exc.cause, transient=int(exc.transient))
+                if last:
+                    exc.attempts = i + 1  # type: ignore[attr-defined]
+                    if exc.node != node.name:
+                        exc.cause = f"{exc.node}: {exc.cause}"
+                    raise
+                log.write(f"{EVENT}.retry", level="WARNING", node=node.name, attempt=attempt, msg=exc.cause)
+                time.sleep(min(0.2 * 2 ** i, 10.0))
+        raise AssertionError("unreachable")
+
+    def _do(self, node: Node, key: str, attempt: int, journal: Journal, objects: Objects, staging: Staging,
+            log: EventLog) -> dict[str, str]:
+        assert self.planner is not None
+        if node.kind == "stage_in":
+            probe = self.planner.static[node.name]["probe"]
+            known = node.sha256 or probe.get("sha256")
+            if known and objects.has(known):
+                return {"data": known}  # the bytes are already here (another URL, an earlier run)
+            part = self.state / "tmp" / f"{key}.part"
+            part.parent.mkdir(exist_ok=True)
+            log.start(f"{EVENT}.transfer", node=node.name, url=node.url, direction="in")
+            try:
+                digest, n = staging.fetch(node.url or "", part, known)
+            except StepFailed as exc:
+                log.end(f"{EVENT}.transfer", -1, node=node.name, url=node.url, msg=exc.cause)
+                raise
+            log.end(f"{EVENT}.transfer", 0, node=node.name, url=node.url, bytes=n, verified=1)
+            objects.ingest(part, digest)
+            part.unlink(missing_ok=True)
+            return {"data": digest}
+        if node.kind == "stage_out":
+            w = node.wires[0]
+            digest = self.planner.outputs[w.node][w.output]
+            log.start(f"{EVENT}.transfer", node=node.name, url=node.url, direction="out")
+            try:
+                n = staging.deliver(objects.path(digest), digest, node.url or "")
+            except StepFailed as exc:
+                log.end(f"{EVENT}.transfer", -1, node=node.name, url=node.url, msg=exc.cause)
+                raise
+            log.end(f"{EVENT}.transfer", 0, node=node.name, url=node.url, bytes=n, verified=1)
+            return {}
+        inputs = {w.arg: objects.path(self.planner.outputs[w.node][w.output]) for w in node.wires}
+        work = self.state / "work" / key
+        work.mkdir(parents=True, exist_ok=True)
+        executor = self._executor(node.placement)
+
+        def note(event: str, native: str | None) -> None:
+            journal.event(log.guid, node.name, key, event, attempt, native)
+            if native is not None:
+                log.write(f"{EVENT}.job.{event}", node=node.name, native=native)
+
+        files = executor.run(node, key, inputs, work, note)
+        outputs = {}
+        for name, path in files.items():
+            if not path.exists():
+                raise StepFailed(node.name, f"the call ended without writing its output {name}", transient=True)
+            outputs[name] = objects.ingest(path)
+        return outputs
+
+
+def run(pipeline: str | os.PathLike[str] | Graph, state: str | os.PathLike[str] | None = None,
+        workers: int | None = None, quiet: bool = True, **options: Any) -> RunResult:
+    """Run a pipeline file (or a loaded Graph): what is cached stays, what changed runs, as a kill -9 left it."""
+    from .load import load_pipeline
+
+    graph = pipeline if isinstance(pipeline, Graph) else load_pipeline(pipeline)
+    return Engine(graph, state_dir(graph, state), workers, quiet, **options).run()

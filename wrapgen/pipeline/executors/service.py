@@ -1,0 +1,60 @@
+"""Compute steps on a published WS-RF service (`wrapgen serve`): the same call through wrapgen.connect, its
+arrays as NDArray, its faults as the kernel's own exception classes."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from ...errors import UsageError, WrapgenError
+from ..errors import StepFailed
+from ..graph import Node
+from .base import Executor, Note, output_files
+
+
+class ServiceExecutor(Executor):
+    """Kernel calls on the service at target (http(s)://HOST:PORT/LIBRARY)."""
+
+    def __init__(self, target: str, cert: Any = None, verify: Any = None, timeout: float = 3600.0,
+                 **options: Any) -> None:
+        super().__init__(target)
+        self._cert, self._verify, self._timeout = cert, verify, timeout
+        self._local = threading.local()  # a proxy per thread (zeep sessions are not shared across threads)
+
+    def _proxy(self) -> Any:
+        proxy = getattr(self._local, "proxy", None)
+        if proxy is None:
+            from ...wsrf.client import connect
+
+            proxy = self._local.proxy = connect(self.target, self._timeout, self._cert, self._verify)
+        return proxy
+
+    def run(self, node: Node, key: str, inputs: dict[str, Path], work: Path, note: Note) -> dict[str, Path]:
+        """Read the inputs, call the service, write the outputs."""
+        import json
+
+        import requests
+
+        from ...bind.call import gathered, read_arguments, write_values
+
+        files = output_files(node, work)
+        try:
+            _lib, fn, kwargs = read_arguments(str(node.spec), node.function or "",
+                                              {a: str(p) for a, p in inputs.items()},
+                                              {k: json.dumps(v) for k, v in node.params.items()})
+            note("started", self.target)
+            function = getattr(self._proxy(), node.function or "")
+            values = gathered(fn, function(**kwargs), kwargs)
+            work.mkdir(parents=True, exist_ok=True)
+            write_values(node.function or "", values, {n: str(p) for n, p in files.items()})
+        except UsageError as exc:
+            raise StepFailed(node.name, f"bad arguments: {exc}") from None
+        except (requests.ConnectionError, requests.Timeout, OSError) as exc:
+            self._local.proxy = None
+            raise StepFailed(node.name, f"service {self.target}: {exc}", transient=True) from None
+        except AttributeError:
+            raise StepFailed(node.name, f"service {self.target} has no operation {node.function}") from None
+        except (WrapgenError, ValueError, TypeError, ArithmeticError) as exc:
+            raise StepFailed(node.name, f"{type(exc).__name__}: {exc}") from None
+        return files

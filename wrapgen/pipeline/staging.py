@@ -1,0 +1,159 @@
+"""Verified staging through wrapgen.urls: what a source says of a file before fetching it (its SHA256 when the
+server computes one, else size and time), fetching with resume, delivering, and checking every byte end to end
+with sha256 -- server-side CKSM when the peer has it, the streamed local digest otherwise."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..urls.copy import copy_one, resume_point
+from ..urls.errors import TransferError
+from ..urls.registry import Registry, Stores
+from ..urls.settings import CopySettings
+from ..urls.url import Url, parse_url
+from .cache import DigestCache, sha256_file
+from .errors import StepFailed
+
+ALGORITHM = "SHA256"
+
+
+@dataclass
+class Tally:
+    """What a run's staging did, for its summary (Pegasus counts integrity checks; so do we)."""
+
+    files: int = 0
+    bytes: int = 0
+    verified: int = 0
+    mismatches: int = 0
+    retries: int = 0
+    seconds: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, **counts: float) -> None:
+        """Add to the counts."""
+        with self._lock:
+            for k, v in counts.items():
+                setattr(self, k, getattr(self, k) + v)
+
+    def as_json(self) -> dict[str, Any]:
+        """The counts."""
+        return {k: getattr(self, k) for k in ("files", "bytes", "verified", "mismatches", "retries", "seconds")}
+
+
+class Staging:
+    """The run's URL stores (sessions kept for the whole run) and its digest cache."""
+
+    def __init__(self, digests: DigestCache, registry: Registry | None = None, parallel: int = 4) -> None:
+        self.settings = CopySettings(quiet=True, mkdirs=True, parallel=parallel, checksum=ALGORITHM)
+        self.stores = Stores(self.settings, registry)
+        self.digests = digests
+        self.tally = Tally()
+
+    def close(self) -> None:
+        """End every session."""
+        self.stores.close()
+
+    def abort(self) -> None:
+        """Stop transfers in progress (from another thread)."""
+        self.stores.abort()
+
+    def url(self, text: str) -> Url:
+        """A URL the stores take, or StepFailed naming it."""
+        try:
+            return parse_url(text)
+        except Exception as exc:  # noqa: BLE001 - UsageError from parse_url, said as a permanent failure
+            raise StepFailed(text, str(exc)) from None
+
+    def probe(self, text: str) -> dict[str, Any]:
+        """What identifies the source's content before fetching: {"sha256": ...} when it can be known (a local
+        file through the digest cache, a server's CKSM), else {"size", "mtime"}; StepFailed if it is missing."""
+        u = self.url(text)
+        if u.scheme == "file":
+            try:
+                return {"sha256": self.digests.digest(u.path)}
+            except OSError as exc:
+                raise StepFailed(text, f"cannot read: {exc.strerror or exc}") from None
+        store = self.stores.of(u)
+        try:
+            if store.can_checksum:
+                try:
+                    return {"sha256": store.checksum(u, ALGORITHM).lower()}
+                except TransferError:
+                    store.forget(u)  # a server without SHA256 CKSM: fall back to what stat says
+            st = store.stat(u)
+        except (OSError, TransferError) as exc:
+            store.forget(u)
+            raise StepFailed(text, f"cannot reach: {exc}", transient=True) from None
+        if st is None:
+            raise StepFailed(text, "no such file at the source")
+        return {"size": st.size, "mtime": st.mtime}
+
+    def fetch(self, text: str, part: Path, expected: str | None) -> tuple[str, int]:
+        """Copy the source into the local file part (resuming a part left by an earlier attempt), verify it;
+        (sha256, bytes moved). A digest that differs from expected (declared, or the server's) is a transient
+        StepFailed: the bytes were damaged on the way and a retry may get them right."""
+        import time
+
+        u = self.url(text)
+        local = parse_url("file://" + str(part))
+        t0 = time.monotonic()
+        resume = resume_point(self.stores, u, local) if part.exists() and u.scheme != "file" else 0
+        try:
+            n = copy_one(self.stores, u, local, resume)
+        except (OSError, TransferError) as exc:
+            self.stores.of(u).forget(u)
+            raise StepFailed(text, f"transfer failed: {exc}", transient=True) from None
+        digest = sha256_file(part)
+        server = None
+        store = self.stores.of(u)
+        if expected is None and u.scheme != "file" and store.can_checksum:
+            try:
+                server = store.checksum(u, ALGORITHM).lower()
+            except (OSError, TransferError):
+                store.forget(u)
+        want = expected or server
+        self.tally.add(files=1, bytes=n, seconds=time.monotonic() - t0, verified=1 if want else 0)
+        if want is not None and digest != want:
+            self.tally.add(mismatches=1)
+            part.unlink(missing_ok=True)  # never resume onto damaged bytes
+            raise StepFailed(text, f"sha256 mismatch: expected {want}, got {digest} "
+                             f"({'declared' if expected else 'the server computes'} {want[:12]})", transient=True)
+        return digest, n
+
+    def deliver(self, local: Path, digest: str, text: str) -> int:
+        """Copy a content-store file to the destination and check the destination's sha256 (where the server
+        can compute it); bytes moved."""
+        import time
+
+        u = self.url(text)
+        src = parse_url("file://" + str(local))
+        store = self.stores.of(u)
+        if not store.can_write:
+            raise StepFailed(text, f"{u.scheme}:// URLs can only be sources")
+        t0 = time.monotonic()
+        try:
+            n = copy_one(self.stores, src, u)
+            there = store.checksum(u, ALGORITHM).lower() if store.can_checksum else None
+        except (OSError, TransferError) as exc:
+            store.forget(u)
+            raise StepFailed(text, f"transfer failed: {exc}", transient=True) from None
+        self.tally.add(files=1, bytes=n, seconds=time.monotonic() - t0, verified=1 if there else 0)
+        if there is not None and there != digest:
+            self.tally.add(mismatches=1)
+            raise StepFailed(text, f"sha256 mismatch at the destination: sent {digest}, it has {there}",
+                             transient=True)
+        return n
+
+    def delivered(self, text: str, size: int) -> bool:
+        """Whether the destination still holds a file of the size delivered (a cached stage-out is redone if its
+        file was removed)."""
+        u = self.url(text)
+        try:
+            st = self.stores.of(u).stat(u)
+        except (OSError, TransferError):
+            self.stores.of(u).forget(u)
+            return False
+        return st is not None and st.size == size
