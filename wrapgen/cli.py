@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wrapgen.urls.cli",
     "wrapgen.wsrf.cli",
     "wrapgen.gram.cli",
+    "wrapgen.pipeline.cli",
 )
 
 # Which module registers each command: a run imports only its command's module (the others pull in TLS,
@@ -35,6 +36,8 @@ COMMANDS: dict[str, str] = {
     "wsrf": "wrapgen.wsrf.cli", "jobmanager": "wrapgen.gram.cli", "globusrun": "wrapgen.gram.cli",
     "job-run": "wrapgen.gram.cli", "job-submit": "wrapgen.gram.cli", "job-status": "wrapgen.gram.cli",
     "job-cancel": "wrapgen.gram.cli", "rsl": "wrapgen.gram.cli", "submit": "wrapgen.gram.cli",
+    "run": "wrapgen.pipeline.cli", "plan": "wrapgen.pipeline.cli", "why": "wrapgen.pipeline.cli",
+    "status": "wrapgen.pipeline.cli", "report": "wrapgen.pipeline.cli",
 }
 
 

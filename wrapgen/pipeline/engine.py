@@ -102,10 +102,11 @@ class Engine:
     """Runs one graph against one state directory (one driver at a time: a flock the kernel frees on kill -9)."""
 
     def __init__(self, graph: Graph, state: Path, workers: int | None = None, quiet: bool = True,
-                 executor_options: dict[str, Any] | None = None, registry: Any = None) -> None:
+                 executor_options: dict[str, Any] | None = None, registry: Any = None, progress: bool = False) -> None:
         self.graph, self.state = graph, state
         self.workers = workers or max(2, os.cpu_count() or 2)
-        self.quiet = quiet
+        self.quiet, self.progress = quiet, progress
+        self.previous: dict[str, tuple[str, dict[str, Any]]] = {}
         self.executor_options = executor_options or {}
         self.registry = registry
         self._executors: dict[str, Executor] = {}
@@ -157,6 +158,35 @@ class Engine:
             return True
         return have
 
+    # --- a plan ----------------------------------------------------------------------------------------------------
+    def plan(self) -> Planner:
+        """What a run would do now (nothing is run; digests computed on the way are remembered)."""
+        self.state.mkdir(parents=True, exist_ok=True)
+        journal = Journal(self.state / "journal.db")
+        digests = DigestCache(journal.digests())
+        staging = Staging(digests, self.registry)
+        try:
+            with ThreadPoolExecutor(self.workers) as pool:
+                static = self.static(staging, pool)
+            self.previous = journal.previous()
+            self.planner = Planner(self.graph, journal.known(), self.previous, static,
+                                   self._have(Objects(self.state / "objects"), staging))
+            self.planner.start()
+            journal.remember_digests(digests.take_new())
+        finally:
+            staging.close()
+            journal.close()
+        return self.planner
+
+    def result_time(self, key: str | None) -> str:
+        """When the result for key was recorded, as local time."""
+        journal = Journal(self.state / "journal.db")
+        try:
+            row = journal.result(key or "")
+        finally:
+            journal.close()
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["at"])) if row else "?"
+
     # --- a run -----------------------------------------------------------------------------------------------------
     def run(self) -> RunResult:
         """Run the graph to the end (every node done, cached, failed or blocked)."""
@@ -185,7 +215,7 @@ class Engine:
         status = "failed"
         try:
             static = self.static(staging, pool)
-            previous = journal.previous()
+            previous = self.previous = journal.previous()
             have = self._have(objects, staging)
             planner = self.planner = Planner(self.graph, journal.known(), previous, static, have)
             running: dict[Future[dict[str, str]], Decision] = {}
@@ -197,6 +227,7 @@ class Engine:
                                         log)] = d
 
             launch(planner.start())
+            bar = _Progress(len(self.graph.nodes), planner.counts().get(CACHED, 0)) if self.progress else None
             while running:
                 finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 for f in finished:
@@ -215,6 +246,8 @@ class Engine:
                     results[d.node] = NodeResult(d.node, node.step, DONE, d.key, node.point, outputs,
                                                  attempts=attempts, seconds=seconds, placement=node.placement)
                     launch(planner.finished(d.node, outputs))
+                if bar is not None:
+                    bar.update(planner.counts())
             cached = []
             for name, dec in planner.decisions.items():
                 if dec.status == CACHED:
@@ -226,6 +259,8 @@ class Engine:
             journal.set_latest(cached)
             status = "done" if all(r.status in (CACHED, DONE) for r in results.values()) else "failed"
         finally:
+            if self.progress and "bar" in locals() and bar is not None:
+                bar.close()
             pool.shutdown(wait=True, cancel_futures=True)
             for ex in self._executors.values():
                 ex.close()
@@ -287,6 +322,8 @@ class Engine:
                         exc.cause = f"{exc.node}: {exc.cause}"
                     raise
                 log.write(f"{EVENT}.retry", level="WARNING", node=node.name, attempt=attempt, msg=exc.cause)
+                if node.kind != "compute":
+                    staging.tally.add(retries=1)
                 time.sleep(min(0.2 * 2 ** i, 10.0))
         raise AssertionError("unreachable")
 
@@ -338,6 +375,29 @@ class Engine:
                 raise StepFailed(node.name, f"the call ended without writing its output {name}", transient=True)
             outputs[name] = objects.ingest(path)
         return outputs
+
+
+class _Progress:
+    """A progress bar on the terminal (rich): nodes ended out of all, and how many were cached."""
+
+    def __init__(self, total: int, cached: int) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                           console=Console(stderr=True), transient=True)
+        self._task = self._p.add_task("steps", total=total, completed=cached)
+        self._p.start()
+
+    def update(self, counts: dict[str, int]) -> None:
+        """Show counts (by status) now."""
+        ended = sum(counts.get(k, 0) for k in (CACHED, DONE, FAILED, "blocked"))
+        self._p.update(self._task, completed=ended,
+                       description=f"steps ({counts.get('running', 0)} running, {counts.get(FAILED, 0)} failed)")
+
+    def close(self) -> None:
+        """Remove the bar."""
+        self._p.stop()
 
 
 def run(pipeline: str | os.PathLike[str] | Graph, state: str | os.PathLike[str] | None = None,

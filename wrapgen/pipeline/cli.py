@@ -1,0 +1,220 @@
+"""`wrapgen run | plan | why | status | report`: a pipeline from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the pipeline commands."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-f", "--file", dest="pipeline", default="pipeline.yaml", metavar="PIPELINE",
+                        help="the pipeline file (default: pipeline.yaml)")
+    common.add_argument("--state", default=None, metavar="DIR",
+                        help="journal and content store (default: .wrapgen/<name> beside the pipeline file)")
+
+    p = subparsers.add_parser("run", parents=[common], help="run a pipeline: what is up to date stays, what changed "
+                              "runs, a killed run resumes")
+    p.add_argument("file", nargs="?", default=None, metavar="PIPELINE", help="the pipeline file (or -f)")
+    p.add_argument("-j", "--workers", type=int, default=None, metavar="N", help="steps at once (default: cores)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(func=_run)
+
+    p = subparsers.add_parser("plan", parents=[common], help="show what a run would do now, and why")
+    p.add_argument("file", nargs="?", default=None, metavar="PIPELINE", help="the pipeline file (or -f)")
+    p.add_argument("-v", "--verbose", action="store_true", help="list cached steps too")
+    p.set_defaults(func=_plan)
+
+    p = subparsers.add_parser("why", parents=[common], help="why a step would run: its key against the last one")
+    p.add_argument("step", metavar="STEP", help="a step, or one point of a sweep (heat[nsteps=10])")
+    p.set_defaults(func=_why)
+
+    p = subparsers.add_parser("status", parents=[common], help="a run's summary, failures and results table")
+    p.add_argument("run", nargs="?", default=None, metavar="RUN", help="a run's guid (or its start; default: last)")
+    p.add_argument("--json", action="store_true", help="machine-readable")
+    p.set_defaults(func=_status)
+
+    p = subparsers.add_parser("report", parents=[common], help="a run's lifelines, transfers and time breakdown as a "
+                              "PNG, and a text summary")
+    p.add_argument("run", nargs="?", default=None, metavar="RUN", help="a run's guid (or its start; default: last)")
+    p.add_argument("-o", "--output", default=None, metavar="PNG", help="where to write (default: <state>/report.png)")
+    p.set_defaults(func=_report)
+
+
+def _graph(args: argparse.Namespace) -> Any:
+    from .load import load_pipeline
+
+    return load_pipeline(getattr(args, "file", None) or args.pipeline)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .engine import run
+
+    result = run(_graph(args), args.state, args.workers, quiet=args.quiet,
+                 progress=not args.quiet and sys.stderr.isatty())
+    if not args.quiet:
+        print(summary(result))
+    return 0 if result.ok else 1
+
+
+def summary(result: Any) -> str:
+    """What a run did, in a few lines."""
+    c = result.counts()
+    s = result.staging
+    lines = [f"run {result.guid[:12]} of {result.pipeline}: {result.seconds:.2f} s; "
+             + ", ".join(f"{v} {k}" for k, v in sorted(c.items()))]
+    if not result.ran:
+        lines.append("nothing to do: every step is up to date")
+    if s["files"]:
+        lines.append(f"staging: {s['files']} files, {s['bytes']} bytes, {s['verified']} verified (sha256), "
+                     f"{s['mismatches']} mismatches, {s['retries']} retries")
+    for r in result.nodes.values():
+        if r.status == "failed":
+            lines.append(f"FAILED {r.node} after {r.attempts} attempt(s): {r.cause}")
+    blocked = [r.node for r in result.nodes.values() if r.status == "blocked"]
+    if blocked:
+        lines.append(f"not run (a step they need failed): {', '.join(blocked[:10])}"
+                     + (f" and {len(blocked) - 10} more" if len(blocked) > 10 else ""))
+    lines.append(f"state {result.state}; log {result.log}")
+    return "\n".join(lines)
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from .engine import Engine, state_dir
+
+    graph = _graph(args)
+    planner = Engine(graph, state_dir(graph, args.state)).plan()
+    counts = planner.counts()
+    for name, d in planner.decisions.items():
+        if d.status == "run":
+            print(f"run      {name}: {'; '.join(d.reason)}")
+        elif d.status == "waiting":
+            ups = [u for u in graph.nodes[name].upstream if planner.decisions[u].status != "cached"]
+            print(f"waiting  {name}: runs only if the new outputs of {', '.join(ups)} differ in content")
+        elif args.verbose:
+            print(f"cached   {name}")
+    print(", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+    return 0
+
+
+def _why(args: argparse.Namespace) -> int:
+    from .engine import Engine, state_dir
+    from .errors import PipelineError
+    from .keys import diff
+
+    graph = _graph(args)
+    nodes = [n for n in graph.nodes if n == args.step] or [n.name for n in graph.of_step(args.step)]
+    if not nodes:
+        raise PipelineError(f"no step {args.step!r}; the steps are {', '.join(dict.fromkeys(n.step for n in graph.nodes.values()))}")
+    engine = Engine(graph, state_dir(graph, args.state))
+    planner = engine.plan()
+    previous = engine.previous
+    for name in nodes:
+        d = planner.decisions[name]
+        prev = previous.get(name)
+        if d.status == "cached":
+            print(f"{name}: up to date (key {d.key[:16] if d.key else '?'}, cached result of a run at "
+                  f"{engine.result_time(d.key)})")
+        elif d.status == "run":
+            print(f"{name}: runs; key {prev[0][:16] if prev else '(none)'} -> {d.key[:16] if d.key else '?'}")
+            for line in d.reason:
+                print(f"  {line}")
+        else:
+            ups = [u for u in graph.nodes[name].upstream if planner.decisions[u].status != "cached"]
+            print(f"{name}: waits for {', '.join(ups)}; it runs only if their new outputs differ in content")
+            if prev:
+                known = {k: v for k, v in prev[1].items() if k != "inputs"}
+                for line in diff(known, {k: v for k, v in _partial(planner, name).items() if k in known}):
+                    print(f"  {line}")
+    return 0
+
+
+def _partial(planner: Any, name: str) -> dict[str, Any]:
+    """A waiting node's record without its inputs (which are not known yet)."""
+    node = planner.graph.nodes[name]
+    if node.kind != "compute":
+        return {}
+    from .keys import compute_record
+
+    return compute_record(node, planner.static[name]["kernel"], {})
+
+
+def _pick(journal: Any, run: str | None) -> dict[str, Any]:
+    from .errors import PipelineError
+
+    runs = journal.runs()
+    if not runs:
+        raise PipelineError("this pipeline has not run yet")
+    if run is None:
+        return runs[-1]
+    found = [r for r in runs if r["guid"].startswith(run)]
+    if len(found) != 1:
+        raise PipelineError(f"run {run!r}: {'no such run' if not found else 'ambiguous'}; runs: "
+                            + ", ".join(r["guid"][:12] for r in runs[-5:]))
+    return found[0]
+
+
+def _status(args: argparse.Namespace) -> int:
+    from .engine import Engine, state_dir
+    from .journal import Journal
+
+    graph = _graph(args)
+    state = state_dir(graph, args.state)
+    journal = Journal(state / "journal.db")
+    try:
+        r = _pick(journal, args.run)
+        failures = [a for a in journal.attempts(run=r["guid"]) if a["event"] == "failed"]
+    finally:
+        journal.close()
+    planner = Engine(graph, state).plan()
+    rows = []
+    for name, d in planner.decisions.items():
+        n = graph.nodes[name]
+        rows.append({"node": name, **n.point, "status": {"cached": "up to date"}.get(d.status, d.status),
+                     **{k: v[:12] for k, v in planner.outputs.get(name, {}).items()}})
+    if args.json:
+        print(json.dumps({"run": r, "failures": failures, "table": rows}, indent=1))
+        return 0
+    summ = r["summary"] or {}
+    print(f"run {r['guid']} ({r['status'] or 'did not end: killed?'}), pid {r['pid']}: {summ.get('counts', {})}")
+    if summ.get("staging"):
+        print(f"staging: {summ['staging']}")
+    for a in failures:
+        info = a["info"] or {}
+        print(f"failed {a['node']} attempt {a['attempt']}{' (transient)' if info.get('transient') else ''}: "
+              f"{info.get('cause')}")
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    if rows:
+        table = Table(*dict.fromkeys(k for row in rows for k in row))
+        cols = list(table.columns)
+        for row in rows:
+            table.add_row(*(escape(str(row.get(str(c.header), ""))) for c in cols))
+        Console(width=max(100, Console().width)).print(table)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .engine import state_dir
+    from .journal import Journal
+    from .report import render
+
+    graph = _graph(args)
+    state = state_dir(graph, args.state)
+    journal = Journal(state / "journal.db")
+    try:
+        r = _pick(journal, args.run)
+    finally:
+        journal.close()
+    out = Path(args.output) if args.output else state / "report.png"
+    text = render(state / "runs" / f"{r['guid']}.log", out)
+    print(text)
+    print(f"report: {out}")
+    return 0
