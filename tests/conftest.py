@@ -147,3 +147,26 @@ def gct():
     proc.terminate()
     proc.wait(10)
     shutil.rmtree(root)
+
+
+# --- schedulers the job and pipeline tests run on; each lives for its test module only --------------------------
+@pytest.fixture(scope="module")
+def slurm():
+    """The cluster's client environment (SLURM_CONF, PATH)."""
+    from wrapgen.gram.localslurm import LocalSlurm
+
+    with LocalSlurm() as cluster:
+        yield cluster.env
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    """A Dask LocalCluster (worker processes) on 127.0.0.1; its scheduler address."""
+    from distributed import LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address=None)
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()

@@ -1,32 +1,10 @@
-"""Peers the job tests start: a one-node Slurm on 127.0.0.1 (wrapgen.gram.localslurm: Debian's slurm-wlm and
-munge), a Dask LocalCluster and a GRAM5 gatekeeper. Each lives for its test module only, so no daemon of theirs
-runs beside the rest of the suite."""
+"""The GRAM5 gatekeeper the job tests start (the one-node Slurm and the Dask LocalCluster, which pipelines use
+too, are in tests/conftest.py). It lives for its test module only, so no daemon of its runs beside the rest of the
+suite."""
 
 from __future__ import annotations
 
 import pytest
-
-
-@pytest.fixture(scope="module")
-def slurm():
-    """The cluster's client environment (SLURM_CONF, PATH)."""
-    from wrapgen.gram.localslurm import LocalSlurm
-
-    with LocalSlurm() as cluster:
-        yield cluster.env
-
-
-@pytest.fixture(scope="module")
-def dask_cluster():
-    """A Dask LocalCluster (worker processes) on 127.0.0.1; its scheduler address."""
-    from distributed import LocalCluster
-
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None)
-    try:
-        yield cluster.scheduler_address
-    finally:
-        cluster.close()
 
 
 @pytest.fixture(scope="module")
