@@ -44,10 +44,16 @@ class ServiceExecutor(Executor):
                                               {a: str(p) for a, p in inputs.items()},
                                               {k: json.dumps(v) for k, v in node.params.items()})
             note("started", self.target)
-            function = getattr(self._proxy(), node.function or "")
+            try:
+                proxy = self._proxy()
+            except WrapgenError as exc:  # the service is down or restarting: a later attempt may find it
+                raise StepFailed(node.name, str(exc), transient=True) from None
+            function = getattr(proxy, node.function or "")
             values = gathered(fn, function(**kwargs), kwargs)
             work.mkdir(parents=True, exist_ok=True)
             write_values(node.function or "", values, {n: str(p) for n, p in files.items()})
+        except StepFailed:
+            raise
         except UsageError as exc:
             raise StepFailed(node.name, f"bad arguments: {exc}") from None
         except (requests.ConnectionError, requests.Timeout, OSError) as exc:
