@@ -8,7 +8,7 @@ from typing import Any
 
 from .errors import UsageError, WrapgenError
 
-__all__ = ["UsageError", "WrapgenError", "__version__", "connect", "copy", "load", "submit"]
+__all__ = ["UsageError", "WrapgenError", "__version__", "call", "connect", "copy", "load", "run", "submit"]
 
 
 def load(spec: str | os.PathLike[str], isolate: bool = False) -> types.ModuleType:
@@ -56,6 +56,23 @@ def submit(target: str, job: Any, **options: Any) -> Any:
     from .gram.job import submit as _submit
 
     return _submit(target, job, **options)
+
+
+def call(target: str | os.PathLike[str], function: str, *args: Any, **kwargs: Any) -> Any:
+    """One kernel call with the local call's signature and results, wherever it runs: target a spec file (in this
+    process), fork://, slurm:// or dask://HOST:PORT (a job; function as 'SPEC#FUNCTION') or a published
+    service's http(s):// URL. inout arrays are updated in place and kernel errors raise the same classes."""
+    from .pipeline.call import call as _call
+
+    return _call(target, function, *args, **kwargs)
+
+
+def run(pipeline: str | os.PathLike[str], **options: Any) -> Any:
+    """Run a pipeline file (stage in, compute, stage out): what is up to date stays, what changed runs, a killed
+    run resumes. Options: state (directory), workers. Returns a RunResult (ok, counts(), table(), output())."""
+    from .pipeline.engine import run as _run
+
+    return _run(pipeline, **options)
 
 
 def __getattr__(name: str) -> str:
