@@ -363,12 +363,21 @@ class Engine:
         work.mkdir(parents=True, exist_ok=True)
         executor = self._executor(node.placement)
 
+        natives: list[str] = []
+
         def note(event: str, native: str | None) -> None:
             journal.event(log.guid, node.name, key, event, attempt, native)
             if native is not None:
+                natives.append(native)
                 log.write(f"{EVENT}.job.{event}", node=node.name, native=native)
 
-        files = executor.run(node, key, inputs, work, note)
+        try:
+            files = executor.run(node, key, inputs, work, note)
+        finally:
+            history = getattr(executor, "events", None)
+            if natives and history is not None:  # the job's own state changes, at the times they happened
+                for e in history(natives[-1]):
+                    log.write(f"{EVENT}.job.state", t=e["at"], node=node.name, native=natives[-1], state=e["state"])
         outputs = {}
         for name, path in files.items():
             if not path.exists():
