@@ -43,6 +43,7 @@ demo: system $(VENV)/.installed
 	@$(VPY) -P tutorials/02_publish_service.py
 	@$(VPY) -P tutorials/03_move_data.py
 	@$(VPY) -P tutorials/04_jobs.py
+	@$(VPY) -P tutorials/05_pipeline.py
 
 FINISHED := build/pytest-finished
 

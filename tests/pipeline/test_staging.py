@@ -174,3 +174,16 @@ def test_stage_in_over_http_keys_by_size_and_time_and_digests_the_stream(workdir
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_a_refusal_is_not_retried(workdir, tmp_path) -> None:
+    root = tmp_path / "ro"
+    root.mkdir()
+    np.save(root / "u.npy", field())
+    with Server(root, anonymous=True, anonymous_access="read") as srv:  # uploads refused: 550
+        url = f"ftp://127.0.0.1:{srv.port}"
+        p = write(workdir / "p.yaml", text(f"{url}/u.npy", f"{url}/out.npy", retries=3))
+        r = run(p)
+    s = r.nodes["save"]
+    assert s.status == "failed" and s.attempts == 1 and " 550 " in s.cause
+    assert r.nodes["heat"].status == "done"

@@ -36,7 +36,7 @@ class ReplyError(GridFTPError):
     """The server refused a command; .code and .text hold its reply."""
 
     def __init__(self, command: str, code: int, text: str) -> None:
-        super().__init__(f"{command.split(' ')[0]}: {code} {text}")
+        super().__init__(f"{command.split(' ')[0]}: {code} {text}", transient=400 <= code < 500)
         self.code, self.text = code, text
 
 

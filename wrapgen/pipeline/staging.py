@@ -86,7 +86,7 @@ class Staging:
             st = store.stat(u)
         except (OSError, TransferError) as exc:
             store.forget(u)
-            raise StepFailed(text, f"cannot reach: {exc}", transient=True) from None
+            raise StepFailed(text, f"cannot reach: {exc}", transient=getattr(exc, "transient", True)) from None
         if st is None:
             raise StepFailed(text, "no such file at the source")
         return {"size": st.size, "mtime": st.mtime}
@@ -105,7 +105,7 @@ class Staging:
             n = copy_one(self.stores, u, local, resume)
         except (OSError, TransferError) as exc:
             self.stores.of(u).forget(u)
-            raise StepFailed(text, f"transfer failed: {exc}", transient=True) from None
+            raise StepFailed(text, f"transfer failed: {exc}", transient=getattr(exc, "transient", True)) from None
         digest = sha256_file(part)
         server = None
         store = self.stores.of(u)
@@ -139,7 +139,7 @@ class Staging:
             there = store.checksum(u, ALGORITHM).lower() if store.can_checksum else None
         except (OSError, TransferError) as exc:
             store.forget(u)
-            raise StepFailed(text, f"transfer failed: {exc}", transient=True) from None
+            raise StepFailed(text, f"transfer failed: {exc}", transient=getattr(exc, "transient", True)) from None
         self.tally.add(files=1, bytes=n, seconds=time.monotonic() - t0, verified=1 if there else 0)
         if there is not None and there != digest:
             self.tally.add(mismatches=1)

@@ -42,7 +42,8 @@ class HTTPStore(Store):
         if r.status_code == 404:
             return None
         if r.status_code != 200:
-            raise TransferError(f"{url.text}: HTTP {r.status_code} {r.reason}")
+            raise TransferError(f"{url.text}: HTTP {r.status_code} {r.reason}",
+                                transient=r.status_code >= 500 or r.status_code in (408, 429))
         modified = r.headers.get("Last-Modified")
         mtime = email.utils.parsedate_to_datetime(modified).timestamp() if modified else 0.0
         return Stat(int(r.headers.get("Content-Length", 0)), mtime)
@@ -53,11 +54,13 @@ class HTTPStore(Store):
         import requests
 
         if offset or length is not None:
-            raise TransferError(f"{url.text}: partial copies (-off/-len) are not supported for http(s) sources")
+            raise TransferError(f"{url.text}: partial copies (-off/-len) are not supported for http(s) sources",
+                                transient=False)
         try:
             with requests.get(url.text, stream=True, timeout=self.settings.http_timeout) as r:
                 if r.status_code != 200:
-                    raise TransferError(f"{url.text}: HTTP {r.status_code} {r.reason}")
+                    raise TransferError(f"{url.text}: HTTP {r.status_code} {r.reason}",
+                                        transient=r.status_code >= 500 or r.status_code in (408, 429))
                 with self._lock:
                     if self._aborted:
                         raise TransferError(f"{url.text}: aborted")
