@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import io
 import json
 import os
 import sys
@@ -36,21 +37,24 @@ def _spec(path: str, mtime_ns: int, size: int) -> Any:
 
 
 def call_from_files(spec: str | os.PathLike[str], function: str, inputs: dict[str, str], params: dict[str, str],
-                    outputs: dict[str, str], isolate: bool = False) -> dict[str, Any]:
-    """Call function with arrays/scalars read from files and params; write the outputs named; all the outputs."""
+                    outputs: dict[str, str], isolate: bool = False, module: Any = None) -> dict[str, Any]:
+    """Call function with arrays/scalars read from files and params; write the outputs named; all the outputs.
+    module: the spec's module if the caller has it loaded already (else it is loaded, building if needed)."""
     from .loader import load
 
     lib, fn, kwargs = read_arguments(spec, function, inputs, params)
-    module = load(spec, isolate=isolate)
+    if module is None:
+        module = load(spec, isolate=isolate)
     values = gathered(fn, getattr(module, function)(**kwargs), kwargs)
     write_values(function, values, outputs)
     return values
 
 
-def read_arguments(spec: str | os.PathLike[str], function: str, inputs: dict[str, str],
+def read_arguments(spec: str | os.PathLike[str], function: str, inputs: dict[str, str | bytes],
                    params: dict[str, str]) -> tuple[Any, Any, dict[str, Any]]:
-    """(library, function model, keyword arguments) for a call whose inputs are files (.npy for arrays, JSON for
-    scalars) and whose params are JSON texts; UsageError for a name the function does not take or one missing."""
+    """(library, function model, keyword arguments) for a call whose inputs are files or their bytes (.npy for
+    arrays, JSON for scalars) and whose params are JSON texts; UsageError for a name the function does not take or
+    one missing."""
     import numpy as np
 
     from .wrapper import python_params
@@ -67,12 +71,12 @@ def read_arguments(spec: str | os.PathLike[str], function: str, inputs: dict[str
         if name not in accepted:
             raise UsageError(f"--input {name}: {function} takes {', '.join(req + opt)}")
         if fn.args[name].shape is not None:
-            with open(path, "rb") as f:
+            with io.BytesIO(path) if isinstance(path, bytes) else open(path, "rb") as f:
                 a = np.load(f, allow_pickle=False)
             # this array is the job's own copy: lay it out as the kernel wants (an inout array is written back)
             kwargs[name] = np.asfortranarray(a) if lib.language.startswith("fortran") else np.ascontiguousarray(a)
         else:
-            kwargs[name] = json.loads(Path(path).read_text())
+            kwargs[name] = json.loads(path if isinstance(path, bytes) else Path(path).read_bytes())
     for name, text in params.items():
         if name not in accepted:
             raise UsageError(f"--param {name}: {function} takes {', '.join(req + opt)}")
@@ -104,6 +108,18 @@ def gathered(fn: Any, returned: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+def encode(value: Any) -> bytes:
+    """An output as its file holds it: an array as .npy (never a pickle), a scalar as a JSON line. The bytes are a
+    function of the value alone, so equal results have equal digests."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        buf = io.BytesIO()
+        np.save(buf, value, allow_pickle=False)
+        return buf.getvalue()
+    return (json.dumps(value.item() if isinstance(value, np.generic) else value) + "\n").encode()
+
+
 def write_values(function: str, values: dict[str, Any], outputs: dict[str, str]) -> None:
     """Write the outputs named (NAME -> file): arrays as .npy (never pickles), scalars as JSON."""
     import numpy as np
@@ -113,11 +129,11 @@ def write_values(function: str, values: dict[str, Any], outputs: dict[str, str])
             raise UsageError(f"--output {name}: {function} gives {', '.join(values) or 'nothing'}")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         v = values[name]
-        if isinstance(v, np.ndarray):
+        if isinstance(v, np.ndarray):  # streamed: no second copy of a large array in memory
             with open(path, "wb") as f:
                 np.save(f, v, allow_pickle=False)
         else:
-            Path(path).write_text(json.dumps(v.item() if isinstance(v, np.generic) else v) + "\n")
+            Path(path).write_bytes(encode(v))
 
 
 def parser() -> argparse.ArgumentParser:

@@ -7,8 +7,10 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import threading
 import types
 from pathlib import Path
+from typing import Any
 
 from ..spec.model import Library
 from .build import build
@@ -28,6 +30,22 @@ def load(spec: str | os.PathLike[str] | Library, cache: str | os.PathLike[str] |
 
         return IsolatedModule(spec, cache=cache)
     built = build(spec, cache)
+    with _lock_for(built.name):
+        return _import(built)
+
+
+_LOCKS_GUARD = threading.Lock()
+_LOCKS: dict[str, threading.Lock] = {}
+
+
+def _lock_for(name: str) -> threading.Lock:
+    # Threads loading one library (a pipeline's steps) must not see each other's half-executed module in
+    # sys.modules: one imports, the others wait and get the finished module. Like importlib's own per-module locks.
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(name, threading.Lock())
+
+
+def _import(built: Any) -> types.ModuleType:
     existing = sys.modules.get(built.name)
     if existing is not None and Path(getattr(existing, "__file__", "")).parent == built.package:
         return existing

@@ -7,7 +7,9 @@ import os
 import threading
 from pathlib import Path
 
-from ..checksum import file_checksum
+from typing import Any
+
+from ..checksum import checksum, file_checksum
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -15,27 +17,77 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return file_checksum(path, "SHA256").lower()
 
 
+#: Outputs up to this size live in the journal (SQLite), not as files: a file create costs ~0.5 ms on a VM's
+#: disk, more than a whole in-process step may take.
+INLINE = 16 * 1024
+
+
 class Objects:
-    """Files by content under root/ab/cdef... (read-only once in place)."""
+    """Step outputs by content: small ones inline in the journal, others as files under root/ab/cdef...
+    (read-only once in place)."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self, root: Path, journal: Any = None) -> None:
+        self.root, self.journal = root, journal
         root.mkdir(parents=True, exist_ok=True)
+        self._inline: set[str] = journal.blob_digests() if journal is not None else set()
+        self._lock = threading.Lock()
 
-    def path(self, digest: str) -> Path:
-        """Where the object with this digest lives."""
+    def file(self, digest: str) -> Path:
+        """Where the object's file is (or would be)."""
         return self.root / digest[:2] / digest[2:]
 
     def has(self, digest: str) -> bool:
-        """Whether the object is present."""
-        return os.path.exists(self.path(digest))
+        """Whether the object is present (inline or as a file)."""
+        return digest in self._inline or os.path.exists(self.file(digest))
+
+    def stored_inline(self, digests: list[str]) -> None:
+        """The journal now holds these (their result was recorded)."""
+        with self._lock:
+            self._inline.update(digests)
+
+    def source(self, digest: str) -> Path | bytes:
+        """The object for an in-process reader: its bytes if inline, else its file."""
+        if digest in self._inline and self.journal is not None:
+            data = self.journal.blob(digest)
+            if data is not None:
+                return bytes(data)
+        return self.file(digest)
+
+    def path(self, digest: str) -> Path:
+        """The object as a file (an inline one is written out first, for jobs, services and deliveries)."""
+        final = self.file(digest)
+        if not final.exists() and digest in self._inline and self.journal is not None:
+            data = self.journal.blob(digest)
+            if data is not None:
+                self._place(bytes(data), final)
+        return final
+
+    def put(self, data: bytes) -> tuple[str, bytes | None]:
+        """Store bytes: (digest, the bytes if they are to go inline with the step's result, else None)."""
+        import hashlib
+
+        digest = hashlib.sha256(data).hexdigest() if len(data) <= INLINE else checksum("SHA256", data).lower()
+        if len(data) <= INLINE:
+            return digest, data
+        final = self.file(digest)
+        if not final.exists():
+            self._place(data, final)
+        return digest, None
+
+    def _place(self, data: bytes, final: Path) -> None:
+        final.parent.mkdir(exist_ok=True)
+        tmp = final.with_name(f".{final.name}.{os.getpid()}.{threading.get_ident()}")
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, final)
 
     def ingest(self, done: Path, digest: str | None = None) -> str:
         """Put a finished file into the store under its digest (computed unless given); returns the digest.
         The file is linked, not moved (a driver killed before it records the result finds the file where the
         step left it), and the rename is the last step: a reader never sees half an object."""
         digest = digest or sha256_file(done)
-        final = self.path(digest)
+        final = self.file(digest)
         if final.exists():
             return digest
         final.parent.mkdir(exist_ok=True)

@@ -4,11 +4,11 @@ retry can cure, and stops at nothing a kill -9 cannot resume. The planner decide
 from __future__ import annotations
 
 import os
-import shutil
+import queue
 import threading
 import time
 import uuid
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,7 +78,11 @@ class RunResult:
             if len(outs) != 1:
                 raise PipelineError(f"{node} gives {', '.join(outs) or 'nothing'}; name one")
             name = next(iter(outs))
-        return Objects(self.state / "objects").path(outs[name])
+        journal = Journal(self.state / "journal.db")
+        try:
+            return Objects(self.state / "objects", journal).path(outs[name])
+        finally:
+            journal.close()
 
     def table(self, step: str | None = None) -> list[dict[str, Any]]:
         """The results table: one row per node (of step, if given) with its parameters, status and output digests."""
@@ -170,7 +174,7 @@ class Engine:
                 static = self.static(staging, pool)
             self.previous = journal.previous()
             self.planner = Planner(self.graph, journal.known(), self.previous, static,
-                                   self._have(Objects(self.state / "objects"), staging))
+                                   self._have(Objects(self.state / "objects", journal), staging))
             self.planner.start()
             journal.remember_digests(digests.take_new())
         finally:
@@ -203,7 +207,7 @@ class Engine:
     def _run(self) -> RunResult:
         t0 = time.time()
         journal = Journal(self.state / "journal.db")
-        objects = Objects(self.state / "objects")
+        objects = Objects(self.state / "objects", journal)
         digests = DigestCache(journal.digests())
         staging = Staging(digests, self.registry)
         guid = self._guid = uuid.uuid4().hex
@@ -211,25 +215,32 @@ class Engine:
         results: dict[str, NodeResult] = {}
         journal.begin_run(guid, self.graph.name)
         log.start(f"{EVENT}.run", pipeline=self.graph.name, nodes=len(self.graph.nodes), pid=os.getpid())
+        (self.state / "work").mkdir(exist_ok=True)
+        (self.state / "tmp").mkdir(exist_ok=True)
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix="step")
         status = "failed"
         try:
             static = self.static(staging, pool)
             previous = self.previous = journal.previous()
+            self._attempts = journal.attempt_numbers()
             have = self._have(objects, staging)
             planner = self.planner = Planner(self.graph, journal.known(), previous, static, have)
-            running: dict[Future[dict[str, str]], Decision] = {}
+            running: dict[Future[Any], Decision] = {}
+            ended: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()  # O(1) per step, unlike wait()
 
             def launch(ready: list[Decision]) -> None:
                 for d in ready:
                     planner.running(d.node)
-                    running[pool.submit(self._execute, self.graph.nodes[d.node], d, journal, objects, staging,
-                                        log)] = d
+                    f = pool.submit(self._execute, self.graph.nodes[d.node], d, journal, objects, staging, log)
+                    running[f] = d
+                    f.add_done_callback(ended.put)
 
             launch(planner.start())
             bar = _Progress(len(self.graph.nodes), planner.counts().get(CACHED, 0)) if self.progress else None
             while running:
-                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                finished = [ended.get()]
+                while not ended.empty():
+                    finished.append(ended.get())
                 for f in finished:
                     d = running.pop(f)
                     node = self.graph.nodes[d.node]
@@ -294,21 +305,34 @@ class Engine:
                  log: EventLog) -> tuple[dict[str, str], int, float]:
         """Run one node with its retries; (outputs, attempts, seconds). Raises StepFailed when it gives up."""
         key = d.key or ""
-        first = journal.last_attempt(key) + 1
+        first = self._attempts.get(key, 0) + 1
         for i in range(node.retries + 1):
             attempt = first + i
             t = time.monotonic()
-            journal.event(log.guid, node.name, key, "started", attempt, info={"placement": node.placement})
+            if node.kind != "compute" or node.placement != "local":
+                # before the side effect (a transfer, a job, a service call) that a rerun must know of; an
+                # in-process call dies with its driver, and the BP log has its start anyway
+                journal.event(log.guid, node.name, key, "started", attempt, info={"placement": node.placement})
             log.start(f"{EVENT}.step", node=node.name, key=key[:16], kind=node.kind, placement=node.placement,
                       attempt=attempt)
             try:
-                outputs = self._do(node, key, attempt, journal, objects, staging, log)
+                try:
+                    outputs, blobs = self._do(node, key, attempt, journal, objects, staging, log)
+                except StepFailed:
+                    raise
+                except Exception as exc:  # a bug or an unforeseen error: this step fails, the run goes on
+                    import traceback
+
+                    raise StepFailed(node.name, f"{type(exc).__name__}: {exc}",
+                                     stderr=traceback.format_exc()) from None
                 seconds = time.monotonic() - t
                 journal.record_result(key, node.name, outputs, d.record or {}, log.guid, node.placement, seconds,
-                                      attempt)
+                                      attempt, blobs)
+                objects.stored_inline(list(blobs))
                 log.end(f"{EVENT}.step", 0, node=node.name, key=key[:16], kind=node.kind, attempt=attempt,
                         seconds=round(seconds, 6))
-                shutil.rmtree(self.state / "work" / key, ignore_errors=True)
+                for name in outputs:
+                    (self.state / "work" / f"{key}.{name}").unlink(missing_ok=True)
                 return outputs, i + 1, seconds
             except StepFailed as exc:
                 last = i == node.retries or not exc.transient
@@ -328,15 +352,15 @@ class Engine:
         raise AssertionError("unreachable")
 
     def _do(self, node: Node, key: str, attempt: int, journal: Journal, objects: Objects, staging: Staging,
-            log: EventLog) -> dict[str, str]:
+            log: EventLog) -> tuple[dict[str, str], dict[str, bytes]]:
+        """Do one attempt: (outputs, the small outputs' bytes to keep inline)."""
         assert self.planner is not None
         if node.kind == "stage_in":
             probe = self.planner.static[node.name]["probe"]
             known = node.sha256 or probe.get("sha256")
             if known and objects.has(known):
-                return {"data": known}  # the bytes are already here (another URL, an earlier run)
+                return {"data": known}, {}  # the bytes are already here (another URL, an earlier run)
             part = self.state / "tmp" / f"{key}.part"
-            part.parent.mkdir(exist_ok=True)
             log.start(f"{EVENT}.transfer", node=node.name, url=node.url, direction="in")
             try:
                 digest, n = staging.fetch(node.url or "", part, known)
@@ -346,7 +370,7 @@ class Engine:
             log.end(f"{EVENT}.transfer", 0, node=node.name, url=node.url, bytes=n, verified=1)
             objects.ingest(part, digest)
             part.unlink(missing_ok=True)
-            return {"data": digest}
+            return {"data": digest}, {}
         if node.kind == "stage_out":
             w = node.wires[0]
             digest = self.planner.outputs[w.node][w.output]
@@ -357,10 +381,11 @@ class Engine:
                 log.end(f"{EVENT}.transfer", -1, node=node.name, url=node.url, msg=exc.cause)
                 raise
             log.end(f"{EVENT}.transfer", 0, node=node.name, url=node.url, bytes=n, verified=1)
-            return {}
-        inputs = {w.arg: objects.path(self.planner.outputs[w.node][w.output]) for w in node.wires}
-        work = self.state / "work" / key
-        work.mkdir(parents=True, exist_ok=True)
+            return {}, {}
+        digests = {w.arg: self.planner.outputs[w.node][w.output] for w in node.wires}
+        # in-process calls read small inputs from memory; jobs and services need files
+        inputs = {a: objects.source(d) if node.placement == "local" else objects.path(d) for a, d in digests.items()}
+        work = self.state / "work"
         executor = self._executor(node.placement)
 
         natives: list[str] = []
@@ -378,12 +403,17 @@ class Engine:
             if natives and history is not None:  # the job's own state changes, at the times they happened
                 for e in history(natives[-1]):
                     log.write(f"{EVENT}.job.state", t=e["at"], node=node.name, native=natives[-1], state=e["state"])
-        outputs = {}
-        for name, path in files.items():
-            if not path.exists():
+        outputs, blobs = {}, {}
+        for name, got in files.items():
+            if isinstance(got, bytes):
+                outputs[name], blob = objects.put(got)
+                if blob is not None:
+                    blobs[outputs[name]] = blob
+            elif not got.exists():
                 raise StepFailed(node.name, f"the call ended without writing its output {name}", transient=True)
-            outputs[name] = objects.ingest(path)
-        return outputs
+            else:
+                outputs[name] = objects.ingest(got)
+        return outputs, blobs
 
 
 class _Progress:

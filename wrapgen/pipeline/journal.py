@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS attempts (seq INTEGER PRIMARY KEY AUTOINCREMENT, run 
 CREATE INDEX IF NOT EXISTS attempts_key ON attempts (key);
 CREATE INDEX IF NOT EXISTS attempts_run ON attempts (run);
 CREATE TABLE IF NOT EXISTS latest (node TEXT PRIMARY KEY, key TEXT NOT NULL, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS blobs (digest TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS digests (path TEXT PRIMARY KEY, dev INTEGER, ino INTEGER, size INTEGER,
     mtime_ns INTEGER, ctime_ns INTEGER, sha256 TEXT NOT NULL);
 """
@@ -85,10 +86,13 @@ class Journal:
                 "placement": placement, "seconds": seconds, "at": at}
 
     def record_result(self, key: str, node: str, outputs: dict[str, str], record: dict[str, Any], run: str,
-                      placement: str, seconds: float, attempt: int) -> None:
-        """A step's outputs, once their digests are known (the last write of a step: after it, it is done)."""
+                      placement: str, seconds: float, attempt: int, blobs: dict[str, bytes] | None = None) -> None:
+        """A step's outputs, once their digests are known, with the small ones' bytes (the last write of a step:
+        after it, it is done)."""
         now = time.time()
         with self._db.transaction() as db:
+            if blobs:
+                db.executemany("INSERT OR IGNORE INTO blobs VALUES (?, ?)", list(blobs.items()))
             db.execute("INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                        (key, node, _canon(outputs), _canon(record), run, placement, seconds, now))
             db.execute("INSERT INTO attempts (run, node, key, event, attempt, at) VALUES (?, ?, ?, 'done', ?, ?)",
@@ -105,6 +109,15 @@ class Journal:
             with self._db.transaction() as db:
                 db.executemany("INSERT OR REPLACE INTO latest VALUES (?, ?, ?)",
                                [(n, k, _canon(r)) for n, k, r in pairs])
+
+    def blob_digests(self) -> set[str]:
+        """The digests of the objects held inline."""
+        return {d for (d,) in self._db.get().execute("SELECT digest FROM blobs")}
+
+    def blob(self, digest: str) -> bytes | None:
+        """An inline object's bytes."""
+        row = self._db.get().execute("SELECT data FROM blobs WHERE digest = ?", (digest,)).fetchone()
+        return row[0] if row else None
 
     # --- attempts ----------------------------------------------------------------------------------------------
     def event(self, run: str, node: str, key: str, event: str, attempt: int, native: str | None = None,
@@ -123,10 +136,9 @@ class Journal:
         return [{"seq": s, "run": r, "node": n, "key": k, "event": e, "attempt": a, "native": nat, "at": at,
                  "info": json.loads(i) if i else None} for s, r, n, k, e, a, nat, at, i in rows]
 
-    def last_attempt(self, key: str) -> int:
-        """The highest attempt number a key has had (0 if none)."""
-        row = self._db.get().execute("SELECT MAX(attempt) FROM attempts WHERE key = ?", (key,)).fetchone()
-        return row[0] or 0
+    def attempt_numbers(self) -> dict[str, int]:
+        """key -> the highest attempt number it has had (keys that never started are absent)."""
+        return dict(self._db.get().execute("SELECT key, MAX(attempt) FROM attempts GROUP BY key"))
 
     # --- the digest cache ----------------------------------------------------------------------------------------
     def digests(self) -> dict[str, tuple[tuple[int, ...], str]]:

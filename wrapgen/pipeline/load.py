@@ -70,6 +70,26 @@ class _Checker:
         self.libs: dict[str, tuple[Path, Any, Any]] = {}  # step -> (spec path, Library, Function)
         self.outputs: dict[str, tuple[str, ...]] = {}
         self.issues: list[SpecIssue] = []
+        self._specs: dict[Path, Any] = {}
+        self._paths: dict[str, Path] = {}  # a spec file read once, however many steps call into it
+
+    def spec_path(self, text: str) -> Path:
+        """A spec's absolute path (resolved once per text: 10 000 steps may name one spec)."""
+        path = self._paths.get(text)
+        if path is None:
+            path = self._paths[text] = (self.base / text).resolve()
+        return path
+
+    def spec(self, path: Path) -> Any:
+        """The spec at path (its Library), or the SpecError reading it gave."""
+        from ..spec.load import load_spec
+
+        if path not in self._specs:
+            try:
+                self._specs[path] = load_spec(path)
+            except SpecError as exc:
+                self._specs[path] = exc
+        return self._specs[path]
 
     def issue(self, path: tuple[str | int, ...], message: str, key: bool = False) -> SpecIssue:
         return self.located.issue(path, message, key)
@@ -171,15 +191,12 @@ class _Checker:
     def _function(self, name: str, step: Step) -> tuple[Path, Any, Any] | None:
         if name in self.libs:
             return self.libs[name]
-        from ..spec.load import load_spec
-
         spec, sep, function = (step.compute or "").rpartition("#")
         if not sep or not spec or not function:
             return None
-        path = (self.base / spec).resolve()
-        try:
-            lib = load_spec(path)
-        except SpecError:
+        path = self.spec_path(spec)
+        lib = self.spec(path)
+        if isinstance(lib, SpecError):
             return None
         fn = lib.functions.get(function)
         if fn is None:
@@ -189,7 +206,6 @@ class _Checker:
 
     def _check_compute(self, name: str, step: Step) -> Iterator[SpecIssue]:
         from ..bind.wrapper import output_names, python_params
-        from ..spec.load import load_spec
 
         here = ("steps", name, "compute")
         yield from self._only(name, step, {"inputs", "params", "outputs", "sweep", "job", "service"})
@@ -197,11 +213,10 @@ class _Checker:
         if not sep or not spec or not function:
             yield self.issue(here, f"{step.compute!r}: expected SPEC#FUNCTION, e.g. ../services/heat.yaml#heat_step")
             return
-        try:
-            lib = load_spec((self.base / spec).resolve())
-        except SpecError as exc:
-            yield self.issue(here, f"spec {spec}: {exc.issues[0]}"
-                             + (f" (and {len(exc.issues) - 1} more)" if len(exc.issues) > 1 else ""))
+        lib = self.spec(self.spec_path(spec))
+        if isinstance(lib, SpecError):
+            yield self.issue(here, f"spec {spec}: {lib.issues[0]}"
+                             + (f" (and {len(lib.issues) - 1} more)" if len(lib.issues) > 1 else ""))
             return
         fn = lib.functions.get(function)
         if fn is None:

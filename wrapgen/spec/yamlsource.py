@@ -49,7 +49,8 @@ def dotted(path: Path) -> str:
 def load_located(text: str, file: str) -> Located:
     """Parse one YAML document; syntax errors and duplicate keys become a SpecError with positions."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        # libyaml's composer when PyYAML has it (10x faster on a 10 000-step pipeline); same nodes, same marks
+        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)

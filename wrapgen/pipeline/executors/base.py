@@ -12,14 +12,15 @@ from ..graph import Node
 Note = Callable[[str, "str | None"], None]
 
 
-def output_files(node: Node, work: Path) -> dict[str, Path]:
-    """Where a call writes each kept output: work/out.NAME (arrays as .npy, scalars as JSON)."""
-    return {name: work / f"out.{name}" for name in node.outputs}
+def output_files(node: Node, key: str, work: Path) -> dict[str, Path]:
+    """Where a call writes each kept output: work/KEY.NAME (arrays as .npy, scalars as JSON). Named by the step
+    key, so a re-attached job's outputs are found where its first driver asked for them."""
+    return {name: work / f"{key}.{name}" for name in node.outputs}
 
 
 class Executor(ABC):
-    """Runs a compute node's call with its inputs (arg -> a content-store file) and writes its outputs to
-    output_files(node, work). Raises StepFailed with transient=True for what a retry may cure (network,
+    """Runs a compute node's call with its inputs (arg -> a content-store file, or the bytes of a small one for
+    in-process calls) and gives its outputs: files written to output_files(node, key, work), or their bytes. Raises StepFailed with transient=True for what a retry may cure (network,
     scheduler, preemption) and transient=False for what it cannot (bad arguments, the kernel's own errors,
     a deterministic non-zero exit). An executor is used from several threads at once."""
 
@@ -27,8 +28,9 @@ class Executor(ABC):
         self.target = target
 
     @abstractmethod
-    def run(self, node: Node, key: str, inputs: dict[str, Path], work: Path, note: Note) -> dict[str, Path]:
-        """Make the call; the output files written."""
+    def run(self, node: Node, key: str, inputs: dict[str, Path | bytes], work: Path,
+            note: Note) -> dict[str, Path | bytes]:
+        """Make the call; each output as the file written or its bytes (an in-process call need not write)."""
 
     def close(self) -> None:
         """Release what the executor holds (job managers, connections)."""

@@ -8,7 +8,6 @@ or finished while nobody watched -- and waits for it instead of submitting it ag
 from __future__ import annotations
 
 import re
-import shutil
 import threading
 from pathlib import Path
 from typing import Any
@@ -81,14 +80,13 @@ class JobExecutor(Executor):
         from ...gram.kernel import kernel_job
 
         jobs = self._jobs()
-        files = output_files(node, work)
+        files = output_files(node, key, work)
         job_id = self._index.get(key)
         if job_id is not None:
             note("attached", job_id)
         else:
-            if work.exists():
-                shutil.rmtree(work)
-            work.mkdir(parents=True)
+            for f in files.values():  # left by an earlier attempt
+                f.unlink(missing_ok=True)
             desc = kernel_job(node.spec, node.function or "", inputs={a: f"file://{p}" for a, p in inputs.items()},
                               outputs={n: f"file://{p}" for n, p in files.items()}, params=node.params,
                               environment={KEY_VARIABLE: key, "NETLOGGER_GUID": self.guid})

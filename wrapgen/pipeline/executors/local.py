@@ -4,31 +4,51 @@ or in an isolated worker process for a step that says `isolate: true`."""
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
+from typing import Any
 
 from ...errors import UsageError, WrapgenError
 from ..errors import StepFailed
 from ..graph import Node
-from .base import Executor, Note, output_files
+from .base import Executor, Note
 
 
 class LocalExecutor(Executor):
-    """Kernel calls in this process."""
+    """Kernel calls in this process. Each spec's module is loaded once per run (its build was checked then);
+    a call costs the kernel, its inputs read and its outputs written -- no process, no import, no build check."""
 
-    def run(self, node: Node, key: str, inputs: dict[str, Path], work: Path, note: Note) -> dict[str, Path]:
-        """Call the kernel with its inputs read from the content store; write the outputs."""
-        from ...bind.call import call_from_files
+    def __init__(self, target: str, **options: object) -> None:
+        super().__init__(target)
+        self._modules: dict[tuple[str, bool], Any] = {}
+        self._lock = threading.Lock()
 
-        files = output_files(node, work)
-        note("started", None)
+    def _module(self, spec: str, isolate: bool) -> Any:
+        from ...bind.loader import load
+
+        with self._lock:
+            if (spec, isolate) not in self._modules:
+                self._modules[(spec, isolate)] = load(spec, isolate=isolate)
+            return self._modules[(spec, isolate)]
+
+    def run(self, node: Node, key: str, inputs: dict[str, Path | bytes], work: Path,
+            note: Note) -> dict[str, Path | bytes]:
+        """Call the kernel with its inputs (bytes, or content-store files); its outputs' bytes."""
+        from ...bind.call import encode, gathered, read_arguments
+
         try:
-            call_from_files(str(node.spec), node.function or "", {a: str(p) for a, p in inputs.items()},
-                            {k: json.dumps(v) for k, v in node.params.items()},
-                            {n: str(p) for n, p in files.items()}, isolate=node.isolate)
+            _lib, fn, kwargs = read_arguments(str(node.spec), node.function or "",
+                                              {a: p if isinstance(p, bytes) else str(p) for a, p in inputs.items()},
+                                              {k: json.dumps(v) for k, v in node.params.items()})
+            module = self._module(str(node.spec), node.isolate)
+            values = gathered(fn, getattr(module, node.function or "")(**kwargs), kwargs)
+            missing = [n for n in node.outputs if n not in values]
+            if missing:
+                raise UsageError(f"{node.function} gives {', '.join(values) or 'nothing'}, not {', '.join(missing)}")
+            return {n: encode(values[n]) for n in node.outputs}
         except UsageError as exc:
             raise StepFailed(node.name, f"bad arguments: {exc}") from None
         except OSError as exc:
             raise StepFailed(node.name, f"{type(exc).__name__}: {exc}", transient=True) from None
         except (WrapgenError, ValueError, TypeError, ArithmeticError) as exc:  # the kernel's own refusals
             raise StepFailed(node.name, f"{type(exc).__name__}: {exc}") from None
-        return files

@@ -38,7 +38,7 @@ class ServiceExecutor(Executor):
 
         from ...bind.call import gathered, read_arguments, write_values
 
-        files = output_files(node, work)
+        files = output_files(node, key, work)
         try:
             _lib, fn, kwargs = read_arguments(str(node.spec), node.function or "",
                                               {a: str(p) for a, p in inputs.items()},
@@ -50,7 +50,6 @@ class ServiceExecutor(Executor):
                 raise StepFailed(node.name, str(exc), transient=True) from None
             function = getattr(proxy, node.function or "")
             values = gathered(fn, function(**kwargs), kwargs)
-            work.mkdir(parents=True, exist_ok=True)
             write_values(node.function or "", values, {n: str(p) for n, p in files.items()})
         except StepFailed:
             raise
