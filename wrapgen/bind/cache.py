@@ -53,13 +53,25 @@ def kernel_identity(lib: Library) -> str:
     return _identity(lib, compilers_of(lib), with_paths=False)
 
 
-def _identity(lib: Library, compilers: list[str], with_paths: bool) -> str:
-    import numpy
+@functools.lru_cache(maxsize=None)
+def _numpy_version() -> str:
+    # from the installed metadata: importing numpy costs ~0.1 s, and deciding that a pipeline has nothing to do
+    # need not import it at all
+    from importlib import metadata
 
+    try:
+        return metadata.version("numpy")
+    except metadata.PackageNotFoundError:
+        import numpy
+
+        return numpy.__version__
+
+
+def _identity(lib: Library, compilers: list[str], with_paths: bool) -> str:
     from .._version import version
 
     h = hashlib.sha256()
-    for part in (version(), sys.version, platform.machine(), numpy.__version__,
+    for part in (version(), sys.version, platform.machine(), _numpy_version(),
                  lib.model_dump_json(), *(tool_version(c) for c in compilers)):
         h.update(part.encode())
         h.update(b"\0")

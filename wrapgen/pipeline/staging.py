@@ -9,11 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..urls.copy import copy_one, resume_point
 from ..urls.errors import TransferError
-from ..urls.registry import Registry, Stores
-from ..urls.settings import CopySettings
-from ..urls.url import Url, parse_url
 from .cache import DigestCache, sha256_file
 from .errors import StepFailed
 
@@ -44,24 +40,41 @@ class Tally:
 
 
 class Staging:
-    """The run's URL stores (sessions kept for the whole run) and its digest cache."""
+    """The run's URL stores (sessions kept for the whole run, made at the first transfer: a pipeline that moves
+    nothing does not pay for the URL machinery's import) and its digest cache."""
 
-    def __init__(self, digests: DigestCache, registry: Registry | None = None, parallel: int = 4) -> None:
-        self.settings = CopySettings(quiet=True, mkdirs=True, parallel=parallel, checksum=ALGORITHM)
-        self.stores = Stores(self.settings, registry)
-        self.digests = digests
+    def __init__(self, digests: DigestCache, registry: Any = None, parallel: int = 4) -> None:
+        self.digests, self.registry, self.parallel = digests, registry, parallel
         self.tally = Tally()
+        self._stores: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def stores(self) -> Any:
+        """The run's wrapgen.urls Stores."""
+        with self._lock:
+            if self._stores is None:
+                from ..urls.registry import Stores
+                from ..urls.settings import CopySettings
+
+                settings = CopySettings(quiet=True, mkdirs=True, parallel=self.parallel, checksum=ALGORITHM)
+                self._stores = Stores(settings, self.registry)
+            return self._stores
 
     def close(self) -> None:
         """End every session."""
-        self.stores.close()
+        if self._stores is not None:
+            self._stores.close()
 
     def abort(self) -> None:
         """Stop transfers in progress (from another thread)."""
-        self.stores.abort()
+        if self._stores is not None:
+            self._stores.abort()
 
-    def url(self, text: str) -> Url:
+    def url(self, text: str) -> Any:
         """A URL the stores take, or StepFailed naming it."""
+        from ..urls.url import parse_url
+
         try:
             return parse_url(text)
         except Exception as exc:  # noqa: BLE001 - UsageError from parse_url, said as a permanent failure
@@ -97,8 +110,10 @@ class Staging:
         StepFailed: the bytes were damaged on the way and a retry may get them right."""
         import time
 
+        from ..urls.copy import copy_one, resume_point
+
         u = self.url(text)
-        local = parse_url("file://" + str(part))
+        local = self.url("file://" + str(part))
         t0 = time.monotonic()
         resume = resume_point(self.stores, u, local) if part.exists() and u.scheme != "file" else 0
         try:
@@ -128,8 +143,10 @@ class Staging:
         can compute it); bytes moved."""
         import time
 
+        from ..urls.copy import copy_one
+
         u = self.url(text)
-        src = parse_url("file://" + str(local))
+        src = self.url("file://" + str(local))
         store = self.stores.of(u)
         if not store.can_write:
             raise StepFailed(text, f"{u.scheme}:// URLs can only be sources")
