@@ -113,3 +113,10 @@ def test_every_example_validates_against_the_schema() -> None:
     jsonschema.validate(yaml.safe_load(GOOD), schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"pipeline": "x", "steps": {"a": {"stage_in": "u", "bogus": 1}}}, schema)
+
+
+def test_wrapgen_schema_prints_the_pipeline_schema(run_cli) -> None:
+    import json
+
+    out = run_cli("schema", "--pipeline")
+    assert out.returncode == 0 and json.loads(out.stdout) == json_schema()

@@ -18,7 +18,7 @@ from .cache import DigestCache, Objects
 from .errors import PipelineError, StepFailed
 from .events import EventLog
 from .executors import Executor, make_executor
-from .graph import Graph, Node
+from .graph import Graph, Node, paused_gc
 from .journal import Journal
 from .plan import CACHED, DONE, FAILED, Decision, Planner
 from .staging import Staging
@@ -175,7 +175,8 @@ class Engine:
             self.previous = journal.previous()
             self.planner = Planner(self.graph, journal.known(), self.previous, static,
                                    self._have(Objects(self.state / "objects", journal), staging))
-            self.planner.start()
+            with paused_gc():
+                self.planner.start()
             journal.remember_digests(digests.take_new())
         finally:
             staging.close()
@@ -235,7 +236,8 @@ class Engine:
                     running[f] = d
                     f.add_done_callback(ended.put)
 
-            launch(planner.start())
+            with paused_gc():  # deciding thousands of cached nodes allocates much and frees little
+                launch(planner.start())
             bar = _Progress(len(self.graph.nodes), planner.counts().get(CACHED, 0)) if self.progress else None
             while running:
                 finished = [ended.get()]

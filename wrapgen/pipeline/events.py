@@ -35,7 +35,7 @@ def parse_timestamp(text: str) -> float:
 def quote(value: Any) -> str:
     """A value as BP writes it: bare if it can be, else in double quotes with \\ escapes."""
     text = value if isinstance(value, str) else repr(value) if isinstance(value, float) else str(value)
-    if text and _BARE.match(text):
+    if text and _BARE.fullmatch(text):
         return text
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r") + '"'
 

@@ -3,8 +3,11 @@ Pure data; pipeline.load builds it from a validated file."""
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,3 +126,17 @@ def toposort(edges: dict[str, list[str]]) -> list[str]:
             elif all(dep != s[0] for s in stack):
                 stack.append((dep, iter(edges.get(dep, []))))
     return out
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection inside: building a 10 000-node graph allocates ~10^6 objects, and the
+    collector traversing them again and again took more than half of deciding that nothing needs to run (1.9 s
+    -> 0.9 s). What it would have found is collected when the block ends."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()

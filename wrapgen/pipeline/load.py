@@ -11,10 +11,11 @@ from typing import Any
 
 import pydantic
 
+from ..bind.wrapper import output_names, python_params
 from ..spec.errors import SpecError, SpecIssue
 from ..spec.yamlsource import Located, load_located
 from .errors import PipelineFileError
-from .graph import Graph, Node, Wire, find_cycle, label, points, toposort
+from .graph import Graph, Node, Wire, find_cycle, label, paused_gc, points, toposort
 from .model import Pipeline, Step
 
 KINDS = ("stage_in", "compute", "stage_out")
@@ -36,6 +37,11 @@ def load_pipeline(path: str | os.PathLike[str]) -> Graph:
 
 def parse_pipeline(text: str, file: str = "<pipeline>", base_dir: Path | None = None) -> Graph:
     """Check pipeline text; base_dir resolves relative spec paths and file:// URLs."""
+    with paused_gc():
+        return _parse(text, file, base_dir)
+
+
+def _parse(text: str, file: str, base_dir: Path | None) -> Graph:
     from ..spec.load import pydantic_issues
 
     try:
@@ -181,8 +187,6 @@ class _Checker:
             found = self._function(step, s)
             if found is None:
                 return None
-            from ..bind.wrapper import output_names
-
             every = output_names(found[2])
             self.outputs[step] = tuple(s.outputs) if s.outputs is not None else tuple(every)
             return self.outputs[step]
@@ -205,8 +209,6 @@ class _Checker:
         return self.libs[name]
 
     def _check_compute(self, name: str, step: Step) -> Iterator[SpecIssue]:
-        from ..bind.wrapper import output_names, python_params
-
         here = ("steps", name, "compute")
         yield from self._only(name, step, {"inputs", "params", "outputs", "sweep", "job", "service"})
         spec, sep, function = step.compute.rpartition("#") if step.compute else ("", "", "")
@@ -292,7 +294,7 @@ class _Checker:
                 break
             urls: dict[str, int] = {}
             for i, point in enumerate(pts[name]):
-                node = self._node(name, step, point, i, family, nodes)
+                node = self._node(name, step, point, i, family, pts)
                 if node is None:
                     break
                 if node.kind == "stage_out":
@@ -310,16 +312,13 @@ class _Checker:
         return Graph(self.model.pipeline, nodes, children)
 
     def _node(self, name: str, step: Step, point: dict[str, Any], i: int, family: dict[str, str | None],
-              nodes: dict[str, Node]) -> Node | None:
+              pts: dict[str, list[dict[str, Any]]]) -> Node | None:
         d = self.model.defaults
 
         def upstream(step_name: str) -> str:
-            src = self.model.steps[step_name]
             if family[step_name] is None:
                 return step_name
-            fam_points = points(src.sweep.product, src.sweep.zip) if src.sweep else None
-            own = fam_points[i] if fam_points is not None else point
-            return label(step_name, own)
+            return label(step_name, pts[step_name][i])  # the same point of the same sweep
 
         def wire(arg: str, ref: str) -> Wire:
             s, _, out = ref.partition(".")

@@ -24,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                           "that of a runtime surface's settings (its options, defaults and help).")
     p.add_argument("--settings", metavar="NAME", default=None,
                    help="url-copy, gridftp-server, serve or jobmanager: the settings model of that command")
+    p.add_argument("--pipeline", action="store_true", help="the schema of pipeline files (wrapgen run)")
     p.set_defaults(func=_schema)
     p = subparsers.add_parser("check", help="validate spec files",
                               description="Validate spec files; print every problem as file:line:column: field: "
@@ -42,6 +43,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _schema(args: argparse.Namespace) -> int:
+    if args.pipeline:
+        # named, not imported: spec sits below pipeline in the layering (the plug-in rule's lazy dotted name)
+        import importlib
+
+        print(json.dumps(importlib.import_module("wrapgen.pipeline.model").json_schema(), indent=2))
+        return 0
     if args.settings is not None:
         from ..settings import json_schema as settings_schema
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import UsageError, WrapgenError
+from ..cache import INLINE
 from ..errors import StepFailed
 from ..graph import Node
 from .base import Executor, Note
@@ -34,7 +35,7 @@ class LocalExecutor(Executor):
     def run(self, node: Node, key: str, inputs: dict[str, Path | bytes], work: Path,
             note: Note) -> dict[str, Path | bytes]:
         """Call the kernel with its inputs (bytes, or content-store files); its outputs' bytes."""
-        from ...bind.call import encode, gathered, read_arguments
+        from ...bind.call import encode, gathered, read_arguments, write_values
 
         try:
             _lib, fn, kwargs = read_arguments(str(node.spec), node.function or "",
@@ -45,7 +46,15 @@ class LocalExecutor(Executor):
             missing = [n for n in node.outputs if n not in values]
             if missing:
                 raise UsageError(f"{node.function} gives {', '.join(values) or 'nothing'}, not {', '.join(missing)}")
-            return {n: encode(values[n]) for n in node.outputs}
+            out: dict[str, Path | bytes] = {}
+            for n in node.outputs:
+                v = values[n]
+                if getattr(v, "nbytes", 0) > INLINE:  # a large array: streamed to a file, never copied in memory
+                    out[n] = work / f"{key}.{n}"
+                    write_values(node.function or "", {n: v}, {n: str(out[n])})
+                else:
+                    out[n] = encode(v)
+            return out
         except UsageError as exc:
             raise StepFailed(node.name, f"bad arguments: {exc}") from None
         except OSError as exc:
