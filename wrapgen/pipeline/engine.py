@@ -145,7 +145,7 @@ class Engine:
     @staticmethod
     def _probe(staging: Staging, node: Node) -> dict[str, Any]:
         try:
-            return staging.probe(node.url or "")
+            return staging.probe(node.url or "", node.verify)
         except StepFailed as exc:
             # No key can say what is there: the step runs, and its fetch fails with the real error (and retries).
             return {"unreachable": exc.cause, "at": time.time()}
@@ -365,11 +365,11 @@ class Engine:
             part = self.state / "tmp" / f"{key}.part"
             log.start(f"{EVENT}.transfer", node=node.name, url=node.url, direction="in")
             try:
-                digest, n = staging.fetch(node.url or "", part, known)
+                digest, n = staging.fetch(node.url or "", part, known, node.verify)
             except StepFailed as exc:
                 log.end(f"{EVENT}.transfer", -1, node=node.name, url=node.url, msg=exc.cause)
                 raise
-            log.end(f"{EVENT}.transfer", 0, node=node.name, url=node.url, bytes=n, verified=1)
+            log.end(f"{EVENT}.transfer", 0, node=node.name, url=node.url, bytes=n, verified=int(node.verify))
             objects.ingest(part, digest)
             part.unlink(missing_ok=True)
             return {"data": digest}, {}
@@ -378,11 +378,11 @@ class Engine:
             digest = self.planner.outputs[w.node][w.output]
             log.start(f"{EVENT}.transfer", node=node.name, url=node.url, direction="out")
             try:
-                n = staging.deliver(objects.path(digest), digest, node.url or "")
+                n = staging.deliver(objects.path(digest), digest, node.url or "", node.verify)
             except StepFailed as exc:
                 log.end(f"{EVENT}.transfer", -1, node=node.name, url=node.url, msg=exc.cause)
                 raise
-            log.end(f"{EVENT}.transfer", 0, node=node.name, url=node.url, bytes=n, verified=1)
+            log.end(f"{EVENT}.transfer", 0, node=node.name, url=node.url, bytes=n, verified=int(node.verify))
             return {}, {}
         digests = {w.arg: self.planner.outputs[w.node][w.output] for w in node.wires}
         # in-process calls read small inputs from memory; jobs and services need files

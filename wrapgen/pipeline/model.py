@@ -56,7 +56,9 @@ class Defaults(BaseModel):
     model_config = ConfigDict(extra="forbid")
     retries: int = Field(2, ge=0, le=20, description="transient failures (network, scheduler) retried")
     job: str | None = Field(None, description="run every compute step as a job here (a backend URL)")
-    verify: bool = Field(True, description="checksum every stage-in and stage-out end to end")
+    verify: bool = Field(True, description="compare every stage-in and stage-out with the server's own SHA256 "
+                         "(false: trust the transfer; the local digest that keys the content is still computed, and "
+                         "a declared sha256 is still checked)")
 
 
 class Pipeline(BaseModel):

@@ -80,7 +80,7 @@ class Staging:
         except Exception as exc:  # noqa: BLE001 - UsageError from parse_url, said as a permanent failure
             raise StepFailed(text, str(exc)) from None
 
-    def probe(self, text: str) -> dict[str, Any]:
+    def probe(self, text: str, verify: bool = True) -> dict[str, Any]:
         """What identifies the source's content before fetching: {"sha256": ...} when it can be known (a local
         file through the digest cache, a server's CKSM), else {"size", "mtime"}; StepFailed if it is missing."""
         u = self.url(text)
@@ -91,7 +91,7 @@ class Staging:
                 raise StepFailed(text, f"cannot read: {exc.strerror or exc}") from None
         store = self.stores.of(u)
         try:
-            if store.can_checksum:
+            if store.can_checksum and verify:
                 try:
                     return {"sha256": store.checksum(u, ALGORITHM).lower()}
                 except TransferError:
@@ -104,7 +104,7 @@ class Staging:
             raise StepFailed(text, "no such file at the source")
         return {"size": st.size, "mtime": st.mtime}
 
-    def fetch(self, text: str, part: Path, expected: str | None) -> tuple[str, int]:
+    def fetch(self, text: str, part: Path, expected: str | None, verify: bool = True) -> tuple[str, int]:
         """Copy the source into the local file part (resuming a part left by an earlier attempt), verify it;
         (sha256, bytes moved). A digest that differs from expected (declared, or the server's) is a transient
         StepFailed: the bytes were damaged on the way and a retry may get them right."""
@@ -124,7 +124,7 @@ class Staging:
         digest = sha256_file(part)
         server = None
         store = self.stores.of(u)
-        if expected is None and u.scheme != "file" and store.can_checksum:
+        if expected is None and verify and u.scheme != "file" and store.can_checksum:
             try:
                 server = store.checksum(u, ALGORITHM).lower()
             except (OSError, TransferError):
@@ -138,7 +138,7 @@ class Staging:
                              f"({'declared' if expected else 'the server computes'} {want[:12]})", transient=True)
         return digest, n
 
-    def deliver(self, local: Path, digest: str, text: str) -> int:
+    def deliver(self, local: Path, digest: str, text: str, verify: bool = True) -> int:
         """Copy a content-store file to the destination and check the destination's sha256 (where the server
         can compute it); bytes moved."""
         import time
@@ -153,7 +153,7 @@ class Staging:
         t0 = time.monotonic()
         try:
             n = copy_one(self.stores, src, u)
-            there = store.checksum(u, ALGORITHM).lower() if store.can_checksum else None
+            there = store.checksum(u, ALGORITHM).lower() if store.can_checksum and verify else None
         except (OSError, TransferError) as exc:
             store.forget(u)
             raise StepFailed(text, f"transfer failed: {exc}", transient=getattr(exc, "transient", True)) from None
