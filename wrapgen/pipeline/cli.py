@@ -21,6 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("file", nargs="?", default=None, metavar="PIPELINE", help="the pipeline file (or -f)")
     p.add_argument("-j", "--workers", type=int, default=None, metavar="N", help="steps at once (default: cores)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    p.add_argument("--otlp", default=None, metavar="URL", help="export the run's spans to this OTLP/HTTP endpoint "
+                   "(default: $OTEL_EXPORTER_OTLP_ENDPOINT; needs wrapgen[otel])")
     p.set_defaults(func=_run)
 
     p = subparsers.add_parser("plan", parents=[common], help="show what a run would do now, and why")
@@ -41,6 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               "PNG, and a text summary")
     p.add_argument("run", nargs="?", default=None, metavar="RUN", help="a run's guid (or its start; default: last)")
     p.add_argument("-o", "--output", default=None, metavar="PNG", help="where to write (default: <state>/report.png)")
+    p.add_argument("--otlp", default=None, metavar="URL", help="also export the run's spans to this OTLP/HTTP "
+                   "endpoint (a killed run's too)")
     p.set_defaults(func=_report)
 
 
@@ -54,7 +58,7 @@ def _run(args: argparse.Namespace) -> int:
     from .engine import run
 
     result = run(_graph(args), args.state, args.workers, quiet=args.quiet,
-                 progress=not args.quiet and sys.stderr.isatty())
+                 progress=not args.quiet and sys.stderr.isatty(), otlp=args.otlp)
     if not args.quiet:
         print(summary(result))
     return 0 if result.ok else 1
@@ -214,7 +218,13 @@ def _report(args: argparse.Namespace) -> int:
     finally:
         journal.close()
     out = Path(args.output) if args.output else state / "report.png"
-    text = render(state / "runs" / f"{r['guid']}.log", out)
+    log = state / "runs" / f"{r['guid']}.log"
+    text = render(log, out)
     print(text)
     print(f"report: {out}")
+    if args.otlp:
+        from .otel import endpoint, export
+
+        url = endpoint(args.otlp) or args.otlp
+        print(f"spans: {export(log, url)} sent to {url}")
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import queue
+import sys
 import threading
 import time
 import uuid
@@ -106,10 +107,11 @@ class Engine:
     """Runs one graph against one state directory (one driver at a time: a flock the kernel frees on kill -9)."""
 
     def __init__(self, graph: Graph, state: Path, workers: int | None = None, quiet: bool = True,
-                 executor_options: dict[str, Any] | None = None, registry: Any = None, progress: bool = False) -> None:
+                 executor_options: dict[str, Any] | None = None, registry: Any = None, progress: bool = False,
+                 otlp: str | None = None) -> None:
         self.graph, self.state = graph, state
         self.workers = workers or max(2, os.cpu_count() or 2)
-        self.quiet, self.progress = quiet, progress
+        self.quiet, self.progress, self.otlp = quiet, progress, otlp
         self.previous: dict[str, tuple[str, dict[str, Any]]] = {}
         self.executor_options = executor_options or {}
         self.registry = registry
@@ -289,8 +291,22 @@ class Engine:
             staging.close()
             log.close()
             journal.close()
+        self._export(log.path)
         return RunResult(guid, self.graph.name, self.state, results, staging.tally.as_json(), time.time() - t0,
                          log.path)
+
+    def _export(self, log: Path) -> None:
+        """Send the run's spans to the OTLP endpoint, if one is configured; a failure costs a warning only."""
+        from . import otel
+
+        url = otel.endpoint(self.otlp)
+        if url is None:
+            return
+        try:
+            otel.export(log, url)
+        except Exception as exc:  # noqa: BLE001 - telemetry must never fail a run; the log has everything
+            print(f"wrapgen: spans not exported to {url}: {exc} (the run's log keeps them: wrapgen report "
+                  f"--otlp URL)", file=sys.stderr)
 
     # --- one node --------------------------------------------------------------------------------------------------
     def _executor(self, placement: str) -> Executor:

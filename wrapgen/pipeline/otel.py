@@ -94,7 +94,7 @@ def _attempt_of(opened: dict[tuple[str, str, str], dict[str, Any]], node: str) -
     return found[-1] if found else ""
 
 
-def export(log: str | os.PathLike[str], url: str, timeout: float = 10.0) -> int:
+def export(log: str | os.PathLike[str], url: str, timeout: float = 5.0) -> int:
     """Send the run's spans to an OTLP/HTTP endpoint in one request; how many were sent."""
     try:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
