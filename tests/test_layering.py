@@ -8,12 +8,12 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1] / "wrapgen"
-BASE = {"errors", "_version", "net", "proc", "checksum", "_sqlite", "settings", "egress"}
+BASE = {"errors", "_version", "net", "proc", "checksum", "_sqlite", "settings", "egress", "netlogger"}
 # What each part may import besides itself and BASE; the entry points ((top), cli, doctor, __main__, run) may
 # import anything, and nothing imports them.
 ALLOWED: dict[str, set[str]] = {
     "errors": set(), "_version": set(), "net": {"errors"}, "proc": {"errors"}, "checksum": {"errors"},
-    "_sqlite": set(), "settings": {"errors"}, "egress": set(),
+    "_sqlite": set(), "settings": {"errors"}, "egress": set(), "netlogger": set(),
     "spec": BASE, "gsi": BASE, "urls": BASE | {"gsi"},
     "bind": BASE | {"spec"},
     "gridftp": BASE | {"gsi", "urls"},

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wrapgen.pipeline.engine import run
-from wrapgen.pipeline.events import format_line, parse_line, read
+from wrapgen.netlogger import format_line, parse_line, read
 from wrapgen.pipeline.report import render, spans
 
 from .conftest import write

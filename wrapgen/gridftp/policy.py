@@ -29,3 +29,4 @@ class SessionPolicy:
     data_timeout: float = 300.0
     max_file_size: int = 1 << 40
     delegation_key: Callable[[], Any] | None = None  # a fresh private key for a delegation (GSI)
+    transfer_log: Any = None  # a wrapgen.netlogger.EventLog: one .start/.end pair per transfer

@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..net import listen
 from .auth import PasswordFile
@@ -40,7 +40,8 @@ class Server:
                  port_range: tuple[int, int] | None = None, max_sessions: int = 256, sync: bool = False,
                  gsi: GSIConfig | None = None, marker_interval: float = 5.0, *, login_timeout: float = 120.0,
                  idle_timeout: float = 600.0, data_timeout: float = 300.0, max_per_address: int = 32,
-                 max_file_size: int = 1 << 40, anonymous_access: str = "read") -> None:
+                 max_file_size: int = 1 << 40, anonymous_access: str = "read",
+                 transfer_log: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(root).resolve()
         if not self.root.is_dir():
             raise GridFTPError(f"server root {root} is not a directory")
@@ -74,6 +75,8 @@ class Server:
         if anonymous_access not in ANONYMOUS_ACCESS:
             raise GridFTPError(f"anonymous_access must be one of {', '.join(ANONYMOUS_ACCESS)}, got {anonymous_access!r}")
         self.anonymous_access = anonymous_access
+        self.transfer_log_path = transfer_log
+        self._transfer_log: Any = None
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._sessions: set[Session] = set()
@@ -90,7 +93,8 @@ class Server:
                    settings.port_range, max_sessions=settings.max_sessions, sync=settings.sync, gsi=gsi,
                    login_timeout=settings.login_timeout, idle_timeout=settings.idle_timeout,
                    data_timeout=settings.data_timeout, max_per_address=settings.max_per_address,
-                   max_file_size=settings.max_file_size, anonymous_access=settings.anonymous_access or "read")
+                   max_file_size=settings.max_file_size, anonymous_access=settings.anonymous_access or "read",
+                   transfer_log=settings.log_transfer)
 
     def delegation_key(self):
         """A fresh private key for a delegation request (made ahead of time by the key pool)."""
@@ -104,10 +108,19 @@ class Server:
                              passwords=self.passwords, gsi=self.gsi, gsi_only=self.gsi_only,
                              port_range=self.port_range, sync=self.sync, marker_interval=self.marker_interval,
                              data_timeout=self.data_timeout, max_file_size=self.max_file_size,
-                             delegation_key=self.delegation_key if self._keys is not None else None)
+                             delegation_key=self.delegation_key if self._keys is not None else None,
+                             transfer_log=self._transfer_log)
 
     def start(self) -> Server:
         """Listen and serve in background threads."""
+        if self.transfer_log_path is not None and self._transfer_log is None:
+            import uuid
+
+            from ..netlogger import EventLog
+
+            # one guid per server: a pipeline's driver that starts it passes its own through NETLOGGER_GUID
+            self._transfer_log = EventLog(self.transfer_log_path, os.environ.get("NETLOGGER_GUID") or uuid.uuid4().hex,
+                                          prog="wrapgen-gridftp-server")
         sock = listen(self.host, self.port, GridFTPError)
         self._sock = sock
         self.port = sock.getsockname()[1]
@@ -187,6 +200,9 @@ class Server:
             self._thread.join(5)
         if self._keys is not None:
             self._keys.close()
+        if self._transfer_log is not None:
+            self._transfer_log.close()
+            self._transfer_log = None
 
     def __enter__(self) -> Server:
         return self.start()

@@ -59,6 +59,9 @@ class ServerSettings(Settings):
                                   help="sessions at once from one client address (default 32)")
     max_file_size: int = option(1 << 40, "--max-file-size", metavar="BYTES", ge=1,
                                 help="largest file an upload may make, offsets included (default 1 TiB)")
+    log_transfer: str | None = option(None, "--log-transfer", "-Z", metavar="FILE",
+                                      help="one NetLogger (BP) .start/.end pair per transfer: user, file, bytes, "
+                                           "streams, seconds, reply (GCT's -log-transfer)")
 
     @model_validator(mode="after")
     def _consistent(self) -> ServerSettings:

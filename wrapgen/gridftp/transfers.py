@@ -315,7 +315,42 @@ class TransferCommands:
             raise Reply(501, message)
         self._retrieve(parts[3], number(parts[1], message, 0, (1 << 63) - 1), number(parts[2], message, 0, (1 << 63) - 1))
 
+    @contextmanager
+    def _transfer_log(self, kind: str, arg: str):
+        """One BP .start/.end pair per transfer in the server's --log-transfer file (GCT's -log-transfer, in
+        NetLogger's best-practice form): who, what, bytes, streams, seconds, and the reply that ended it."""
+        log = self.policy.transfer_log
+        info = {"bytes": 0}
+        if log is None:
+            yield info
+            return
+        import time
+
+        t0 = time.time()
+        log.write("wrapgen.gridftp.transfer.start", t=t0, type=kind, file=arg, user=self.user)
+        code = 226
+        try:
+            yield info
+        except Reply as r:
+            code = r.code
+            raise
+        except PathRefused:  # the session answers it with 550
+            code = 550
+            raise
+        except BaseException:
+            code = 451
+            raise
+        finally:
+            log.write("wrapgen.gridftp.transfer.end", level="INFO" if code == 226 else "ERROR",
+                      status=0 if code == 226 else -1, type=kind, file=arg, user=self.user, nbytes=info["bytes"],
+                      streams=self.parallel if self.mode_e else 1, mode="E" if self.mode_e else "S", code=code,
+                      seconds=round(time.time() - t0, 6))
+
     def _retrieve(self, arg: str, offset: int, length: int | None) -> None:
+        with self._transfer_log("RETR" if length is None else "ERET", arg) as info:
+            self._retrieve_logged(arg, offset, length, info)
+
+    def _retrieve_logged(self, arg: str, offset: int, length: int | None, info: dict) -> None:
         with self.place(arg, must_exist=True) as p:
             if not p.is_file:
                 raise Reply(550, f"{arg}: not a regular file")
@@ -329,6 +364,7 @@ class TransferCommands:
                 what = "REST" if length is None else "ERET offset"
                 raise Reply(554, f"{what} {offset} is beyond the end of {arg} ({size} bytes)")
             n = size - offset if length is None else min(length, size - offset)
+            info["bytes"] = n
             if self.mode_e:
                 secure = self.secure()
                 self.send(150, "Opening BINARY mode data connection.")
@@ -354,6 +390,10 @@ class TransferCommands:
         raise Reply(226, "Transfer complete.")
 
     def _store(self, arg: str, how: str, offset: int = 0) -> None:
+        with self._transfer_log(how.upper(), arg) as info:
+            self._store_logged(arg, how, offset, info)
+
+    def _store_logged(self, arg: str, how: str, offset: int, info: dict) -> None:
         """STOR (from REST's offset, truncating), APPE (at the end) or ESTO A (at offset, keeping the rest).
 
         A whole-file STOR writes to a temporary name beside the target and renames it when the data is
@@ -389,7 +429,11 @@ class TransferCommands:
                 with f:
                     if how == "appe":
                         f.seek(0, os.SEEK_END)
-                    self._receive(arg, f, limit)
+                    before = f.tell()
+                    try:
+                        self._receive(arg, f, limit)
+                    finally:
+                        info["bytes"] = max(0, os.fstat(f.fileno()).st_size - before)
                     done = True
             finally:
                 if temp is not None:

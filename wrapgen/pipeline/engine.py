@@ -17,7 +17,7 @@ from typing import Any
 from .. import proc
 from .cache import DigestCache, Objects
 from .errors import PipelineError, StepFailed
-from .events import EventLog
+from ..netlogger import EventLog
 from .executors import Executor, make_executor
 from .graph import Graph, Node, paused_gc
 from .journal import Journal

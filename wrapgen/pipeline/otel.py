@@ -14,7 +14,7 @@ import os
 from typing import Any
 
 from .errors import PipelineError
-from .events import parse_timestamp, read
+from ..netlogger import parse_timestamp, read
 
 ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"
 

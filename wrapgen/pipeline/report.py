@@ -9,7 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from .events import parse_timestamp, read
+from ..netlogger import parse_timestamp, read
 
 PHASES = {"stage_in": "#4c72b0", "queue": "#c9c9c9", "compute": "#55a868", "stage_out": "#dd8452",
           "failed": "#c44e52"}

@@ -180,8 +180,31 @@ def copy_all(stores: Stores, jobs: list[tuple[Url, Url]]) -> tuple[int, int]:
         raise UsageError("-off/-len apply to a single file")
     progress = Progress(len(pairs), enabled=not s.quiet and not s.verbose and sys.stderr.isatty())
     start = time.monotonic()
+    log = None
+    if s.log_transfer:
+        import os
+        import uuid
+
+        from ..netlogger import EventLog
+
+        log = EventLog(s.log_transfer, os.environ.get("NETLOGGER_GUID") or uuid.uuid4().hex, prog="wrapgen-url-copy")
 
     def one(pair: tuple[Url, Url]) -> int:
+        if log is None:
+            return _one(pair)
+        t0 = time.time()
+        log.write("wrapgen.url-copy.transfer.start", t=t0, src=pair[0].text, dst=pair[1].text)
+        try:
+            n = _one(pair)
+        except BaseException as exc:
+            log.write("wrapgen.url-copy.transfer.end", level="ERROR", status=-1, src=pair[0].text, dst=pair[1].text,
+                      seconds=round(time.time() - t0, 6), msg=str(exc))
+            raise
+        log.write("wrapgen.url-copy.transfer.end", status=0, src=pair[0].text, dst=pair[1].text, nbytes=n,
+                  streams=s.parallel, seconds=round(time.time() - t0, 6))
+        return n
+
+    def _one(pair: tuple[Url, Url]) -> int:
         src, dst = pair
         if s.sync and in_sync(stores, src, dst):
             progress.done(0)
@@ -209,13 +232,17 @@ def copy_all(stores: Stores, jobs: list[tuple[Url, Url]]) -> tuple[int, int]:
         progress.done(n)
         return n
 
-    if s.concurrency > 1 and len(pairs) > 1:
-        from concurrent.futures import ThreadPoolExecutor
+    try:
+        if s.concurrency > 1 and len(pairs) > 1:
+            from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(s.concurrency) as pool:
-            total = sum(pool.map(one, pairs))
-    else:
-        total = sum(one(p) for p in pairs)
+            with ThreadPoolExecutor(s.concurrency) as pool:
+                total = sum(pool.map(one, pairs))
+        else:
+            total = sum(one(p) for p in pairs)
+    finally:
+        if log is not None:
+            log.close()
     progress.close()
     if s.verbose and not s.quiet:
         secs = max(time.monotonic() - start, 1e-9)

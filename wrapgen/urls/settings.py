@@ -50,6 +50,9 @@ class CopySettings(Settings):
     debug: bool = option(False, "-dbg", help="print the control channel conversation on stderr")
     verbose: bool = option(False, "-vb", help="print bytes and rates")
     quiet: bool = option(False, "-q", help="quiet")
+    log_transfer: str | None = option(None, "-log-transfer", metavar="FILE",
+                                      help="one NetLogger (BP) .start/.end pair per file: source, destination, "
+                                           "bytes, streams, seconds, status")
     http_timeout: float = option(60.0, help="http(s) sources: seconds without a byte before a request gives up",
                                  gt=0)
 

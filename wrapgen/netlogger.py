@@ -1,4 +1,5 @@
-"""NetLogger best-practice (BP) lines: `ts=... event=name.start|.end level=... guid=... status=N key=value ...`.
+"""NetLogger best-practice (BP) lines: `ts=... event=name.start|.end level=... guid=... status=N key=value ...`,
+written by pipeline runs, the GridFTP server (--log-transfer) and url-copy (-log-transfer).
 
 One event per line, written with one write() to a file opened O_APPEND, so lines from threads (and from jobs that
 inherit NETLOGGER_GUID) never interleave, and a kill -9 loses no line already written: a `.start` without its
