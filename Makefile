@@ -58,6 +58,7 @@ bench: system $(VENV)/.installed
 	$(VPY) -P bench/checksum.py
 	$(VPY) -P bench/wrap_overhead.py
 	$(VPY) -P bench/soap.py
+	$(VPY) -P bench/pipeline.py
 
 clean:
 	rm -rf build $(VENV) .pytest_cache
