@@ -48,3 +48,23 @@ def write(path: Path, text: str) -> Path:
     """Write a pipeline file (dedented)."""
     path.write_text(textwrap.dedent(text))
     return path
+
+
+def killed_mid_step(workdir: Path, tally: Tally) -> Path:
+    """Run a one-step pipeline whose kernel sleeps 5 s and kill -9 its driver once the kernel has started; the
+    pipeline file (its state is .wrapgen/killed)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    p = write(workdir / "p.yaml", "pipeline: killed\nsteps:\n"
+              "  slow: {compute: 'tally.yaml#tally', params: {i: 1, ms: 5000}}\n")
+    driver = subprocess.Popen([sys.executable, "-m", "wrapgen", "run", "-q", str(p)])
+    deadline = time.monotonic() + 60
+    while not tally.counts() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(driver.pid, signal.SIGKILL)
+    driver.wait()
+    return p

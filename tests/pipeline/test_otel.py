@@ -5,12 +5,7 @@ open step as an error span, an unreachable endpoint a warning only."""
 from __future__ import annotations
 
 import http.server
-import os
-import signal
-import subprocess
-import sys
 import threading
-import time
 
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -18,7 +13,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from wrapgen.pipeline.engine import run
 from wrapgen.pipeline.otel import spans
 
-from .conftest import write
+from .conftest import killed_mid_step, write
 
 
 class Receiver:
@@ -87,14 +82,7 @@ def test_a_run_becomes_one_trace(workdir, tally, receiver, monkeypatch) -> None:
 
 
 def test_a_killed_run_exports_its_open_step_as_an_error(workdir, tally, receiver, run_cli) -> None:
-    p = write(workdir / "p.yaml", "pipeline: killed\nsteps:\n"
-              "  slow: {compute: 'tally.yaml#tally', params: {i: 1, ms: 5000}}\n")
-    driver = subprocess.Popen([sys.executable, "-m", "wrapgen", "run", "-q", str(p)])
-    deadline = time.monotonic() + 60
-    while not tally.counts() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    os.kill(driver.pid, signal.SIGKILL)
-    driver.wait()
+    p = killed_mid_step(workdir, tally)
     out = run_cli("report", "-f", str(p), "--otlp", receiver.url)
     assert out.returncode == 0, out.stderr
     slow = next(s for s in receiver.spans if s.name == "step slow")

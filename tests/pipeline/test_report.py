@@ -3,11 +3,6 @@ the report's PNG and text from the log alone, a killed run's open steps included
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 from hypothesis import given
@@ -17,7 +12,7 @@ from wrapgen.pipeline.engine import run
 from wrapgen.netlogger import format_line, parse_line, read
 from wrapgen.pipeline.report import render, spans
 
-from .conftest import write
+from .conftest import killed_mid_step, write
 
 
 @given(st.text(max_size=40), st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60))
@@ -56,14 +51,7 @@ def test_a_run_log_and_its_report(workdir, tally, tmp_path, run_cli) -> None:
 
 
 def test_a_killed_runs_report_names_the_steps_in_flight(workdir, tally, tmp_path) -> None:
-    p = write(workdir / "p.yaml", "pipeline: killed\nsteps:\n"
-              "  slow: {compute: 'tally.yaml#tally', params: {i: 1, ms: 5000}}\n")
-    driver = subprocess.Popen([sys.executable, "-m", "wrapgen", "run", "-q", str(p)])
-    deadline = time.monotonic() + 60
-    while not tally.counts() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    os.kill(driver.pid, signal.SIGKILL)
-    driver.wait()
+    killed_mid_step(workdir, tally)
     (log,) = (workdir / ".wrapgen" / "killed" / "runs").glob("*.log")
     text = render(log, tmp_path / "k.png")
     assert "the run did not end: killed?" in text and "steps started and never ended (killed): slow" in text

@@ -161,8 +161,9 @@ def _pick(journal: Any, run: str | None) -> dict[str, Any]:
     return found[0]
 
 
-def _status(args: argparse.Namespace) -> int:
-    from .engine import Engine, state_dir
+def _chosen(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any], list[dict[str, Any]]]:
+    """The pipeline, its state directory, the run asked for (the last by default) and its failed attempts."""
+    from .engine import state_dir
     from .journal import Journal
 
     graph = _graph(args)
@@ -173,6 +174,13 @@ def _status(args: argparse.Namespace) -> int:
         failures = [a for a in journal.attempts(run=r["guid"]) if a["event"] == "failed"]
     finally:
         journal.close()
+    return graph, state, r, failures
+
+
+def _status(args: argparse.Namespace) -> int:
+    from .engine import Engine
+
+    graph, state, r, failures = _chosen(args)
     planner = Engine(graph, state).plan()
     rows = []
     for name, d in planner.decisions.items():
@@ -206,17 +214,9 @@ def _status(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .engine import state_dir
-    from .journal import Journal
     from .report import render
 
-    graph = _graph(args)
-    state = state_dir(graph, args.state)
-    journal = Journal(state / "journal.db")
-    try:
-        r = _pick(journal, args.run)
-    finally:
-        journal.close()
+    _, state, r, _ = _chosen(args)
     out = Path(args.output) if args.output else state / "report.png"
     log = state / "runs" / f"{r['guid']}.log"
     text = render(log, out)

@@ -13,7 +13,7 @@ import pydantic
 
 from ..bind.wrapper import output_names, python_params
 from ..spec.errors import SpecError, SpecIssue
-from ..spec.yamlsource import Located, load_located
+from ..spec.yamlsource import Located, load_located, read_source
 from .errors import PipelineFileError
 from .graph import Graph, Node, Wire, find_cycle, label, paused_gc, points, toposort
 from .model import Pipeline, Step
@@ -27,11 +27,9 @@ def load_pipeline(path: str | os.PathLike[str]) -> Graph:
     """Read, check and expand a pipeline file; PipelineFileError lists every problem with its position."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PipelineFileError([SpecIssue(str(p), 0, 0, "", f"cannot read: {exc.strerror or exc}")]) from None
-    except UnicodeDecodeError as exc:
-        raise PipelineFileError([SpecIssue(str(p), 0, 0, "", f"not UTF-8 text: {exc.reason}")]) from None
+        text = read_source(p, "the pipeline")
+    except SpecError as exc:
+        raise PipelineFileError(exc.issues) from None
     return parse_pipeline(text, str(p), p.resolve().parent)
 
 

@@ -17,7 +17,7 @@ from . import expr
 from .errors import SpecError, SpecIssue
 from .model import INTEGER_DTYPES, REAL_DTYPES, Arg, Function, Library, fits_integer
 from .exceptions import problem as exception_problem
-from .yamlsource import Located, Path as DataPath, load_located
+from .yamlsource import Located, Path as DataPath, load_located, read_source
 
 __all__ = ["load_spec", "parse_spec"]
 
@@ -32,13 +32,7 @@ _KIND = {"int_type": "an integer", "int_parsing": "an integer", "string_type": "
 def load_spec(path: str | os.PathLike[str]) -> Library:
     """Read, validate and normalise a spec file; raises SpecError listing every problem with its position."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError([SpecIssue(str(p), 0, 0, "", f"cannot read spec: {exc.strerror or exc}")]) from None
-    except UnicodeDecodeError as exc:
-        raise SpecError([SpecIssue(str(p), 0, 0, "", f"not UTF-8 text: {exc.reason} at byte {exc.start}")]) from None
-    return parse_spec(text, str(p), base_dir=p.resolve().parent)
+    return parse_spec(read_source(p), str(p), base_dir=p.resolve().parent)
 
 
 def parse_spec(text: str, file: str = "<spec>", base_dir: Path | None = None) -> Library:

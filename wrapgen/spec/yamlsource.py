@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pathlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +46,17 @@ def dotted(path: Path) -> str:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+def read_source(path: str | os.PathLike[str], what: str = "spec") -> str:
+    """A YAML file's text, or a SpecError saying why it cannot be read (missing, not UTF-8)."""
+    p = pathlib.Path(path)
+    try:
+        return p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError([SpecIssue(str(p), 0, 0, "", f"cannot read {what}: {exc.strerror or exc}")]) from None
+    except UnicodeDecodeError as exc:
+        raise SpecError([SpecIssue(str(p), 0, 0, "", f"not UTF-8 text: {exc.reason} at byte {exc.start}")]) from None
 
 
 def load_located(text: str, file: str) -> Located:
