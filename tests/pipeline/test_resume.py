@@ -94,3 +94,27 @@ def test_a_killed_in_process_run_reruns_only_what_had_not_finished(workdir, tall
     # steps that had finished before the kill are cached; only those in flight or not started run
     assert len(r.ran) == 8 - sum(1 for n in r.nodes.values() if n.status == "cached")
     assert all(before[int(name[1:])] == 1 for name, res in r.nodes.items() if res.status == "cached")
+
+
+def test_sigterm_cancels_jobs_and_transfers_and_the_next_run_resumes(workdir, tally) -> None:
+    text = ("pipeline: cancel\ndefaults: {job: 'fork://'}\nsteps:\n"
+            + "".join(f"  s{k}: {{compute: 'tally.yaml#tally', params: {{i: {k}, ms: 20000}}}}\n" for k in range(3))
+            + "  quick: {compute: 'tally.yaml#tally', params: {i: 9}, job: null}\n")
+    p = write(workdir / "cancel.yaml", text)
+    driver = subprocess.Popen([sys.executable, "-m", "wrapgen", "run", "-j", "4", str(p)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(tally.counts()) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    t = time.monotonic()
+    driver.send_signal(signal.SIGTERM)
+    out, err = driver.communicate(timeout=60)
+    assert time.monotonic() - t < 15, "the jobs (20 s each) were waited for instead of cancelled"
+    assert driver.returncode == 128 + signal.SIGTERM, err
+    assert "cancelling" in err and "cancelled: run the same command again to resume" in out
+    db = sqlite3.connect(workdir / ".wrapgen" / "cancel" / "jobs" / "fork-local" / "jobs.db")
+    states = db.execute("SELECT state, failure_code FROM jobs").fetchall()
+    db.close()
+    assert len(states) == 3 and {code for _, code in states} == {8}  # GRAM's "cancelled by the user"
+    r = run(write(p, text.replace("ms: 20000", "ms: 10")))
+    assert r.ok and sorted(r.ran) == ["s0", "s1", "s2"]  # quick was done before the cancel

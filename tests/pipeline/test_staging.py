@@ -187,3 +187,26 @@ def test_a_refusal_is_not_retried(workdir, tmp_path) -> None:
     s = r.nodes["save"]
     assert s.status == "failed" and s.attempts == 1 and " 550 " in s.cause
     assert r.nodes["heat"].status == "done"
+
+
+def test_a_partial_stage_in_left_by_a_killed_driver_is_resumed(workdir, tmp_path) -> None:
+    from wrapgen.netlogger import read
+    from wrapgen.pipeline.engine import Engine, state_dir
+    from wrapgen.pipeline.load import load_pipeline
+
+    root = tmp_path / "big"
+    root.mkdir()
+    data = np.random.default_rng(3).bytes(24 << 20)
+    (root / "big.bin").write_bytes(data)
+    log = tmp_path / "server.log"
+    with Server(root, anonymous=True, anonymous_access="full", transfer_log=log) as srv:
+        p = write(workdir / "p.yaml", f"pipeline: resumed\nsteps:\n  big: {{stage_in: 'ftp://127.0.0.1:{srv.port}/big.bin'}}\n")
+        g = load_pipeline(p)
+        key = Engine(g, state_dir(g, None)).plan().decisions["big"].key
+        part = workdir / ".wrapgen" / "resumed" / "tmp" / f"{key}.part"
+        part.parent.mkdir(parents=True, exist_ok=True)
+        part.write_bytes(data[: 20 << 20])  # what an earlier driver got before it was killed
+        r = run(p)
+    assert r.ok and r.output("big").read_bytes() == data
+    (retr,) = [e for e in read(log) if e["event"] == "wrapgen.gridftp.transfer.end" and e["type"] == "RETR"]
+    assert 0 < int(retr["nbytes"]) < len(data)  # only the rest crossed the wire

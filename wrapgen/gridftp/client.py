@@ -262,7 +262,7 @@ class Client:
         self.channels.drop()
         self._put_target = None
 
-    def _download(self, command: str, f, parallel: int = 1, base: int = 0, progress=None) -> int:
+    def _download(self, command: str, f, parallel: int = 1, base: int = 0, progress=None, rest: int = 0) -> int:
         self._mode_e(parallel)
         ok = False
         try:
@@ -275,6 +275,10 @@ class Client:
                 else:
                     self.command(f"PORT {lst.ip.replace('.', ',')},{lst.port >> 8},{lst.port & 0xFF}", 200)
             listener, incoming = self._listener, self._incoming
+            if rest:
+                # REST must come right before the transfer command (RFC 959): a server forgets it at the next
+                # command, and sent first, before MODE/OPTS/PORT, it resumed nothing -- the whole file came again
+                self.command(f"REST {rest}", 350)
             self._send(command)
             # Whichever comes first: the reply (150, or a refusal), or the data (GCT connects, and runs DCAU,
             # before it sends 150). One thread does both in turn; the data side never starts on a refusal.
@@ -317,9 +321,7 @@ class Client:
                 # ERET's blocks carry offsets from the range's start
                 return self._download(f"ERET P {offset} {length} {remote}", f, parallel, base=offset,
                                       progress=progress)
-            if offset:
-                self.command(f"REST {offset}", 350)
-            return self._download(f"RETR {remote}", f, parallel, progress=progress)
+            return self._download(f"RETR {remote}", f, parallel, progress=progress, rest=offset)
 
     def put(self, local: str | os.PathLike[str], remote: str, parallel: int = 4, offset: int = 0,
             length: int | None = None, progress=None) -> int:

@@ -55,12 +55,31 @@ def _graph(args: argparse.Namespace) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .engine import run
+    import signal
 
-    result = run(_graph(args), args.state, args.workers, quiet=args.quiet,
-                 progress=not args.quiet and sys.stderr.isatty(), otlp=args.otlp)
+    from .engine import Engine, state_dir
+
+    graph = _graph(args)
+    engine = Engine(graph, state_dir(graph, args.state), args.workers, quiet=args.quiet,
+                    progress=not args.quiet and sys.stderr.isatty(), otlp=args.otlp)
+    got: list[int] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        # the first Ctrl-C or SIGTERM cancels the run (jobs cancelled, transfers aborted, the journal kept);
+        # a second one ends the process at once
+        got.append(signum)
+        signal.signal(signum, signal.SIG_DFL)
+        print(f"wrapgen run: {signal.Signals(signum).name}: cancelling (again to stop at once); run again to "
+              "resume", file=sys.stderr)
+        engine.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
+    result = engine.run()
     if not args.quiet:
         print(summary(result))
+    if got:
+        return 128 + got[0]
     return 0 if result.ok else 1
 
 
@@ -70,7 +89,9 @@ def summary(result: Any) -> str:
     s = result.staging
     lines = [f"run {result.guid[:12]} of {result.pipeline}: {result.seconds:.2f} s; "
              + ", ".join(f"{v} {k}" for k, v in sorted(c.items()))]
-    if not result.ran:
+    if result.cancelled:
+        lines.append("cancelled: run the same command again to resume")
+    elif not result.ran:
         lines.append("nothing to do: every step is up to date")
     if s["files"]:
         lines.append(f"staging: {s['files']} files, {s['bytes']} bytes, {s['verified']} verified (sha256), "

@@ -10,7 +10,6 @@ import threading
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,77 +21,11 @@ from .executors import Executor, make_executor
 from .graph import Graph, Node, paused_gc
 from .journal import Journal
 from .plan import CACHED, DONE, FAILED, Decision, Planner
+from .progress import Progress
+from .result import NOT_RUN, NodeResult, RunResult
 from .staging import Staging
 
 EVENT = "wrapgen.pipeline"
-
-
-@dataclass
-class NodeResult:
-    """How one node ended in a run."""
-
-    node: str
-    step: str
-    status: str  # cached, done, failed, blocked
-    key: str | None = None
-    point: dict[str, Any] = field(default_factory=dict)
-    outputs: dict[str, str] = field(default_factory=dict)
-    cause: str = ""
-    attempts: int = 0
-    seconds: float = 0.0
-    placement: str = "local"
-
-
-@dataclass
-class RunResult:
-    """A run's outcome: every node's, the staging counts, where the log is."""
-
-    guid: str
-    pipeline: str
-    state: Path
-    nodes: dict[str, NodeResult]
-    staging: dict[str, Any]
-    seconds: float
-    log: Path
-
-    @property
-    def ok(self) -> bool:
-        """Whether every node is done or cached."""
-        return all(r.status in (CACHED, DONE) for r in self.nodes.values())
-
-    @property
-    def ran(self) -> list[str]:
-        """The nodes that ran in this run."""
-        return [n for n, r in self.nodes.items() if r.status in (DONE, FAILED)]
-
-    def counts(self) -> dict[str, int]:
-        """Nodes per status."""
-        out: dict[str, int] = {}
-        for r in self.nodes.values():
-            out[r.status] = out.get(r.status, 0) + 1
-        return out
-
-    def output(self, node: str, name: str | None = None) -> Path:
-        """Where a node's output is in the content store (its only output if name is None)."""
-        outs = self.nodes[node].outputs
-        if name is None:
-            if len(outs) != 1:
-                raise PipelineError(f"{node} gives {', '.join(outs) or 'nothing'}; name one")
-            name = next(iter(outs))
-        journal = Journal(self.state / "journal.db")
-        try:
-            return Objects(self.state / "objects", journal).path(outs[name])
-        finally:
-            journal.close()
-
-    def table(self, step: str | None = None) -> list[dict[str, Any]]:
-        """The results table: one row per node (of step, if given) with its parameters, status and output digests."""
-        rows = []
-        for r in self.nodes.values():
-            if step is None or r.step == step:
-                rows.append({"node": r.node, **r.point, "status": r.status,
-                             **{f"{k}": v[:12] for k, v in r.outputs.items()}, "cause": r.cause})
-        return rows
 
 
 def state_dir(graph: Graph, state: str | os.PathLike[str] | None) -> Path:
@@ -113,6 +46,8 @@ class Engine:
         self.workers = workers or max(2, os.cpu_count() or 2)
         self.quiet, self.progress, self.otlp = quiet, progress, otlp
         self.previous: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._cancelled = threading.Event()
+        self._staging: Staging | None = None
         self.executor_options = executor_options or {}
         self.registry = registry
         self._executors: dict[str, Executor] = {}
@@ -164,6 +99,18 @@ class Engine:
             return True
         return have
 
+    # --- cancelling ---------------------------------------------------------------------------------------------
+    def cancel(self) -> None:
+        """Stop the run from another thread (or a signal handler): nothing new starts, transfers in progress are
+        aborted, jobs are cancelled; in-process calls finish. The next run resumes where this one stopped."""
+        self._cancelled.set()
+        if self._staging is not None:
+            self._staging.abort()
+        with self._lock:
+            executors = list(self._executors.values())
+        for ex in executors:
+            ex.cancel()
+
     # --- a plan ----------------------------------------------------------------------------------------------------
     def plan(self) -> Planner:
         """What a run would do now (nothing is run; digests computed on the way are remembered)."""
@@ -212,7 +159,7 @@ class Engine:
         journal = Journal(self.state / "journal.db")
         objects = Objects(self.state / "objects", journal)
         digests = DigestCache(journal.digests())
-        staging = Staging(digests, self.registry)
+        staging = self._staging = Staging(digests, self.registry)
         guid = self._guid = uuid.uuid4().hex
         log = EventLog(self.state / "runs" / f"{guid}.log", guid)
         results: dict[str, NodeResult] = {}
@@ -233,6 +180,8 @@ class Engine:
 
             def launch(ready: list[Decision]) -> None:
                 for d in ready:
+                    if self._cancelled.is_set():
+                        break
                     planner.running(d.node)
                     f = pool.submit(self._execute, self.graph.nodes[d.node], d, journal, objects, staging, log)
                     running[f] = d
@@ -240,7 +189,7 @@ class Engine:
 
             with paused_gc():  # deciding thousands of cached nodes allocates much and frees little
                 launch(planner.start())
-            bar = _Progress(len(self.graph.nodes), planner.counts().get(CACHED, 0)) if self.progress else None
+            bar = Progress(len(self.graph.nodes), planner.counts().get(CACHED, 0)) if self.progress else None
             while running:
                 finished = [ended.get()]
                 while not ended.empty():
@@ -271,8 +220,14 @@ class Engine:
                                                placement=n.placement)
                     if previous.get(name, ("",))[0] != dec.key:
                         cached.append((name, dec.key or "", dec.record or {}))
+            for name, dec in planner.decisions.items():
+                if name not in results:  # decided to run, or waiting, when the run was cancelled
+                    n = self.graph.nodes[name]
+                    results[name] = NodeResult(name, n.step, NOT_RUN, dec.key, n.point, cause="the run was cancelled",
+                                               placement=n.placement)
             journal.set_latest(cached)
-            status = "done" if all(r.status in (CACHED, DONE) for r in results.values()) else "failed"
+            status = "cancelled" if self._cancelled.is_set() else \
+                "done" if all(r.status in (CACHED, DONE) for r in results.values()) else "failed"
         finally:
             if self.progress and "bar" in locals() and bar is not None:
                 bar.close()
@@ -293,7 +248,7 @@ class Engine:
             journal.close()
         self._export(log.path)
         return RunResult(guid, self.graph.name, self.state, results, staging.tally.as_json(), time.time() - t0,
-                         log.path)
+                         log.path, self._cancelled.is_set())
 
     def _export(self, log: Path) -> None:
         """Send the run's spans to the OTLP endpoint, if one is configured; a failure costs a warning only."""
@@ -325,6 +280,8 @@ class Engine:
         key = d.key or ""
         first = self._attempts.get(key, 0) + 1
         for i in range(node.retries + 1):
+            if self._cancelled.is_set():
+                raise StepFailed(node.name, "cancelled before it started")
             attempt = first + i
             t = time.monotonic()
             if node.kind != "compute" or node.placement != "local":
@@ -353,7 +310,9 @@ class Engine:
                     (self.state / "work" / f"{key}.{name}").unlink(missing_ok=True)
                 return outputs, i + 1, seconds
             except StepFailed as exc:
-                last = i == node.retries or not exc.transient
+                last = i == node.retries or not exc.transient or self._cancelled.is_set()
+                if self._cancelled.is_set():
+                    exc.cause = f"cancelled: {exc.cause}"
                 journal.event(log.guid, node.name, key, "failed", attempt,
                               info={"cause": exc.cause, "transient": exc.transient, "stderr": exc.stderr[-2000:]})
                 log.end(f"{EVENT}.step", -1, node=node.name, key=key[:16], kind=node.kind, attempt=attempt,
@@ -432,29 +391,6 @@ class Engine:
             else:
                 outputs[name] = objects.ingest(got)
         return outputs, blobs
-
-
-class _Progress:
-    """A progress bar on the terminal (rich): nodes ended out of all, and how many were cached."""
-
-    def __init__(self, total: int, cached: int) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self._p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                           console=Console(stderr=True), transient=True)
-        self._task = self._p.add_task("steps", total=total, completed=cached)
-        self._p.start()
-
-    def update(self, counts: dict[str, int]) -> None:
-        """Show counts (by status) now."""
-        ended = sum(counts.get(k, 0) for k in (CACHED, DONE, FAILED, "blocked"))
-        self._p.update(self._task, completed=ended,
-                       description=f"steps ({counts.get('running', 0)} running, {counts.get(FAILED, 0)} failed)")
-
-    def close(self) -> None:
-        """Remove the bar."""
-        self._p.stop()
 
 
 def run(pipeline: str | os.PathLike[str] | Graph, state: str | os.PathLike[str] | None = None,

@@ -342,6 +342,6 @@ class _Checker:
             node.outputs = self._outputs(name) or ()
             node.wires = tuple(wire(a, r) for a, r in step.inputs.items())
             node.isolate = step.isolate
-            job = step.job or d.job
+            job = step.job if "job" in step.model_fields_set else d.job  # job: null runs in-process
             node.placement = f"service:{step.service}" if step.service else f"job:{job}" if job else "local"
         return node

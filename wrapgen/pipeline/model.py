@@ -41,7 +41,7 @@ class Step(BaseModel):
     outputs: list[Name] | None = Field(None, description="compute: the outputs kept (default: all it gives)")
     sweep: Sweep | None = Field(None, description="compute: parameter points to fan out over")
     job: str | None = Field(None, description="compute: run as a job on fork://, slurm://, dask://HOST:PORT or a "
-                            "job manager's http(s):// URL")
+                            "job manager's http(s):// URL (null: in this process, whatever defaults say)")
     service: str | None = Field(None, description="compute: call a published service (http(s)://HOST:PORT/LIB)")
     isolate: bool = Field(False, description="compute, in-process: run the call in an isolated worker process")
     stage_out: str | None = Field(None, description="STEP or STEP.OUTPUT to deliver")

@@ -32,5 +32,9 @@ class Executor(ABC):
             note: Note) -> dict[str, Path | bytes]:
         """Make the call; each output as the file written or its bytes (an in-process call need not write)."""
 
+    def cancel(self) -> None:
+        """Stop what the executor is running, from another thread (a run being cancelled): the calls in progress
+        end with StepFailed. An in-process call cannot be stopped and runs to its end."""
+
     def close(self) -> None:
         """Release what the executor holds (job managers, connections)."""

@@ -36,6 +36,7 @@ class JobExecutor(Executor):
         self._manager: Any = None
         self._client: Any = None
         self._index: dict[str, str] = {}
+        self._running: set[str] = set()  # job ids being waited for
         if u.scheme in ("fork", "slurm", "dask"):
             where = re.sub(r"[^A-Za-z0-9_.-]", "_", u.netloc) or "local"
             self._state = (state or Path(".")) / "jobs" / f"{u.scheme}-{where}"
@@ -100,14 +101,30 @@ class JobExecutor(Executor):
             with self._lock:
                 self._index[key] = job_id
             note("submitted", job_id)
+        with self._lock:
+            self._running.add(job_id)
         try:
             final = self._wait(job_id)
         finally:
             with self._lock:
+                self._running.discard(job_id)
                 if self._index.get(key) == job_id:
                     del self._index[key]  # a retry submits anew
         self._check(node, job_id, final)
         return files
+
+    def cancel(self) -> None:
+        """Cancel every job this executor is waiting for (GRAM's cancel: the job ends FAILED 8)."""
+        with self._lock:
+            ids = list(self._running)
+        for job_id in ids:
+            try:
+                if self._manager is not None:
+                    self._manager.cancel(job_id)
+                elif self._client is not None:
+                    self._client.cancel(job_id)
+            except (GRAMError, OSError):
+                pass  # it ended meanwhile
 
     def _wait(self, job_id: str) -> dict[str, Any]:
         if self._manager is not None:
