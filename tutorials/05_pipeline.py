@@ -1,7 +1,8 @@
 """A whole stage-compute-retrieve pipeline: inputs staged in from one GridFTP site, the Fortran heat kernel swept
 over three step counts as jobs on fork://, a C kernel (Lennard-Jones forces) called in this process, results
 staged out to a second site, every transfer checked with sha256, and a report of the run. Then the same command
-again: nothing to do. Then one parameter changed: only what depends on it runs.
+again: nothing to do. Then one parameter changed: only what depends on it runs. Last, `wrapgen.call`: one kernel
+call in this process or as a job, the same signature (with `wrapgen.copy` and `wrapgen.submit`, the one-call trio).
 
 Run it with `make demo` or `python tutorials/05_pipeline.py`; the pipeline file, its journal and the report stay
 in build/demo/ (run it twice: the second run of the script finds its work done, too).
@@ -90,6 +91,15 @@ with Server(site_a, anonymous=True) as a, Server(site_b, anonymous=True, anonymo
     third = wrapgen.run(pipeline)
     print(summary(third))
     assert "save_heat[nsteps=400]" in third.ran and set(third.ran) <= {"heat[nsteps=400]", "save_heat[nsteps=400]"}
+
+# The one-call API under the pipeline: the same kernel call in this process and as a job (and on a service:
+# tutorial 02), the same signature, the array updated in place both times.
+heat = ROOT / "services" / "heat.yaml"
+here, there = np.asfortranarray(u.copy()), np.asfortranarray(u.copy())
+wrapgen.call(heat, "heat_step", here, 0.2, 1.0, 1.0, nsteps=10)
+wrapgen.call("fork://", f"{heat}#heat_step", there, 0.2, 1.0, 1.0, nsteps=10)
+assert np.array_equal(here, there)
+print("wrapgen.call: in-process and fork:// give the same field")
 
 report = DEMO / "report.png"
 print(render(first.log, report))
