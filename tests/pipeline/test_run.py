@@ -34,6 +34,7 @@ def test_a_second_run_does_nothing_and_says_so(workdir, tally, run_cli) -> None:
     p = write(workdir / "chain.yaml", CHAIN)
     r = run(p)
     assert r.ok and r.counts() == {"done": 3} and value(r, "c") == 6.0
+    assert (r.state.stat().st_mode & 0o777) == 0o700  # the journal, outputs and logs are the owner's alone
     assert tally.counts() == {1: 1, 2: 1, 3: 1}
     r = run(p)
     assert r.counts() == {"cached": 3} and r.ran == [] and tally.counts() == {1: 1, 2: 1, 3: 1}

@@ -114,7 +114,7 @@ class Engine:
     # --- a plan ----------------------------------------------------------------------------------------------------
     def plan(self) -> Planner:
         """What a run would do now (nothing is run; digests computed on the way are remembered)."""
-        self.state.mkdir(parents=True, exist_ok=True)
+        self.state.mkdir(parents=True, exist_ok=True, mode=0o700)  # outputs and logs are the owner's alone
         journal = Journal(self.state / "journal.db")
         digests = DigestCache(journal.digests())
         staging = Staging(digests, self.registry)
@@ -144,7 +144,7 @@ class Engine:
     # --- a run -----------------------------------------------------------------------------------------------------
     def run(self) -> RunResult:
         """Run the graph to the end (every node done, cached, failed or blocked)."""
-        self.state.mkdir(parents=True, exist_ok=True)
+        self.state.mkdir(parents=True, exist_ok=True, mode=0o700)  # outputs and logs are the owner's alone
         held = proc.lock_exclusive(self.state / "driver.lock")
         if isinstance(held, str):
             raise PipelineError(f"{self.state}: another run of this pipeline is in progress ({held}); wait for it "
