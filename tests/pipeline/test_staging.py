@@ -210,3 +210,39 @@ def test_a_partial_stage_in_left_by_a_killed_driver_is_resumed(workdir, tmp_path
     assert r.ok and r.output("big").read_bytes() == data
     (retr,) = [e for e in read(log) if e["event"] == "wrapgen.gridftp.transfer.end" and e["type"] == "RETR"]
     assert 0 < int(retr["nbytes"]) < len(data)  # only the rest crossed the wire
+
+
+def test_an_http_etag_keys_the_stage_in(workdir, tmp_path) -> None:
+    import hashlib
+    import os
+
+    root = tmp_path / "www"
+    root.mkdir()
+    (root / "x.json").write_text("1.0\n")
+
+    class Tagged(http.server.SimpleHTTPRequestHandler):
+        def end_headers(self) -> None:  # a strong ETag from the content, as many servers make one
+            path = self.translate_path(self.path)
+            if os.path.isfile(path):
+                with open(path, "rb") as f:
+                    self.send_header("ETag", f'"{hashlib.sha1(f.read()).hexdigest()}"')
+            super().end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Tagged, directory=str(root)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        p = write(workdir / "p.yaml", f"pipeline: tagged\nsteps:\n  x: {{stage_in: "
+                  f"'http://127.0.0.1:{httpd.server_address[1]}/x.json'}}\n")
+        assert run(p).ran == ["x"]
+        assert run(p).ran == []
+        st = os.stat(root / "x.json")
+        (root / "x.json").write_text("2.0\n")  # same size, and the same time put back: only the ETag tells
+        os.utime(root / "x.json", ns=(st.st_atime_ns, st.st_mtime_ns))
+        r = run(p)
+        assert r.ran == ["x"] and r.output("x").read_text() == "2.0\n"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

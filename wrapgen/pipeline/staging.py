@@ -102,6 +102,8 @@ class Staging:
             raise StepFailed(text, f"cannot reach: {exc}", transient=getattr(exc, "transient", True)) from None
         if st is None:
             raise StepFailed(text, "no such file at the source")
+        if st.tag:
+            return {"size": st.size, "etag": st.tag}  # the server's version of the bytes, better than a time
         return {"size": st.size, "mtime": st.mtime}
 
     def fetch(self, text: str, part: Path, expected: str | None, verify: bool = True) -> tuple[str, int]:

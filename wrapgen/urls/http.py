@@ -46,7 +46,9 @@ class HTTPStore(Store):
                                 transient=r.status_code >= 500 or r.status_code in (408, 429))
         modified = r.headers.get("Last-Modified")
         mtime = email.utils.parsedate_to_datetime(modified).timestamp() if modified else 0.0
-        return Stat(int(r.headers.get("Content-Length", 0)), mtime)
+        etag = r.headers.get("ETag", "")
+        return Stat(int(r.headers.get("Content-Length", 0)), mtime,
+                    tag="" if etag.startswith("W/") else etag)  # a weak ETag does not promise the same bytes
 
     def download(self, url: Url, local: Path, offset: int = 0, length: int | None = None,
                  progress: Any = None) -> int:

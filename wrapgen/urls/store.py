@@ -22,11 +22,13 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Stat:
     """What a store knows of a name: its size, modification time (seconds since the epoch, whole seconds for
-    servers that report no more) and kind ('file' or 'dir')."""
+    servers that report no more), kind ('file' or 'dir') and the server's version tag if it has one (HTTP's ETag:
+    it changes with the content even when size and time do not)."""
 
     size: int
     mtime: float
     kind: str = "file"
+    tag: str = ""
 
 
 class Store(ABC):
