@@ -94,9 +94,13 @@ class SlurmBackend(Backend):
                 self._poller.start()
             self._cond.notify_all()
             while True:
-                exit_file = job.control / "exit"
                 state = self._states.get(native_id)
-                if exit_file.exists() or (job.control / "missing").exists() or (state is not None and state.split()[0] in ENDED) or state == "GONE":
+                ended = state is not None and (state == "GONE" or state.split()[0] in ENDED)
+                code = _exit_code(job)
+                # An exit status above 128 is the script's command killed by a signal: scancel, preemption or a
+                # node failure, which only Slurm's final state tells apart; wait for it (seen: an outside scancel
+                # reported DONE because the script wrote 143 before squeue said CANCELLED).
+                if ended or (job.control / "missing").exists() or (code is not None and code <= 128):
                     self._watched.discard(native_id)
                     return _outcome(job, state)
                 left = deadline - time.monotonic()
@@ -153,17 +157,23 @@ def _q(path: object) -> str:
     return text.replace("%", "%%")
 
 
+def _exit_code(job: Launch) -> int | None:
+    """The exit status the batch script wrote, None while there is none."""
+    try:
+        return int((job.control / "exit").read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def _outcome(job: Launch, state: str | None) -> Outcome:
     missing = job.control / "missing"
     if missing.exists():
         return Outcome(None, 5, f"the executable {missing.read_text().strip()} does not exist (or may not be run) "
                                 "on the node that ran the job")
-    try:
-        code: int | None = int((job.control / "exit").read_text())
-    except (OSError, ValueError):
-        code = None
+    code = _exit_code(job)
     word = (state or "").split()[0] if state else ""
-    if code is not None and word not in ("TIMEOUT", "OUT_OF_MEMORY"):
+    killed = code is not None and code > 128 and word not in ("", "COMPLETED", "FAILED", "GONE")
+    if code is not None and word not in ("TIMEOUT", "OUT_OF_MEMORY") and not killed:
         return Outcome(code, 0, f"exit status {code}")
     if word == "CANCELLED" and not (job.control / "cancelled-by-wrapgen").exists():
         return Outcome(code, 9, "the job was cancelled in Slurm (scancel) outside wrapgen")
