@@ -136,6 +136,21 @@ def write_values(function: str, values: dict[str, Any], outputs: dict[str, str])
             Path(path).write_bytes(encode(v))
 
 
+#: How a kernel job says why it failed, as the last such line of its stderr (read back by job runners).
+FAILURE = "python -m wrapgen.run: "
+
+
+def failure_line(exc: BaseException) -> str:
+    """The stderr line a kernel job writes when its call raised exc: the exception's class and message."""
+    return f"{FAILURE}{type(exc).__name__}: {exc}"
+
+
+def last_failure(stderr: str) -> str | None:
+    """From a kernel job's stderr, what its last failure line said ('ValueError: ...'), None if it wrote none."""
+    said = [ln.removeprefix(FAILURE) for ln in stderr.splitlines() if ln.startswith(FAILURE)]
+    return said[-1] if said else None
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line of a kernel job (`python -m wrapgen.run SPEC FUNCTION ...`)."""
     ap = argparse.ArgumentParser(prog="python -m wrapgen.run", description="call one kernel function with inputs "
@@ -163,10 +178,10 @@ def run(argv: list[str], directory: Path | None = None, err: Any = None) -> int:
         call_from_files(str(here / args.spec), args.function, files["--input"], _pairs(args.param, "--param"),
                         files["--output"], args.isolate)
     except UsageError as exc:
-        print(f"python -m wrapgen.run: error: {exc}", file=err)
+        print(f"{FAILURE}error: {exc}", file=err)
         return 2
     except (WrapgenError, ValueError, TypeError, ArithmeticError, OSError) as exc:  # the kernel's refusals too
-        print(f"python -m wrapgen.run: {type(exc).__name__}: {exc}", file=err)
+        print(failure_line(exc), file=err)
         return 1
     return 0
 

@@ -95,14 +95,15 @@ def _as_job(target: str, spec: Path, function: str, args: tuple[Any, ...], kwarg
 
 def _kernel_error(exc: Exception, job: Any, spec: Path) -> BaseException:
     """The job's failure as the exception the local call would raise (from the last line wrapgen.run wrote)."""
+    from ..bind.call import last_failure
+
     try:
-        tail = job.output("stderr").decode(errors="replace").splitlines()
+        said = last_failure(job.output("stderr").decode(errors="replace"))
     except Exception:  # noqa: BLE001 - no stderr to read: the failure itself says it
         return exc
-    said = [ln.removeprefix("python -m wrapgen.run: ") for ln in tail if ln.startswith("python -m wrapgen.run: ")]
-    if not said:
+    if said is None:
         return exc
-    name, _, message = said[-1].partition(": ")
+    name, _, message = said.partition(": ")
     cls = getattr(builtins, name, None)
     if not (isinstance(cls, type) and issubclass(cls, Exception)):
         from ..bind.loader import load

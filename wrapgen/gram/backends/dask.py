@@ -158,7 +158,7 @@ def _kernel_call(spec: dict[str, Any]) -> int:
     """`python -m wrapgen.run SPEC FUNCTION ...` in this process, paths relative to the job directory."""
     import traceback
 
-    from ...bind.call import run
+    from ...bind.call import failure_line, run
 
     with open(spec["stderr"], "a") as err:
         try:
@@ -166,6 +166,6 @@ def _kernel_call(spec: dict[str, Any]) -> int:
         except SystemExit as exc:  # argparse refusing the arguments
             return int(exc.code or 2)
         except Exception as exc:  # any other error is the job's outcome, not the worker's
-            err.write(f"python -m wrapgen.run: {type(exc).__name__}: {exc}\n")
+            err.write(failure_line(exc) + "\n")
             err.write(traceback.format_exc(limit=3))
             return 1

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from ...errors import UsageError, WrapgenError
+from ..errors import StepFailed
 from ..graph import Node
 
 #: note(event, native_id): an executor tells the journal what it is about to do, before it does it.
@@ -16,6 +19,22 @@ def output_files(node: Node, key: str, work: Path) -> dict[str, Path]:
     """Where a call writes each kept output: work/KEY.NAME (arrays as .npy, scalars as JSON). Named by the step
     key, so a re-attached job's outputs are found where its first driver asked for them."""
     return {name: work / f"{key}.{name}" for name in node.outputs}
+
+
+@contextmanager
+def kernel_errors(node: str) -> Iterator[None]:
+    """A call's errors as StepFailed: bad arguments and the kernel's own refusals are permanent (the same call
+    would fail again), an OSError is transient."""
+    try:
+        yield
+    except StepFailed:
+        raise
+    except UsageError as exc:
+        raise StepFailed(node, f"bad arguments: {exc}") from None
+    except OSError as exc:
+        raise StepFailed(node, f"{type(exc).__name__}: {exc}", transient=True) from None
+    except (WrapgenError, ValueError, TypeError, ArithmeticError) as exc:  # the kernel's own refusals
+        raise StepFailed(node, f"{type(exc).__name__}: {exc}") from None
 
 
 class Executor(ABC):

@@ -140,7 +140,7 @@ class JobExecutor(Executor):
         except (GRAMError, OSError):
             return []
 
-    def _stderr(self, job_id: str, final: dict[str, Any]) -> str:
+    def _stderr(self, job_id: str) -> str:
         try:
             if self._manager is not None:
                 data = (Path(self._manager.get(job_id).control) / "stderr").read_bytes()
@@ -154,9 +154,10 @@ class JobExecutor(Executor):
         exit_code, code = final.get("exit_code"), final.get("failure_code") or 0
         if final["state"] == "DONE" and exit_code == 0:
             return
-        tail = self._stderr(job_id, final)
-        said = [ln for ln in tail.splitlines() if ln.startswith("python -m wrapgen.run:")]
-        why = said[-1].removeprefix("python -m wrapgen.run: ") if said else (final.get("cause") or "")
+        from ...bind.call import last_failure
+
+        tail = self._stderr(job_id)
+        why = last_failure(tail) or final.get("cause") or ""
         if exit_code not in (None, 0):
             # The kernel ran and said no (exit 1: its error; 2: bad arguments): the same call would again.
             killed = exit_code > 128

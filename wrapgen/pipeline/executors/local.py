@@ -8,11 +8,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ...errors import UsageError, WrapgenError
+from ...errors import UsageError
 from ..cache import INLINE
-from ..errors import StepFailed
 from ..graph import Node
-from .base import Executor, Note
+from .base import Executor, Note, kernel_errors, output_files
 
 
 class LocalExecutor(Executor):
@@ -37,7 +36,7 @@ class LocalExecutor(Executor):
         """Call the kernel with its inputs (bytes, or content-store files); its outputs' bytes."""
         from ...bind.call import encode, gathered, read_arguments, write_values
 
-        try:
+        with kernel_errors(node.name):
             _lib, fn, kwargs = read_arguments(str(node.spec), node.function or "",
                                               {a: p if isinstance(p, bytes) else str(p) for a, p in inputs.items()},
                                               {k: json.dumps(v) for k, v in node.params.items()})
@@ -46,18 +45,13 @@ class LocalExecutor(Executor):
             missing = [n for n in node.outputs if n not in values]
             if missing:
                 raise UsageError(f"{node.function} gives {', '.join(values) or 'nothing'}, not {', '.join(missing)}")
+            files = output_files(node, key, work)
             out: dict[str, Path | bytes] = {}
             for n in node.outputs:
                 v = values[n]
                 if getattr(v, "nbytes", 0) > INLINE:  # a large array: streamed to a file, never copied in memory
-                    out[n] = work / f"{key}.{n}"
-                    write_values(node.function or "", {n: v}, {n: str(out[n])})
+                    write_values(node.function or "", {n: v}, {n: str(files[n])})
+                    out[n] = files[n]
                 else:
                     out[n] = encode(v)
             return out
-        except UsageError as exc:
-            raise StepFailed(node.name, f"bad arguments: {exc}") from None
-        except OSError as exc:
-            raise StepFailed(node.name, f"{type(exc).__name__}: {exc}", transient=True) from None
-        except (WrapgenError, ValueError, TypeError, ArithmeticError) as exc:  # the kernel's own refusals
-            raise StepFailed(node.name, f"{type(exc).__name__}: {exc}") from None

@@ -7,10 +7,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ...errors import UsageError, WrapgenError
+from ...errors import WrapgenError
 from ..errors import StepFailed
 from ..graph import Node
-from .base import Executor, Note, output_files
+from .base import Executor, Note, kernel_errors, output_files
 
 
 class ServiceExecutor(Executor):
@@ -34,12 +34,10 @@ class ServiceExecutor(Executor):
         """Read the inputs, call the service, write the outputs."""
         import json
 
-        import requests
-
         from ...bind.call import gathered, read_arguments, write_values
 
         files = output_files(node, key, work)
-        try:
+        with kernel_errors(node.name):
             _lib, fn, kwargs = read_arguments(str(node.spec), node.function or "",
                                               {a: str(p) for a, p in inputs.items()},
                                               {k: json.dumps(v) for k, v in node.params.items()})
@@ -48,18 +46,14 @@ class ServiceExecutor(Executor):
                 proxy = self._proxy()
             except WrapgenError as exc:  # the service is down or restarting: a later attempt may find it
                 raise StepFailed(node.name, str(exc), transient=True) from None
-            function = getattr(proxy, node.function or "")
-            values = gathered(fn, function(**kwargs), kwargs)
-            write_values(node.function or "", values, {n: str(p) for n, p in files.items()})
-        except StepFailed:
-            raise
-        except UsageError as exc:
-            raise StepFailed(node.name, f"bad arguments: {exc}") from None
-        except (requests.ConnectionError, requests.Timeout, OSError) as exc:
-            self._local.proxy = None
-            raise StepFailed(node.name, f"service {self.target}: {exc}", transient=True) from None
-        except AttributeError:
-            raise StepFailed(node.name, f"service {self.target} has no operation {node.function}") from None
-        except (WrapgenError, ValueError, TypeError, ArithmeticError) as exc:
-            raise StepFailed(node.name, f"{type(exc).__name__}: {exc}") from None
+            try:
+                function = getattr(proxy, node.function or "")
+            except AttributeError:
+                raise StepFailed(node.name, f"service {self.target} has no operation {node.function}") from None
+            try:
+                returned = function(**kwargs)
+            except OSError as exc:  # requests' connection errors and timeouts among them
+                self._local.proxy = None
+                raise StepFailed(node.name, f"service {self.target}: {exc}", transient=True) from None
+            write_values(node.function or "", gathered(fn, returned, kwargs), {n: str(p) for n, p in files.items()})
         return files
