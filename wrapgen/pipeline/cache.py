@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
-
 from typing import Any
 
 from ..checksum import checksum, file_checksum
@@ -64,9 +64,7 @@ class Objects:
 
     def put(self, data: bytes) -> tuple[str, bytes | None]:
         """Store bytes: (digest, the bytes if they are to go inline with the step's result, else None)."""
-        import hashlib
-
-        digest = hashlib.sha256(data).hexdigest() if len(data) <= INLINE else checksum("SHA256", data).lower()
+        digest = checksum("SHA256", data).lower()
         if len(data) <= INLINE:
             return digest, data
         final = self.file(digest)
@@ -75,32 +73,40 @@ class Objects:
         return digest, None
 
     def _place(self, data: bytes, final: Path) -> None:
-        final.parent.mkdir(exist_ok=True)
-        tmp = final.with_name(f".{final.name}.{os.getpid()}.{threading.get_ident()}")
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o444)
-        os.replace(tmp, final)
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as f:
+                f.write(data)
+
+        self._install(final, write)
 
     def ingest(self, done: Path, digest: str | None = None) -> str:
         """Put a finished file into the store under its digest (computed unless given); returns the digest.
         The file is linked, not moved (a driver killed before it records the result finds the file where the
-        step left it), and the rename is the last step: a reader never sees half an object."""
+        step left it)."""
         digest = digest or sha256_file(done)
         final = self.file(digest)
         if final.exists():
             return digest
+
+        def link(tmp: Path) -> None:
+            try:
+                os.link(done, tmp)
+            except OSError:  # another file system (a job's scratch): copy
+                import shutil
+
+                shutil.copyfile(done, tmp)
+
+        self._install(final, link)
+        return digest
+
+    def _install(self, final: Path, make: Callable[[Path], None]) -> None:
+        """Make the object under a temporary name, make it read-only, rename it into place last: a reader never
+        sees half an object."""
         final.parent.mkdir(exist_ok=True)
         tmp = final.with_name(f".{final.name}.{os.getpid()}.{threading.get_ident()}")
-        try:
-            os.link(done, tmp)
-        except OSError:  # another file system (a job's scratch): copy
-            import shutil
-
-            shutil.copyfile(done, tmp)
+        make(tmp)
         os.chmod(tmp, 0o444)
         os.replace(tmp, final)
-        return digest
 
 
 def stat_identity(st: os.stat_result) -> tuple[int, ...]:

@@ -60,8 +60,8 @@ def _run(args: argparse.Namespace) -> int:
     from .engine import Engine, state_dir
 
     graph = _graph(args)
-    engine = Engine(graph, state_dir(graph, args.state), args.workers, quiet=args.quiet,
-                    progress=not args.quiet and sys.stderr.isatty(), otlp=args.otlp)
+    engine = Engine(graph, state_dir(graph, args.state), args.workers, progress=not args.quiet and sys.stderr.isatty(),
+                    otlp=args.otlp)
     got: list[int] = []
 
     def stop(signum: int, _frame: object) -> None:
@@ -85,6 +85,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def summary(result: Any) -> str:
     """What a run did, in a few lines."""
+    from .plan import BLOCKED
+
     c = result.counts()
     s = result.staging
     lines = [f"run {result.guid[:12]} of {result.pipeline}: {result.seconds:.2f} s; "
@@ -99,7 +101,7 @@ def summary(result: Any) -> str:
     for r in result.nodes.values():
         if r.status == "failed":
             lines.append(f"FAILED {r.node} after {r.attempts} attempt(s): {r.cause}")
-    blocked = [r.node for r in result.nodes.values() if r.status == "blocked"]
+    blocked = [r.node for r in result.nodes.values() if r.status == BLOCKED]
     if blocked:
         lines.append(f"not run (a step they need failed): {', '.join(blocked[:10])}"
                      + (f" and {len(blocked) - 10} more" if len(blocked) > 10 else ""))

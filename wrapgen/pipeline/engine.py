@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from ..netlogger import EventLog
 from .executors import Executor, make_executor
 from .graph import Graph, Node, paused_gc
 from .journal import Journal
-from .plan import CACHED, DONE, FAILED, Decision, Planner
+from .plan import BLOCKED, CACHED, DONE, FAILED, Decision, Planner
 from .progress import Progress
 from .result import NOT_RUN, NodeResult, RunResult
 from .staging import Staging
@@ -39,12 +40,12 @@ def state_dir(graph: Graph, state: str | os.PathLike[str] | None) -> Path:
 class Engine:
     """Runs one graph against one state directory (one driver at a time: a flock the kernel frees on kill -9)."""
 
-    def __init__(self, graph: Graph, state: Path, workers: int | None = None, quiet: bool = True,
+    def __init__(self, graph: Graph, state: Path, workers: int | None = None,
                  executor_options: dict[str, Any] | None = None, registry: Any = None, progress: bool = False,
                  otlp: str | None = None) -> None:
         self.graph, self.state = graph, state
         self.workers = workers or max(2, os.cpu_count() or 2)
-        self.quiet, self.progress, self.otlp = quiet, progress, otlp
+        self.progress, self.otlp = progress, otlp
         self.previous: dict[str, tuple[str, dict[str, Any]]] = {}
         self._cancelled = threading.Event()
         self._staging: Staging | None = None
@@ -120,16 +121,20 @@ class Engine:
         staging = Staging(digests, self.registry)
         try:
             with ThreadPoolExecutor(self.workers) as pool:
-                static = self.static(staging, pool)
-            self.previous = journal.previous()
-            self.planner = Planner(self.graph, journal.known(), self.previous, static,
-                                   self._have(Objects(self.state / "objects", journal), staging))
+                planner = self._planner(journal, Objects(self.state / "objects", journal), staging, pool)
             with paused_gc():
-                self.planner.start()
+                planner.start()
             journal.remember_digests(digests.take_new())
         finally:
             staging.close()
             journal.close()
+        return planner
+
+    def _planner(self, journal: Journal, objects: Objects, staging: Staging, pool: ThreadPoolExecutor) -> Planner:
+        """The planner over what the journal knows and what the sources hold now."""
+        static = self.static(staging, pool)
+        self.previous = journal.previous()
+        self.planner = Planner(self.graph, journal.known(), self.previous, static, self._have(objects, staging))
         return self.planner
 
     def result_time(self, key: str | None) -> str:
@@ -170,11 +175,9 @@ class Engine:
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix="step")
         status = "failed"
         try:
-            static = self.static(staging, pool)
-            previous = self.previous = journal.previous()
+            planner = self._planner(journal, objects, staging, pool)
+            previous = self.previous
             self._attempts = journal.attempt_numbers()
-            have = self._have(objects, staging)
-            planner = self.planner = Planner(self.graph, journal.known(), previous, static, have)
             running: dict[Future[Any], Decision] = {}
             ended: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()  # O(1) per step, unlike wait()
 
@@ -201,10 +204,10 @@ class Engine:
                         outputs, attempts, seconds = f.result()
                     except StepFailed as exc:
                         results[d.node] = NodeResult(d.node, node.step, FAILED, d.key, node.point, cause=exc.cause,
-                                                     attempts=getattr(exc, "attempts", 1), placement=node.placement)
+                                                     attempts=exc.attempts, placement=node.placement)
                         for b in planner.failed(d.node):
                             bn = self.graph.nodes[b]
-                            results[b] = NodeResult(b, bn.step, "blocked", None, bn.point, cause=f"{d.node} failed",
+                            results[b] = NodeResult(b, bn.step, BLOCKED, None, bn.point, cause=f"{d.node} failed",
                                                     placement=bn.placement)
                         continue
                     results[d.node] = NodeResult(d.node, node.step, DONE, d.key, node.point, outputs,
@@ -235,9 +238,7 @@ class Engine:
             for ex in self._executors.values():
                 ex.close()
             journal.remember_digests(digests.take_new())
-            counts: dict[str, int] = {}
-            for r in results.values():
-                counts[r.status] = counts.get(r.status, 0) + 1
+            counts = dict(Counter(r.status for r in results.values()))
             summary = {"counts": counts, "staging": staging.tally.as_json(), "seconds": time.time() - t0}
             log.write(f"{EVENT}.cached", nodes=counts.get(CACHED, 0))
             log.end(f"{EVENT}.run", 0 if status == "done" else -1, pipeline=self.graph.name,
@@ -318,7 +319,7 @@ class Engine:
                 log.end(f"{EVENT}.step", -1, node=node.name, key=key[:16], kind=node.kind, attempt=attempt,
                         msg=exc.cause, transient=int(exc.transient))
                 if last:
-                    exc.attempts = i + 1  # type: ignore[attr-defined]
+                    exc.attempts = i + 1
                     if exc.node != node.name:
                         exc.cause = f"{exc.node}: {exc.cause}"
                     raise
@@ -327,6 +328,18 @@ class Engine:
                     staging.tally.add(retries=1)
                 time.sleep(min(0.2 * 2 ** i, 10.0))
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def _transfer(log: EventLog, node: Node, direction: str, move: Any) -> tuple[str, int]:
+        """move() -> (digest, bytes moved), between a transfer's .start and .end events."""
+        log.start(f"{EVENT}.transfer", node=node.name, url=node.url, direction=direction)
+        try:
+            digest, n = move()
+        except StepFailed as exc:
+            log.end(f"{EVENT}.transfer", -1, node=node.name, url=node.url, msg=exc.cause)
+            raise
+        log.end(f"{EVENT}.transfer", 0, node=node.name, url=node.url, bytes=n, verified=int(node.verify))
+        return digest, n
 
     def _do(self, node: Node, key: str, attempt: int, journal: Journal, objects: Objects, staging: Staging,
             log: EventLog) -> tuple[dict[str, str], dict[str, bytes]]:
@@ -338,26 +351,16 @@ class Engine:
             if known and objects.has(known):
                 return {"data": known}, {}  # the bytes are already here (another URL, an earlier run)
             part = self.state / "tmp" / f"{key}.part"
-            log.start(f"{EVENT}.transfer", node=node.name, url=node.url, direction="in")
-            try:
-                digest, n = staging.fetch(node.url or "", part, known, node.verify)
-            except StepFailed as exc:
-                log.end(f"{EVENT}.transfer", -1, node=node.name, url=node.url, msg=exc.cause)
-                raise
-            log.end(f"{EVENT}.transfer", 0, node=node.name, url=node.url, bytes=n, verified=int(node.verify))
+            digest, _ = self._transfer(log, node, "in", lambda: staging.fetch(node.url or "", part, known,
+                                                                              node.verify, declared=bool(node.sha256)))
             objects.ingest(part, digest)
             part.unlink(missing_ok=True)
             return {"data": digest}, {}
         if node.kind == "stage_out":
             w = node.wires[0]
             digest = self.planner.outputs[w.node][w.output]
-            log.start(f"{EVENT}.transfer", node=node.name, url=node.url, direction="out")
-            try:
-                n = staging.deliver(objects.path(digest), digest, node.url or "", node.verify)
-            except StepFailed as exc:
-                log.end(f"{EVENT}.transfer", -1, node=node.name, url=node.url, msg=exc.cause)
-                raise
-            log.end(f"{EVENT}.transfer", 0, node=node.name, url=node.url, bytes=n, verified=int(node.verify))
+            self._transfer(log, node, "out",
+                           lambda: (digest, staging.deliver(objects.path(digest), digest, node.url or "", node.verify)))
             return {}, {}
         digests = {w.arg: self.planner.outputs[w.node][w.output] for w in node.wires}
         # in-process calls read small inputs from memory; jobs and services need files
@@ -394,9 +397,9 @@ class Engine:
 
 
 def run(pipeline: str | os.PathLike[str] | Graph, state: str | os.PathLike[str] | None = None,
-        workers: int | None = None, quiet: bool = True, **options: Any) -> RunResult:
+        workers: int | None = None, **options: Any) -> RunResult:
     """Run a pipeline file (or a loaded Graph): what is cached stays, what changed runs, as a kill -9 left it."""
     from .load import load_pipeline
 
     graph = pipeline if isinstance(pipeline, Graph) else load_pipeline(pipeline)
-    return Engine(graph, state_dir(graph, state), workers, quiet, **options).run()
+    return Engine(graph, state_dir(graph, state), workers, **options).run()

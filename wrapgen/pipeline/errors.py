@@ -19,8 +19,10 @@ class PipelineFileError(PipelineError):
 
 
 class StepFailed(PipelineError):
-    """A step failed for good (after its retries); `cause` says why, `transient` whether retrying could help."""
+    """A step failed for good (after its retries); `cause` says why, `transient` whether retrying could help,
+    `attempts` how many were made."""
 
     def __init__(self, node: str, cause: str, transient: bool = False, stderr: str = "") -> None:
         super().__init__(f"{node}: {cause}")
         self.node, self.cause, self.transient, self.stderr = node, cause, transient, stderr
+        self.attempts = 1

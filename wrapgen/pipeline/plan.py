@@ -8,6 +8,7 @@ the new digests -- unchanged bytes give unchanged keys, so they stay cached (ear
 
 from __future__ import annotations
 
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,10 +82,7 @@ class Planner:
 
     def counts(self) -> dict[str, int]:
         """How many nodes have each status."""
-        out: dict[str, int] = {}
-        for d in self.decisions.values():
-            out[d.status] = out.get(d.status, 0) + 1
-        return out
+        return dict(Counter(d.status for d in self.decisions.values()))
 
     # --- deciding ------------------------------------------------------------------------------------------------
     def _move(self, node: str, status: str) -> None:
@@ -101,10 +99,10 @@ class Planner:
                 freed.append(child)
         return freed
 
-    def _settle(self, todo: list[str]) -> list[Decision]:
-        runnable = []
+    def _settle(self, ready: list[str]) -> list[Decision]:
+        runnable, todo = [], deque(ready)
         while todo:
-            name = todo.pop(0) if len(todo) < 64 else todo.pop()
+            name = todo.popleft()
             d = self._decide(self.graph.nodes[name])
             if d.status == CACHED:
                 todo.extend(self._freed(name))
@@ -142,12 +140,3 @@ class Planner:
                 d.reason = diff(prev[1] if prev else None, d.record)
         return d
 
-
-def plan(graph: Graph, known: Mapping[str, dict[str, str]], previous: Mapping[str, tuple[str, dict[str, Any]]],
-         static: Mapping[str, dict[str, Any]], have: Callable[[str, dict[str, str]], bool] = lambda n, o: True
-         ) -> Planner:
-    """What a run would do now, without running anything: nodes are cached, to run, or waiting for a node that
-    runs (their keys are known only once it has)."""
-    p = Planner(graph, known, previous, static, have)
-    p.start()
-    return p

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .plan import CACHED, DONE, FAILED
+from .plan import BLOCKED, CACHED, DONE, FAILED, RUNNING
 
 
 class Progress:
@@ -14,15 +14,15 @@ class Progress:
         from rich.progress import Progress as Bar
 
         self._p = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                           console=Console(stderr=True), transient=True)
+                      console=Console(stderr=True), transient=True)
         self._task = self._p.add_task("steps", total=total, completed=cached)
         self._p.start()
 
     def update(self, counts: dict[str, int]) -> None:
         """Show counts (by status) now."""
-        ended = sum(counts.get(k, 0) for k in (CACHED, DONE, FAILED, "blocked"))
+        ended = sum(counts.get(k, 0) for k in (CACHED, DONE, FAILED, BLOCKED))
         self._p.update(self._task, completed=ended,
-                       description=f"steps ({counts.get('running', 0)} running, {counts.get(FAILED, 0)} failed)")
+                       description=f"steps ({counts.get(RUNNING, 0)} running, {counts.get(FAILED, 0)} failed)")
 
     def close(self) -> None:
         """Remove the bar."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,10 +54,7 @@ class RunResult:
 
     def counts(self) -> dict[str, int]:
         """Nodes per status."""
-        out: dict[str, int] = {}
-        for r in self.nodes.values():
-            out[r.status] = out.get(r.status, 0) + 1
-        return out
+        return dict(Counter(r.status for r in self.nodes.values()))
 
     def output(self, node: str, name: str | None = None) -> Path:
         """Where a node's output is in the content store (its only output if name is None)."""
@@ -80,5 +78,5 @@ class RunResult:
         for r in self.nodes.values():
             if step is None or r.step == step:
                 rows.append({"node": r.node, **r.point, "status": r.status,
-                             **{f"{k}": v[:12] for k, v in r.outputs.items()}, "cause": r.cause})
+                             **{k: v[:12] for k, v in r.outputs.items()}, "cause": r.cause})
         return rows

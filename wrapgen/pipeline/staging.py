@@ -106,10 +106,11 @@ class Staging:
             return {"size": st.size, "etag": st.tag}  # the server's version of the bytes, better than a time
         return {"size": st.size, "mtime": st.mtime}
 
-    def fetch(self, text: str, part: Path, expected: str | None, verify: bool = True) -> tuple[str, int]:
+    def fetch(self, text: str, part: Path, expected: str | None, verify: bool = True,
+              declared: bool = False) -> tuple[str, int]:
         """Copy the source into the local file part (resuming a part left by an earlier attempt), verify it;
-        (sha256, bytes moved). A digest that differs from expected (declared, or the server's) is a transient
-        StepFailed: the bytes were damaged on the way and a retry may get them right."""
+        (sha256, bytes moved). A digest that differs from expected (declared in the pipeline, or the server's from
+        the probe) is a transient StepFailed: the bytes were damaged on the way and a retry may get them right."""
         import time
 
         from ..urls.copy import copy_one, resume_point
@@ -137,7 +138,7 @@ class Staging:
             self.tally.add(mismatches=1)
             part.unlink(missing_ok=True)  # never resume onto damaged bytes
             raise StepFailed(text, f"sha256 mismatch: expected {want}, got {digest} "
-                             f"({'declared' if expected else 'the server computes'} {want[:12]})", transient=True)
+                             f"({'declared' if declared else 'the server computes'} {want[:12]})", transient=True)
         return digest, n
 
     def deliver(self, local: Path, digest: str, text: str, verify: bool = True) -> int:
