@@ -9,11 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pydantic
-
 from ..bind.wrapper import output_names, python_params
 from ..spec.errors import SpecError, SpecIssue
-from ..spec.yamlsource import Located, load_located, read_source
+from ..spec.yamlsource import Located, read_source
 from .errors import PipelineFileError
 from .graph import Graph, Node, Wire, find_cycle, label, paused_gc, points, toposort
 from .model import Pipeline, Step
@@ -40,18 +38,12 @@ def parse_pipeline(text: str, file: str = "<pipeline>", base_dir: Path | None = 
 
 
 def _parse(text: str, file: str, base_dir: Path | None) -> Graph:
-    from ..spec.load import pydantic_issues
+    from ..spec.load import validate_located
 
     try:
-        located = load_located(text, file)
+        located, model = validate_located(text, file, Pipeline, "pipeline, steps")
     except SpecError as exc:
         raise PipelineFileError(exc.issues) from None
-    if not isinstance(located.data, dict):
-        raise PipelineFileError([located.issue((), "expected a mapping with pipeline, steps")])
-    try:
-        model = Pipeline.model_validate(located.data)
-    except pydantic.ValidationError as exc:
-        raise PipelineFileError(pydantic_issues(exc, located, Pipeline)) from None
     checker = _Checker(model, located, base_dir or Path.cwd())
     issues = sorted(checker.check(), key=lambda i: (i.line, i.column))
     if issues:
@@ -74,8 +66,8 @@ class _Checker:
         self.libs: dict[str, tuple[Path, Any, Any]] = {}  # step -> (spec path, Library, Function)
         self.outputs: dict[str, tuple[str, ...]] = {}
         self.issues: list[SpecIssue] = []
-        self._specs: dict[Path, Any] = {}
-        self._paths: dict[str, Path] = {}  # a spec file read once, however many steps call into it
+        self._specs: dict[Path, Any] = {}  # a spec file read once, however many steps call into it
+        self._paths: dict[str, Path] = {}
 
     def spec_path(self, text: str) -> Path:
         """A spec's absolute path (resolved once per text: 10 000 steps may name one spec)."""

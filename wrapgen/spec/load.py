@@ -9,7 +9,7 @@ import sys
 import string
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pydantic
 
@@ -19,7 +19,9 @@ from .model import INTEGER_DTYPES, REAL_DTYPES, Arg, Function, Library, fits_int
 from .exceptions import problem as exception_problem
 from .yamlsource import Located, Path as DataPath, load_located, read_source
 
-__all__ = ["load_spec", "parse_spec"]
+__all__ = ["load_spec", "parse_spec", "validate_located"]
+
+M = TypeVar("M", bound=pydantic.BaseModel)
 
 _CODE = re.compile(r"^\s*(?:(?P<op><=|>=|==|!=|<|>)\s*(?P<v>-?\d+)|(?P<lo>-?\d+)\s*\.\.\s*(?P<hi>-?\d+))\s*$")
 _COMMA_HINT = " (in YAML flow style, [a, b] or {k: v}, a comma splits the text: quote it, e.g. 'shape(a, 0)')"
@@ -37,13 +39,7 @@ def load_spec(path: str | os.PathLike[str]) -> Library:
 
 def parse_spec(text: str, file: str = "<spec>", base_dir: Path | None = None) -> Library:
     """Validate spec text; file names it in messages and base_dir resolves relative sources."""
-    located = load_located(text, file)
-    if not isinstance(located.data, dict):
-        raise SpecError([located.issue((), "expected a mapping with name, language, functions, ...")])
-    try:
-        library = Library.model_validate(located.data)
-    except pydantic.ValidationError as exc:
-        raise SpecError(pydantic_issues(exc, located, Library)) from None
+    located, library = validate_located(text, file, Library, "name, language, functions, ...")
     library._base_dir = base_dir
     issues = sorted(_check_library(library, located, base_dir), key=lambda i: (i.line, i.column))
     if issues:
@@ -54,9 +50,21 @@ def parse_spec(text: str, file: str = "<spec>", base_dir: Path | None = None) ->
 # ---------------------------------------------------------------- pydantic errors, located
 
 
-def pydantic_issues(exc: pydantic.ValidationError, located: Located,
-                    root: type[pydantic.BaseModel]) -> list[SpecIssue]:
-    """A pydantic error of the model root over YAML data, as issues at file:line:column (pipelines use it too)."""
+def validate_located(text: str, file: str, model: type[M], keys: str) -> tuple[Located, M]:
+    """YAML text as an instance of model (a mapping with keys, as the message for a non-mapping says), and where
+    each value stood; SpecError with file:line:column for every problem (pipelines use it too)."""
+    located = load_located(text, file)
+    if not isinstance(located.data, dict):
+        raise SpecError([located.issue((), f"expected a mapping with {keys}")])
+    try:
+        return located, model.model_validate(located.data)
+    except pydantic.ValidationError as exc:
+        raise SpecError(_pydantic_issues(exc, located, model)) from None
+
+
+def _pydantic_issues(exc: pydantic.ValidationError, located: Located,
+                     root: type[pydantic.BaseModel]) -> list[SpecIssue]:
+    """A pydantic error of the model root over YAML data, as issues at file:line:column."""
     grouped: dict[DataPath, list[dict[str, Any]]] = {}
     for err in exc.errors():
         path = _resolve(err["loc"], located.data, err["type"])
