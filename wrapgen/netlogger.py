@@ -15,6 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+#: The environment variable that carries a guid to child processes (nlapi's convention).
+GUID_VARIABLE = "NETLOGGER_GUID"
+
 LEVELS = ("FATAL", "ALERT", "CRITICAL", "ERROR", "WARNING", "NOTICE", "INFO", "DEBUG", "TRACE")
 _BARE = re.compile(r"^[^\s\"=\\]+$")
 _FIELD = re.compile(r'([A-Za-z_.][A-Za-z0-9_.-]*)=("(?:[^"\\]|\\.)*"|\S*)')
@@ -77,11 +80,19 @@ def read(path: str | os.PathLike[str]) -> Iterator[dict[str, str]]:
                 yield parse_line(line)
 
 
+def inherited_guid() -> str:
+    """The guid a parent passed down (NETLOGGER_GUID), else a new one: a tool started by a pipeline logs under
+    the pipeline run's guid."""
+    import uuid
+
+    return os.environ.get(GUID_VARIABLE) or uuid.uuid4().hex
+
+
 class EventLog:
     """A run's BP log: every event carries the run's guid."""
 
-    def __init__(self, path: str | os.PathLike[str], guid: str, prog: str = "wrapgen") -> None:
-        self.path, self.guid, self.prog = Path(path), guid, prog
+    def __init__(self, path: str | os.PathLike[str], guid: str) -> None:
+        self.path, self.guid = Path(path), guid
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._lock = threading.Lock()

@@ -114,13 +114,9 @@ class Server:
     def start(self) -> Server:
         """Listen and serve in background threads."""
         if self.transfer_log_path is not None and self._transfer_log is None:
-            import uuid
+            from ..netlogger import EventLog, inherited_guid
 
-            from ..netlogger import EventLog
-
-            # one guid per server: a pipeline's driver that starts it passes its own through NETLOGGER_GUID
-            self._transfer_log = EventLog(self.transfer_log_path, os.environ.get("NETLOGGER_GUID") or uuid.uuid4().hex,
-                                          prog="wrapgen-gridftp-server")
+            self._transfer_log = EventLog(self.transfer_log_path, inherited_guid())
         sock = listen(self.host, self.port, GridFTPError)
         self._sock = sock
         self.port = sock.getsockname()[1]

@@ -182,12 +182,9 @@ def copy_all(stores: Stores, jobs: list[tuple[Url, Url]]) -> tuple[int, int]:
     start = time.monotonic()
     log = None
     if s.log_transfer:
-        import os
-        import uuid
+        from ..netlogger import EventLog, inherited_guid
 
-        from ..netlogger import EventLog
-
-        log = EventLog(s.log_transfer, os.environ.get("NETLOGGER_GUID") or uuid.uuid4().hex, prog="wrapgen-url-copy")
+        log = EventLog(s.log_transfer, inherited_guid())
 
     def one(pair: tuple[Url, Url]) -> int:
         if log is None:

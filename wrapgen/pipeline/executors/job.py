@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ...gram.errors import GRAMError
+from ...netlogger import GUID_VARIABLE
 from ..errors import StepFailed
 from ..graph import Node
 from .base import Executor, Note, output_files
@@ -90,7 +91,7 @@ class JobExecutor(Executor):
                 f.unlink(missing_ok=True)
             desc = kernel_job(node.spec, node.function or "", inputs={a: f"file://{p}" for a, p in inputs.items()},
                               outputs={n: f"file://{p}" for n, p in files.items()}, params=node.params,
-                              environment={KEY_VARIABLE: key, "NETLOGGER_GUID": self.guid})
+                              environment={KEY_VARIABLE: key, GUID_VARIABLE: self.guid})
             note("submitting", None)  # before the side effect: a crash after it finds the job by its key
             try:
                 rec = jobs.submit(desc)
