@@ -12,6 +12,7 @@ import os
 import re
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,23 @@ class EventLog:
     def end(self, event: str, status: int = 0, **fields: Any) -> None:
         """`event.end` with status (< 0 an error, as BP has it)."""
         self.write(f"{event}.end", level="INFO" if status >= 0 else "ERROR", status=status, **fields)
+
+    @contextmanager
+    def span(self, event: str, **fields: Any) -> Iterator[dict[str, Any]]:
+        """`event.start`, the block, then `event.end` with the seconds it took: status 0 with the fields the block
+        put in the yielded dict, or status -1 with the exception's message (the exception goes on)."""
+        import time
+
+        self.start(event, **fields)
+        done: dict[str, Any] = {}
+        t0 = time.monotonic()
+        try:
+            yield done
+        except BaseException as exc:
+            self.end(event, -1, **fields, seconds=round(time.monotonic() - t0, 6),
+                     msg=getattr(exc, "cause", None) or str(exc))
+            raise
+        self.end(event, 0, **fields, **done, seconds=round(time.monotonic() - t0, 6))
 
     def close(self) -> None:
         """Close the file."""

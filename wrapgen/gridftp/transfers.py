@@ -390,16 +390,16 @@ class TransferCommands:
         raise Reply(226, "Transfer complete.")
 
     def _store(self, arg: str, how: str, offset: int = 0) -> None:
-        with self._transfer_log(how.upper(), arg) as info:
-            self._store_logged(arg, how, offset, info)
-
-    def _store_logged(self, arg: str, how: str, offset: int, info: dict) -> None:
         """STOR (from REST's offset, truncating), APPE (at the end) or ESTO A (at offset, keeping the rest).
 
         A whole-file STOR writes to a temporary name beside the target and renames it when the data is
         complete: after a crash the target is the old file or nothing, never a file with holes. When the
         client's transfer fails the partial data is moved to the target (as GCT leaves it), so that REST
         or ESTO can complete it; a store that received nothing leaves the old file as it was."""
+        with self._transfer_log(how.upper(), arg) as info:
+            self._store_logged(arg, how, offset, info)
+
+    def _store_logged(self, arg: str, how: str, offset: int, info: dict) -> None:
         limit = self.policy.max_file_size
         if offset > limit:
             raise Reply(552, f"{arg}: offset {offset} is beyond the server's maximum file size ({limit} bytes)")

@@ -332,13 +332,9 @@ class Engine:
     @staticmethod
     def _transfer(log: EventLog, node: Node, direction: str, move: Any) -> tuple[str, int]:
         """move() -> (digest, bytes moved), between a transfer's .start and .end events."""
-        log.start(f"{EVENT}.transfer", node=node.name, url=node.url, direction=direction)
-        try:
+        with log.span(f"{EVENT}.transfer", node=node.name, url=node.url, direction=direction) as end:
             digest, n = move()
-        except StepFailed as exc:
-            log.end(f"{EVENT}.transfer", -1, node=node.name, url=node.url, msg=exc.cause)
-            raise
-        log.end(f"{EVENT}.transfer", 0, node=node.name, url=node.url, bytes=n, verified=int(node.verify))
+            end.update(bytes=n, verified=int(node.verify))
         return digest, n
 
     def _do(self, node: Node, key: str, attempt: int, journal: Journal, objects: Objects, staging: Staging,

@@ -189,16 +189,9 @@ def copy_all(stores: Stores, jobs: list[tuple[Url, Url]]) -> tuple[int, int]:
     def one(pair: tuple[Url, Url]) -> int:
         if log is None:
             return _one(pair)
-        t0 = time.time()
-        log.write("wrapgen.url-copy.transfer.start", t=t0, src=pair[0].text, dst=pair[1].text)
-        try:
+        with log.span("wrapgen.url-copy.transfer", src=pair[0].text, dst=pair[1].text) as end:
             n = _one(pair)
-        except BaseException as exc:
-            log.write("wrapgen.url-copy.transfer.end", level="ERROR", status=-1, src=pair[0].text, dst=pair[1].text,
-                      seconds=round(time.time() - t0, 6), msg=str(exc))
-            raise
-        log.write("wrapgen.url-copy.transfer.end", status=0, src=pair[0].text, dst=pair[1].text, nbytes=n,
-                  streams=s.parallel, seconds=round(time.time() - t0, 6))
+            end.update(nbytes=n, streams=s.parallel)
         return n
 
     def _one(pair: tuple[Url, Url]) -> int:
