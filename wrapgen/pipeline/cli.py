@@ -119,8 +119,8 @@ def _plan(args: argparse.Namespace) -> int:
         if d.status == "run":
             print(f"run      {name}: {'; '.join(d.reason)}")
         elif d.status == "waiting":
-            ups = [u for u in graph.nodes[name].upstream if planner.decisions[u].status != "cached"]
-            print(f"waiting  {name}: runs only if the new outputs of {', '.join(ups)} differ in content")
+            print(f"waiting  {name}: runs only if the new outputs of {', '.join(_waits_for(planner, name))} differ "
+                  "in content")
         elif args.verbose:
             print(f"cached   {name}")
     print(", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
@@ -150,13 +150,18 @@ def _why(args: argparse.Namespace) -> int:
             for line in d.reason:
                 print(f"  {line}")
         else:
-            ups = [u for u in graph.nodes[name].upstream if planner.decisions[u].status != "cached"]
-            print(f"{name}: waits for {', '.join(ups)}; it runs only if their new outputs differ in content")
+            print(f"{name}: waits for {', '.join(_waits_for(planner, name))}; it runs only if their new outputs "
+                  "differ in content")
             if prev:
                 known = {k: v for k, v in prev[1].items() if k != "inputs"}
                 for line in diff(known, {k: v for k, v in _partial(planner, name).items() if k in known}):
                     print(f"  {line}")
     return 0
+
+
+def _waits_for(planner: Any, name: str) -> list[str]:
+    """The nodes a waiting node waits for: those it needs that are not cached."""
+    return [u for u in planner.graph.nodes[name].upstream if planner.decisions[u].status != "cached"]
 
 
 def _partial(planner: Any, name: str) -> dict[str, Any]:

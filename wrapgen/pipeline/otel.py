@@ -106,7 +106,7 @@ def export(log: str | os.PathLike[str], url: str, timeout: float = 5.0) -> int:
     except ImportError as exc:
         raise PipelineError(f"exporting spans needs OpenTelemetry: pip install 'wrapgen[otel]' ({exc})") from None
     data = spans(log)
-    guid = next(iter(read(log))).get("guid", "0" * 32)
+    guid = data[0]["attributes"]["cicd.pipeline.run.id"]  # the run's span comes first
     trace_id = int(guid, 16) if len(guid) == 32 else _span_id(guid) << 64
     resource = Resource.create({"service.name": "wrapgen-pipeline"})
     scope = InstrumentationScope("wrapgen.pipeline")
