@@ -162,3 +162,19 @@ def test_one_driver_at_a_time(workdir, tally) -> None:
     finally:
         assert child.wait(60) == 0, child.stderr.read() if child.stderr else ""
     assert run(p).ran == []
+
+
+def test_bad_runs_sources_and_destinations_are_named(workdir, tally, run_cli) -> None:
+    p = write(workdir / "chain.yaml", CHAIN)
+    never = run_cli("status", "-f", str(p))
+    assert never.returncode != 0 and "this pipeline has not run yet" in never.stderr
+    run(p)
+    unknown = run_cli("report", "-f", str(p), "zzzz")
+    assert unknown.returncode != 0 and "run 'zzzz': no such run; runs: " in unknown.stderr
+    q = write(workdir / "io.yaml", "pipeline: io\nsteps:\n  gone: {stage_in: no/such/file.npy}\n"
+              "  web: {stage_out: a, to: 'http://127.0.0.1:9/x.json'}\n"
+              "  a: {compute: 'tally.yaml#tally', params: {i: 5}}\n")
+    r = run(q)
+    assert r.nodes["gone"].status == "failed" and "cannot read: No such file or directory" in r.nodes["gone"].cause
+    assert r.nodes["gone"].attempts == 1  # a missing file is not retried
+    assert r.nodes["web"].status == "failed" and "http:// URLs can only be sources" in r.nodes["web"].cause

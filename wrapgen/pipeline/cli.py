@@ -194,8 +194,12 @@ def _chosen(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any], list[di
     from .engine import state_dir
     from .journal import Journal
 
+    from .errors import PipelineError
+
     graph = _graph(args)
     state = state_dir(graph, args.state)
+    if not (state / "journal.db").exists():
+        raise PipelineError(f"this pipeline has not run yet (no journal in {state})")
     journal = Journal(state / "journal.db")
     try:
         r = _pick(journal, args.run)

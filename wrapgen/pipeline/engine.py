@@ -85,8 +85,9 @@ class Engine:
         try:
             return staging.probe(node.url or "", node.verify)
         except StepFailed as exc:
-            # No key can say what is there: the step runs, and its fetch fails with the real error (and retries).
-            return {"unreachable": exc.cause, "at": time.time()}
+            # No key can say what is there: the step runs and fails with this cause -- at once if retrying
+            # cannot help (no such file), else through its fetch and retries (a server that is down).
+            return {"unreachable": exc.cause, "transient": exc.transient, "at": time.time()}
 
     def _have(self, objects: Objects, staging: Staging) -> Any:
         def have(node: str, outputs: dict[str, str]) -> bool:
@@ -343,6 +344,8 @@ class Engine:
         assert self.planner is not None
         if node.kind == "stage_in":
             probe = self.planner.static[node.name]["probe"]
+            if "unreachable" in probe and not probe["transient"]:
+                raise StepFailed(node.name, probe["unreachable"])
             known = node.sha256 or probe.get("sha256")
             if known and objects.has(known):
                 return {"data": known}, {}  # the bytes are already here (another URL, an earlier run)
