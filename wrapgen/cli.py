@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wrapgen.wsrf.cli",
     "wrapgen.gram.cli",
     "wrapgen.pipeline.cli",
+    "wrapgen.web.cli",
 )
 
 # Which module registers each command: a run imports only its command's module (the others pull in TLS,
@@ -37,7 +38,7 @@ COMMANDS: dict[str, str] = {
     "job-run": "wrapgen.gram.cli", "job-submit": "wrapgen.gram.cli", "job-status": "wrapgen.gram.cli",
     "job-cancel": "wrapgen.gram.cli", "rsl": "wrapgen.gram.cli", "submit": "wrapgen.gram.cli",
     "run": "wrapgen.pipeline.cli", "plan": "wrapgen.pipeline.cli", "why": "wrapgen.pipeline.cli",
-    "status": "wrapgen.pipeline.cli", "report": "wrapgen.pipeline.cli",
+    "status": "wrapgen.pipeline.cli", "report": "wrapgen.pipeline.cli", "editor": "wrapgen.web.cli",
 }
 
 

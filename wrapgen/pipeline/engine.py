@@ -42,8 +42,8 @@ class Engine:
 
     def __init__(self, graph: Graph, state: Path, workers: int | None = None,
                  executor_options: dict[str, Any] | None = None, registry: Any = None, progress: bool = False,
-                 otlp: str | None = None) -> None:
-        self.graph, self.state = graph, state
+                 otlp: str | None = None, force: frozenset[str] = frozenset()) -> None:
+        self.graph, self.state, self.force = graph, state, force
         self.workers = workers or max(2, os.cpu_count() or 2)
         self.progress, self.otlp = progress, otlp
         self.previous: dict[str, tuple[str, dict[str, Any]]] = {}
@@ -63,12 +63,18 @@ class Engine:
         out: dict[str, dict[str, Any]] = {}
         kernels: dict[str, str] = {}
         probes: dict[str, Future[dict[str, Any]]] = {}
+        interfaces: dict[str, Future[str]] = {}
+        calls: dict[str, str] = {}
         for node in self.graph.nodes.values():
             if node.kind == "compute":
                 spec = str(node.spec)
                 if spec not in kernels:
                     kernels[spec] = kernel_identity(node.library)
                 out[node.name] = {"kernel": kernels[spec]}
+            elif node.kind == "call":
+                if node.url not in interfaces:
+                    interfaces[node.url or ""] = pool.submit(self._interface, node.url or "")
+                calls[node.name] = node.url or ""
             elif node.kind == "stage_in":
                 if node.sha256:
                     out[node.name] = {"probe": {"sha256": node.sha256}}
@@ -78,7 +84,19 @@ class Engine:
                     probes[node.name] = pool.submit(self._probe, staging, node)
         for name, f in probes.items():
             out[name] = {"probe": f.result()}
+        for name, url in calls.items():
+            out[name] = {"interface": interfaces[url].result()}
         return out
+
+    @staticmethod
+    def _interface(url: str) -> str:
+        from .executors.call import interface_digest
+
+        try:
+            return interface_digest(url)
+        except StepFailed as exc:
+            # no key can say what the service offers: the step runs, and its call fails with the cause
+            return f"unreachable at {time.time()}: {exc.cause}"
 
     @staticmethod
     def _probe(staging: Staging, node: Node) -> dict[str, Any]:
@@ -135,7 +153,8 @@ class Engine:
         """The planner over what the journal knows and what the sources hold now."""
         static = self.static(staging, pool)
         self.previous = journal.previous()
-        self.planner = Planner(self.graph, journal.known(), self.previous, static, self._have(objects, staging))
+        self.planner = Planner(self.graph, journal.known(), self.previous, static, self._have(objects, staging),
+                               self.force)
         return self.planner
 
     def result_time(self, key: str | None) -> str:
@@ -214,6 +233,9 @@ class Engine:
                     results[d.node] = NodeResult(d.node, node.step, DONE, d.key, node.point, outputs,
                                                  attempts=attempts, seconds=seconds, placement=node.placement)
                     launch(planner.finished(d.node, outputs))
+                    for cut in planner.cutoff:  # their inputs were remade with the same bytes: nothing to do
+                        log.write(f"{EVENT}.cutoff", node=cut, after=d.node)
+                    planner.cutoff.clear()
                 if bar is not None:
                     bar.update(planner.counts())
             cached = []
@@ -325,7 +347,7 @@ class Engine:
                         exc.cause = f"{exc.node}: {exc.cause}"
                     raise
                 log.write(f"{EVENT}.retry", level="WARNING", node=node.name, attempt=attempt, msg=exc.cause)
-                if node.kind != "compute":
+                if node.kind in ("stage_in", "stage_out"):
                     staging.tally.add(retries=1)
                 time.sleep(min(0.2 * 2 ** i, 10.0))
         raise AssertionError("unreachable")

@@ -37,6 +37,13 @@ def compute_record(node: Node, kernel: str, inputs: dict[str, str]) -> dict[str,
             "outputs": sorted(node.outputs)}
 
 
+def call_record(node: Node, interface: str, inputs: dict[str, str]) -> dict[str, Any]:
+    """A call step's record: the digest of the service's WSDL (its interface; the service's URL is where it runs,
+    like a job's placement), the operation, parameters, input digests, the outputs kept."""
+    return {"kind": "call", "interface": interface, "operation": node.function, "params": dict(node.params),
+            "inputs": inputs, "outputs": sorted(node.outputs)}
+
+
 def stage_in_record(node: Node, probe: dict[str, Any]) -> dict[str, Any]:
     """A stage-in's record: the content digest when known before fetching (declared, or the server's SHA256),
     so the same bytes at another URL are the same step; else the URL and what the server says of the file."""

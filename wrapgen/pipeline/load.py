@@ -16,7 +16,7 @@ from .errors import PipelineFileError
 from .graph import Graph, Node, Wire, find_cycle, label, paused_gc, points, toposort
 from .model import Pipeline, Step
 
-KINDS = ("stage_in", "compute", "stage_out")
+KINDS = ("stage_in", "compute", "call", "stage_out")
 MAX_NODES = 100_000
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_-]*)\}")
 
@@ -97,7 +97,7 @@ class _Checker:
             given = [k for k in KINDS if getattr(step, k) is not None]
             if len(given) != 1:
                 what = "none" if not given else " and ".join(given)
-                yield self.issue(("steps", name), f"a step is exactly one of stage_in, compute, stage_out; "
+                yield self.issue(("steps", name), f"a step is exactly one of stage_in, compute, call, stage_out; "
                                  f"this one has {what}")
                 continue
             yield from getattr(self, f"_check_{given[0]}")(name, step)
@@ -120,7 +120,7 @@ class _Checker:
         return list(dict.fromkeys([r.split(".", 1)[0] for r in refs] + list(step.after)))
 
     def _only(self, name: str, step: Step, allowed: set[str]) -> Iterator[SpecIssue]:
-        for f in ("sha256", "inputs", "params", "outputs", "sweep", "job", "service", "to"):
+        for f in ("sha256", "inputs", "params", "outputs", "sweep", "job", "service", "isolate", "to"):
             if f not in allowed and f in step.model_fields_set:
                 yield self.issue(("steps", name, f), f"{f} does not belong to a {kind_of(step)} step", key=True)
 
@@ -173,6 +173,8 @@ class _Checker:
         given = [k for k in KINDS if getattr(s, k) is not None]
         if given == ["stage_in"]:
             return ("data",)
+        if given == ["call"]:
+            return tuple(s.outputs or ())
         if given == ["compute"]:
             found = self._function(step, s)
             if found is None:
@@ -198,9 +200,26 @@ class _Checker:
         self.libs[name] = (path, lib, fn)
         return self.libs[name]
 
+    def _check_call(self, name: str, step: Step) -> Iterator[SpecIssue]:
+        here = ("steps", name, "call")
+        yield from self._only(name, step, {"inputs", "params", "outputs", "sweep"})
+        url, sep, op = (step.call or "").rpartition("#")
+        if not sep or not op or not re.match(r"^https?://[^/\s]+/\S*$", url):
+            yield self.issue(here, f"{step.call!r}: expected SERVICE_URL#OPERATION, e.g. "
+                             "http://127.0.0.1:8080/heat#heat_step")
+        if not step.outputs:
+            yield self.issue(("steps", name), "a call step lists the outputs it keeps (outputs: [NAME, ...]): they "
+                             "are known from the service's WSDL only when it is called")
+        swept = {**(step.sweep.product if step.sweep else {}), **(step.sweep.zip if step.sweep else {})}
+        for arg in step.inputs:
+            if arg in step.params or arg in swept:
+                yield self.issue(("steps", name, "inputs", arg), f"{arg} is wired and also given a value", key=True)
+        for arg, ref in step.inputs.items():
+            yield from self._ref(("steps", name, "inputs", arg), ref)
+
     def _check_compute(self, name: str, step: Step) -> Iterator[SpecIssue]:
         here = ("steps", name, "compute")
-        yield from self._only(name, step, {"inputs", "params", "outputs", "sweep", "job", "service"})
+        yield from self._only(name, step, {"inputs", "params", "outputs", "sweep", "job", "service", "isolate"})
         spec, sep, function = step.compute.rpartition("#") if step.compute else ("", "", "")
         if not sep or not spec or not function:
             yield self.issue(here, f"{step.compute!r}: expected SPEC#FUNCTION, e.g. ../services/heat.yaml#heat_step")
@@ -327,6 +346,12 @@ class _Checker:
                 return None
             node.url = self._absolute(_PLACEHOLDER.sub(lambda m: str(point[m.group(1)]), step.to or ""))
             node.wires = (wire("data", step.stage_out or ""),)
+        elif kind == "call":
+            node.url, _, node.function = (step.call or "").rpartition("#")
+            node.params = {**step.params, **point}
+            node.outputs = tuple(step.outputs or ())
+            node.wires = tuple(wire(a, r) for a, r in step.inputs.items())
+            node.placement = f"call:{node.url}"
         else:
             spec, lib, fn = self.libs.get(name) or self._function(name, step)  # type: ignore[misc]
             node.spec, node.function, node.library = spec, (step.compute or "").rpartition("#")[2], lib

@@ -1,7 +1,8 @@
 """The pipeline file's typed model (`wrapgen schema --pipeline` prints its JSON Schema).
 
-A pipeline is named steps of three kinds: `stage_in` (a URL into the pipeline's content store), `compute` (a spec
-kernel's function, its inputs wired from other steps' outputs) and `stage_out` (a step's output to a URL).
+A pipeline is named steps of four kinds: `stage_in` (a URL into the pipeline's content store), `compute` (a spec
+kernel's function, its inputs wired from other steps' outputs), `call` (an operation of a service known by its
+WSDL alone) and `stage_out` (a step's output to a URL).
 Wires name a step (its only output) or `step.output`; they make the DAG, with `after:` for order alone.
 """
 
@@ -28,7 +29,7 @@ class Sweep(BaseModel):
 
 
 class Step(BaseModel):
-    """One step: exactly one of stage_in, compute or stage_out."""
+    """One step: exactly one of stage_in, compute, call or stage_out."""
 
     model_config = ConfigDict(extra="forbid")
     doc: str = ""
@@ -44,6 +45,8 @@ class Step(BaseModel):
                             "job manager's http(s):// URL (null: in this process, whatever defaults say)")
     service: str | None = Field(None, description="compute: call a published service (http(s)://HOST:PORT/LIB)")
     isolate: bool = Field(False, description="compute, in-process: run the call in an isolated worker process")
+    call: str | None = Field(None, description="SERVICE_URL#OPERATION: an operation of a published service known "
+                             "only by its WSDL (SERVICE_URL?wsdl); inputs and params as for compute, outputs listed")
     stage_out: str | None = Field(None, description="STEP or STEP.OUTPUT to deliver")
     to: str | None = Field(None, description="stage_out: the destination URL; {PARAM} names a sweep's value")
     after: list[Name] = Field(default_factory=list, description="steps that must end first (order only)")
@@ -69,6 +72,8 @@ class Pipeline(BaseModel):
     doc: str = ""
     defaults: Defaults = Field(default_factory=Defaults)
     steps: dict[Name, Step] = Field(min_length=1)
+    layout: dict[Name, tuple[float, float]] = Field(default_factory=dict, description="where the editor draws each "
+                                                    "step (x, y); runs ignore it")
 
 
 def json_schema() -> dict[str, Any]:
@@ -79,4 +84,4 @@ def json_schema() -> dict[str, Any]:
     return schema
 
 
-KIND = Literal["stage_in", "compute", "stage_out"]
+KIND = Literal["stage_in", "compute", "call", "stage_out"]

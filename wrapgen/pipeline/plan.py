@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .graph import Graph, Node
-from .keys import compute_record, diff, key_of, stage_in_record, stage_out_record
+from .keys import call_record, compute_record, diff, key_of, stage_in_record, stage_out_record
 
 # A node's status, and what may follow it: the one table of a step's states.
 WAITING, RUN, RUNNING, CACHED, DONE, FAILED, BLOCKED = "waiting", "run", "running", "cached", "done", "failed", \
@@ -40,13 +40,19 @@ class Decision:
 
 class Planner:
     """Decides nodes as their inputs become known. `static` holds per-node facts found by I/O beforehand:
-    compute nodes' {"kernel": identity}, stage-ins' {"probe": {...}}. `have(node, outputs)` says whether a cached
-    result is still there (its files in the content store; a stage-out's file at its destination)."""
+    compute nodes' {"kernel": identity}, call nodes' {"interface": WSDL digest}, stage-ins' {"probe": {...}}.
+    `have(node, outputs)` says whether a cached result is still there (its files in the content store; a
+    stage-out's file at its destination). Nodes in `force` run even when cached (the editor's "rerun from here").
+    `cutoff` collects the nodes found cached after start() -- their inputs were remade with the same bytes."""
 
     def __init__(self, graph: Graph, known: Mapping[str, dict[str, str]],
                  previous: Mapping[str, tuple[str, dict[str, Any]]], static: Mapping[str, dict[str, Any]],
-                 have: Callable[[str, dict[str, str]], bool] = lambda node, outputs: True) -> None:
+                 have: Callable[[str, dict[str, str]], bool] = lambda node, outputs: True,
+                 force: frozenset[str] = frozenset()) -> None:
         self.graph, self.known, self.previous, self.static, self.have = graph, known, previous, static, have
+        self.force = force
+        self.cutoff: list[str] = []
+        self._started = False
         self.decisions: dict[str, Decision] = {n: Decision(n) for n in graph.nodes}
         self.outputs: dict[str, dict[str, str]] = {}
         self._pending = {n: len(node.upstream) for n, node in graph.nodes.items()}
@@ -54,7 +60,10 @@ class Planner:
     # --- the engine's calls --------------------------------------------------------------------------------------
     def start(self) -> list[Decision]:
         """Decide every node that waits for nothing (and whatever their cache hits free); the nodes to run."""
-        return self._settle([n for n, count in self._pending.items() if count == 0])
+        try:
+            return self._settle([n for n, count in self._pending.items() if count == 0])
+        finally:
+            self._started = True
 
     def running(self, node: str) -> None:
         """The engine started the node."""
@@ -105,6 +114,8 @@ class Planner:
             name = todo.popleft()
             d = self._decide(self.graph.nodes[name])
             if d.status == CACHED:
+                if self._started:
+                    self.cutoff.append(name)
                 todo.extend(self._freed(name))
             elif d.status == RUN:
                 runnable.append(d)
@@ -117,6 +128,9 @@ class Planner:
         if node.kind == "stage_out":
             w = node.wires[0]
             return stage_out_record(node, self.outputs[w.node][w.output])
+        if node.kind == "call":
+            return call_record(node, self.static[node.name]["interface"],
+                               {w.arg: self.outputs[w.node][w.output] for w in node.wires})
         return compute_record(node, self.static[node.name]["kernel"],
                               {w.arg: self.outputs[w.node][w.output] for w in node.wires})
 
@@ -125,14 +139,16 @@ class Planner:
         d.record = self.record(node)
         d.key = key_of(d.record)
         hit = self.known.get(d.key)
-        if hit is not None and self.have(node.name, hit):
+        if hit is not None and node.name not in self.force and self.have(node.name, hit):
             self._move(node.name, CACHED)
             self.outputs[node.name] = hit
             d.reason = []
         else:
             self._move(node.name, RUN)
             prev = self.previous.get(node.name)
-            if hit is not None:
+            if node.name in self.force:
+                d.reason = ["asked to run again"]
+            elif hit is not None:
                 d.reason = ["its cached outputs are gone from the content store"]
             elif prev is not None and prev[0] == d.key:
                 d.reason = ["its last run did not finish"]

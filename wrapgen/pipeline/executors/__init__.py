@@ -12,11 +12,12 @@ EXECUTORS: dict[str, str] = {
     "local": "wrapgen.pipeline.executors.local:LocalExecutor",
     "job": "wrapgen.pipeline.executors.job:JobExecutor",
     "service": "wrapgen.pipeline.executors.service:ServiceExecutor",
+    "call": "wrapgen.pipeline.executors.call:CallExecutor",
 }
 
 
 def make_executor(placement: str, **options: Any) -> Executor:
-    """The executor for a placement ('local', 'job:URL', 'service:URL')."""
+    """The executor for a placement ('local', 'job:URL', 'service:URL', 'call:URL')."""
     kind, _, target = placement.partition(":")
     module, _, cls = EXECUTORS[kind].partition(":")
     return getattr(importlib.import_module(module), cls)(target, **options)

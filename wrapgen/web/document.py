@@ -1,0 +1,153 @@
+"""The pipeline file as the canvas's graph and back. The file stays the pipeline YAML of wrapgen.pipeline: step
+names are the node ids, keys are written sorted, wires as STEP.OUTPUT, node positions under `layout:` (runs
+ignore it). A hand-written file opens as it is (nodes it does not place are laid out by depth)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import ports
+from .errors import EditorError
+
+KINDS = ("stage_in", "compute", "call", "stage_out")
+#: step fields that are links on the canvas, not node fields
+_WIRES = ("inputs", "stage_out")
+
+
+def type_id(kind: str, step: dict[str, Any]) -> str:
+    """The palette type a step is drawn as."""
+    if kind in ("compute", "call"):
+        return f"{kind}:{step.get(kind)}"
+    return kind
+
+
+def _kind(step: dict[str, Any]) -> str | None:
+    given = [k for k in KINDS if step.get(k) is not None]
+    return given[0] if len(given) == 1 else None
+
+
+def to_graph(text: str, outputs_of: Any = None) -> dict[str, Any]:
+    """The canvas graph of a pipeline text: {name, doc, defaults, nodes, links}. outputs_of(type_id) gives a
+    type's output names (to resolve a wire that names a step alone). EditorError if the text is not a mapping of
+    steps (the checks of load_pipeline say the rest, node by node)."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise EditorError(f"the pipeline is not YAML: {exc}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("steps"), dict):
+        raise EditorError("a pipeline file is a mapping with 'pipeline: NAME' and 'steps:'")
+    layout = doc.get("layout") or {}
+    nodes, links = [], []
+    for name, step in doc["steps"].items():
+        step = step if isinstance(step, dict) else {}
+        kind = _kind(step) or "compute"
+        fields = {k: v for k, v in step.items() if k not in _WIRES}
+        pos = layout.get(name) if isinstance(layout, dict) else None
+        nodes.append({"id": str(name), "type": type_id(kind, step), "kind": kind, "fields": fields,
+                      "pos": list(pos) if isinstance(pos, (list, tuple)) and len(pos) == 2 else None})
+        wires = dict(step.get("inputs") or {}) if kind != "stage_out" else {"data": step.get("stage_out")}
+        for arg, ref in wires.items():
+            if not isinstance(ref, str):
+                continue
+            src, _, out = ref.partition(".")
+            if not out:
+                src_step = doc["steps"].get(src)
+                src_kind = _kind(src_step) if isinstance(src_step, dict) else None
+                names = outputs_of(type_id(src_kind, src_step)) if src_kind and outputs_of else None
+                out = "data" if src_kind == "stage_in" else (names[0] if names else "")
+            links.append({"from": src, "output": out, "to": str(name), "input": str(arg)})
+    _place(nodes, links)
+    return {"name": doc.get("pipeline", ""), "doc": doc.get("doc", ""), "defaults": doc.get("defaults") or {},
+            "nodes": nodes, "links": links}
+
+
+def _place(nodes: list[dict[str, Any]], links: list[dict[str, Any]]) -> None:
+    """Positions for nodes the file does not place: columns by depth, rows in file order."""
+    ups: dict[str, list[str]] = {n["id"]: [] for n in nodes}
+    for link in links:
+        if link["to"] in ups:
+            ups[link["to"]].append(link["from"])
+    depth: dict[str, int] = {}
+
+    def d(n: str, seen: frozenset[str] = frozenset()) -> int:
+        if n not in depth:
+            depth[n] = 0 if n in seen else 1 + max((d(u, seen | {n}) for u in ups.get(n, []) if u in ups),
+                                                    default=-1)
+        return depth[n]
+
+    rows: dict[int, int] = {}
+    for n in nodes:
+        col = d(n["id"])
+        row = rows[col] = rows.get(col, -1) + 1
+        if n["pos"] is None:
+            n["pos"] = [40 + 300 * col, 40 + 170 * row]
+
+
+def to_yaml(graph: dict[str, Any]) -> str:
+    """The pipeline text of a canvas graph: sorted keys, wires as STEP.OUTPUT, positions under layout."""
+    steps: dict[str, dict[str, Any]] = {}
+    layout: dict[str, list[float]] = {}
+    for n in graph.get("nodes", []):
+        if not isinstance(n, dict) or not isinstance(n.get("id"), str):
+            raise EditorError("each node needs a string id (its step name)")
+        fields = {k: v for k, v in (n.get("fields") or {}).items() if k not in _WIRES and v not in (None, "", {}, [])}
+        steps[n["id"]] = fields
+        if n.get("pos"):
+            layout[n["id"]] = [round(float(v), 1) for v in n["pos"][:2]]
+    for link in graph.get("links", []):
+        to, src = steps.get(link.get("to")), f"{link.get('from')}.{link.get('output')}"
+        if to is None:
+            raise EditorError(f"a link goes to {link.get('to')!r}, which is not a node")
+        if to.get("stage_out") is not None or "to" in to:
+            to["stage_out"] = src
+        else:
+            to.setdefault("inputs", {})[link["input"]] = src
+            (to.get("params") or {}).pop(link["input"], None)
+    for fields in steps.values():
+        if fields.get("params") == {}:
+            del fields["params"]
+    doc: dict[str, Any] = {"pipeline": graph.get("name") or "pipeline", "steps": steps}
+    if graph.get("doc"):
+        doc["doc"] = graph["doc"]
+    if graph.get("defaults"):
+        doc["defaults"] = graph["defaults"]
+    if layout:
+        doc["layout"] = layout
+    return yaml.safe_dump(doc, sort_keys=True, default_flow_style=False, allow_unicode=True, width=100)
+
+
+def check(text: str, file: Path, types: dict[str, dict[str, Any]], graph: dict[str, Any] | None = None
+          ) -> list[dict[str, Any]]:
+    """Every problem of a pipeline text, each with the step it concerns (None for the file): the checks of
+    `wrapgen run`, then every link's port types."""
+    from ..pipeline.errors import PipelineFileError
+    from ..pipeline.load import parse_pipeline
+
+    problems: list[dict[str, Any]] = []
+    try:
+        parse_pipeline(text, str(file), file.resolve().parent)
+    except PipelineFileError as exc:
+        for issue in exc.issues:
+            parts = issue.field.split(".")
+            problems.append({"step": parts[1] if len(parts) > 1 and parts[0] == "steps" else None,
+                             "message": str(issue)})
+    if graph is None:
+        try:
+            graph = to_graph(text, lambda t: [o["name"] for o in types.get(t, {}).get("outputs", [])])
+        except EditorError as exc:
+            return problems or [{"step": None, "message": f"{file}: {exc}"}]
+    kinds = {n["id"]: n["type"] for n in graph["nodes"]}
+    for link in graph["links"]:
+        src, dst = types.get(kinds.get(link["from"], "")), types.get(kinds.get(link["to"], ""))
+        if src is None or dst is None:
+            continue
+        out = next((o["type"] for o in src["outputs"] if o["name"] == link["output"]), None)
+        inp = next((i["type"] for i in dst["inputs"] if i["name"] == link["input"]), None)
+        why = ports.mismatch(out, inp) if out and inp else None
+        if why:
+            problems.append({"step": link["to"], "message": f"{file}: steps.{link['to']}.inputs.{link['input']}: "
+                             f"{link['from']}.{link['output']}: {why}"})
+    return problems
