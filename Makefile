@@ -11,7 +11,8 @@ APT_PACKAGES := python3 python3-venv python3-dev g++ make cmake ninja-build pkg-
 	libsoap-lite-perl gsoap openssl globus-proxy-utils globus-gsi-cert-utils-progs \
 	libaxis-java default-jdk-headless \
 	globus-gram-job-manager globus-gatekeeper globus-gram-client-tools globus-gram-job-manager-fork-setup-poll \
-	slurm-wlm munge
+	slurm-wlm munge \
+	chromium
 
 NATIVE := pyproject.toml CMakeLists.txt $(wildcard native/*.cpp native/*.hpp)
 

@@ -63,6 +63,7 @@ PEERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # marker: (comman
     "gsoap": (("wsdl2h",), ("wsdl2h",)),
     "java": (("java", "javac"), ("javac", "saaj")),
     "slurm": (("slurmctld", "slurmd", "munged", "sbatch"), ("slurm",)),
+    "chromium": (("chromium",), ("chromium", "open_editor")),
     "gram5": (("globusrun", "globus-gatekeeper", "globus-job-manager"), ("libglobus_gram", "globusrun", "gatekeeper")),
 }
 

@@ -76,3 +76,37 @@ def test_dask_placement_shares_keys_with_local_calls(workdir, tally, dask_cluste
     assert tally.counts() == {}  # counted in the Dask workers' processes, not here
     write(p, PIPE.format(i=2, place=""))
     assert run(p).ran == []
+
+
+def test_a_call_step_runs_an_operation_known_by_its_wsdl_alone(workdir, tally, service) -> None:
+    import numpy as np
+
+    np.save(workdir / "a.npy", np.arange(4.0))
+    text = ("pipeline: calls\nsteps:\n  load: {{stage_in: a.npy}}\n"
+            f"  remote: {{{{call: '{service}#scale', inputs: {{{{a: load}}}}, params: {{{{factor: {{f}}}}}}, "
+            "outputs: [out]}}\n"
+            "  local: {{compute: 'tally.yaml#scale', inputs: {{a: remote.out}}, params: {{factor: 2.0}}}}\n")
+    p = write(workdir / "p.yaml", text.format(f=3.0))
+    r = run(p)
+    assert r.ok, r.nodes
+    assert r.nodes["remote"].placement == f"call:{service}"
+    np.testing.assert_array_equal(np.load(r.output("local", "out")), np.arange(4.0) * 6)
+    assert run(p).ran == []  # keyed by the WSDL's digest, the operation, params and inputs: a hit
+    r = run(write(p, text.format(f=4.0)))
+    assert r.ran == ["remote", "local"]
+    np.testing.assert_array_equal(np.load(r.output("local", "out")), np.arange(4.0) * 8)
+
+
+def test_a_call_step_names_what_is_wrong(workdir, service) -> None:
+    from wrapgen.pipeline.errors import PipelineFileError
+    from wrapgen.pipeline.load import load_pipeline
+
+    p = write(workdir / "p.yaml", "pipeline: bad\nsteps:\n  r: {call: 'tally#scale'}\n")
+    with pytest.raises(PipelineFileError) as err:
+        load_pipeline(p)
+    text = str(err.value)
+    assert "p.yaml:3:" in text and "expected SERVICE_URL#OPERATION" in text and "lists the outputs it keeps" in text
+    p = write(workdir / "p.yaml", f"pipeline: bad\nsteps:\n  r: {{call: '{service}#nope', outputs: [x]}}\n")
+    r = run(p)
+    assert r.nodes["r"].status == "failed" and "has no operation nope" in r.nodes["r"].cause
+    assert "scale" in r.nodes["r"].cause  # and what it has

@@ -36,6 +36,7 @@ class Editor:
         self._graph: Any = None
         self._fold: live.Fold | None = None
         self._watching: tuple[str, Path, int] | None = None  # (run guid, its log, bytes read)
+        self._seen: str | None = None  # the newest run the watcher has accounted for
         self._thread: threading.Thread | None = None
         self._engine: Any = None
         self._message = ""
@@ -108,7 +109,7 @@ class Editor:
         if graph is not None:
             if not isinstance(graph, dict):
                 raise EditorError("the graph must be a JSON object with nodes and links")
-            text = document.to_yaml(graph)
+            text = document.to_yaml(graph, self.palette.types)
         else:
             document.to_graph(text or "", self._outputs_of)  # refuse what is not a pipeline at all
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
@@ -146,19 +147,20 @@ class Editor:
             decisions = Engine(graph, state, self.workers).plan().decisions
         except Exception as exc:  # noqa: BLE001 - a plan that cannot be made (a server down) leaves nodes stale
             self._message = f"cannot plan: {type(exc).__name__}: {exc}"
-        last, attempts, cutoff = self._last_run(state)
-        states = live.idle(graph, decisions, last, attempts, cutoff)
+        last, attempts, cutoff, unfinished = self._last_run(state)
+        states = live.idle(graph, decisions, last, attempts, cutoff, unfinished)
         with self._lock:
             self._graph, self._states = graph, states
             self._push_steps(live.by_step(graph, states))
 
     @staticmethod
-    def _last_run(state: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]], set[str]]:
+    def _last_run(state: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]], set[str], set[str]]:
+        """The last run, its attempts, the nodes it found cut off and those it left unfinished (killed mid-step)."""
         from .. import netlogger
         from ..pipeline.journal import Journal
 
         if not (state / "journal.db").exists():
-            return None, [], set()
+            return None, [], set(), set()
         journal = Journal(state / "journal.db")
         try:
             runs = journal.runs()
@@ -167,10 +169,19 @@ class Editor:
         finally:
             journal.close()
         cutoff: set[str] = set()
+        started: set[str] = set()
         log = state / "runs" / f"{last['guid']}.log" if last else None
         if log is not None and log.exists():
-            cutoff = {e["node"] for e in netlogger.read(log) if e.get("event") == f"{live.EVENT}.cutoff"}
-        return last, attempts, cutoff
+            for e in netlogger.read(log):
+                ev = e.get("event", "")
+                if ev == f"{live.EVENT}.cutoff":
+                    cutoff.add(e["node"])
+                elif ev == f"{live.EVENT}.step.start":
+                    started.add(e.get("node", ""))
+                elif ev == f"{live.EVENT}.step.end":
+                    started.discard(e.get("node", ""))
+        unfinished = started if last is not None and last["ended"] is None else set()
+        return last, attempts, cutoff, unfinished
 
     def steps(self) -> dict[str, Any]:
         """What every step's node shows now."""
@@ -248,13 +259,18 @@ class Editor:
         if newest is None:
             return
         guid, ended, pid = newest
+        if self._seen is None:
+            self._seen = guid  # what the journal held when the editor opened: refresh() has shown it
         if self._watching is None or self._watching[0] != guid:
             if ended is not None or not self._alive(pid):
-                return  # a run that is over (or was killed): refresh() has said what it left
+                if guid != self._seen:  # a run too quick to watch, or one another process made: show its end
+                    self._seen = guid
+                    self.refresh()
+                return
             with self._lock:
                 self._fold = live.Fold({n: dict(s) for n, s in self._states.items()},
                                        {n: node.placement for n, node in graph.nodes.items()})
-            self._watching = (guid, state / "runs" / f"{guid}.log", 0)
+            self._watching, self._seen = (guid, state / "runs" / f"{guid}.log", 0), guid
         guid, log, offset = self._watching
         changed: set[str] = set()
         try:
@@ -336,6 +352,7 @@ class Editor:
             self._message = f"run failed: {type(exc).__name__}: {exc}"
         finally:
             self._engine = None
+        self.refresh()  # the final states first: a page that sees "not running" sees them too
         self._push({"message": self._message, "running": False})
 
     def cancel(self) -> dict[str, Any]:
@@ -354,7 +371,7 @@ class Editor:
         if graph is None:
             raise EditorError("the pipeline does not check; it has no runs to report")
         state = self._state_dir(graph)
-        last, _, _ = self._last_run(state)
+        last = self._last_run(state)[0]
         if last is None:
             raise EditorError(f"{self.path.name} has not run yet")
         png = state / "report.png"

@@ -83,17 +83,39 @@ def _place(nodes: list[dict[str, Any]], links: list[dict[str, Any]]) -> None:
         col = d(n["id"])
         row = rows[col] = rows.get(col, -1) + 1
         if n["pos"] is None:
-            n["pos"] = [40 + 300 * col, 40 + 170 * row]
+            n["pos"] = [40 + 300 * col, 60 + 260 * row]
 
 
-def to_yaml(graph: dict[str, Any]) -> str:
-    """The pipeline text of a canvas graph: sorted keys, wires as STEP.OUTPUT, positions under layout."""
+def _floats(fields: dict[str, Any], ptype: dict[str, Any] | None) -> None:
+    """Give float arguments float values again: the page's JSON has one number type, so 1.0 comes back as 1 (the
+    key would not change, but a {param} in a stage-out's URL would, and the file would differ for nothing)."""
+    if ptype is None:
+        return
+    real = {p["name"] for p in ptype.get("params", []) if str(p.get("dtype", "")).startswith(("float", "complex"))}
+
+    def fix(v: Any) -> Any:
+        return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+    for k, v in (fields.get("params") or {}).items():
+        if k in real:
+            fields["params"][k] = fix(v)
+    for table in (fields.get("sweep") or {}).values():
+        if isinstance(table, dict):
+            for k, values in table.items():
+                if k in real and isinstance(values, list):
+                    table[k] = [fix(v) for v in values]
+
+
+def to_yaml(graph: dict[str, Any], types: dict[str, dict[str, Any]] | None = None) -> str:
+    """The pipeline text of a canvas graph: sorted keys, wires as STEP.OUTPUT, positions under layout; types (the
+    palette's) keep float parameters floats."""
     steps: dict[str, dict[str, Any]] = {}
     layout: dict[str, list[float]] = {}
     for n in graph.get("nodes", []):
         if not isinstance(n, dict) or not isinstance(n.get("id"), str):
             raise EditorError("each node needs a string id (its step name)")
         fields = {k: v for k, v in (n.get("fields") or {}).items() if k not in _WIRES and v not in (None, "", {}, [])}
+        _floats(fields, (types or {}).get(str(n.get("type"))))
         steps[n["id"]] = fields
         if n.get("pos"):
             layout[n["id"]] = [round(float(v), 1) for v in n["pos"][:2]]

@@ -18,10 +18,12 @@ TAIL = 1200  # characters of stderr shown on a failed node
 
 
 def idle(graph: Any, decisions: dict[str, Any] | None, last_run: dict[str, Any] | None,
-         attempts: list[dict[str, Any]], cutoff: set[str]) -> dict[str, dict[str, Any]]:
+         attempts: list[dict[str, Any]], cutoff: set[str], unfinished: frozenset[str] | set[str] = frozenset()
+         ) -> dict[str, dict[str, Any]]:
     """Every node's state between runs: cached nodes are done-ran if the last run made them, skipped by early
     cutoff if it found them so, else done-cached; a node that must run is failed if the last run's last word on
-    it was a failure, else stale. decisions: the planner's (None when the file does not check)."""
+    it was a failure, else stale (saying so when the last run was killed while making it). decisions: the
+    planner's (None when the file does not check)."""
     ran = {a["node"] for a in attempts if a["event"] == "done"}
     last_failure: dict[str, dict[str, Any]] = {}
     for a in attempts:
@@ -39,6 +41,8 @@ def idle(graph: Any, decisions: dict[str, Any] | None, last_run: dict[str, Any] 
         elif name in last_failure and last_run is not None and d is not None and last_failure[name]["key"] == d.key:
             info = last_failure[name].get("info") or {}
             out[name] = {"state": FAILED, "detail": info.get("cause", ""), "stderr": (info.get("stderr") or "")[-TAIL:]}
+        elif name in unfinished:
+            out[name] = {"state": STALE, "detail": "its last run did not finish (the run was killed mid-step)"}
         else:
             out[name] = {"state": STALE, "detail": "; ".join(getattr(d, "reason", None) or [])}
     return out

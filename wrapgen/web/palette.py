@@ -79,19 +79,31 @@ def spec_types(folder: Path, relative_to: Path) -> tuple[list[dict[str, Any]], l
     return types, problems
 
 
-def _xsd_type(t: Any) -> dict[str, Any]:
-    """A zeep XML Schema type as a port description: a dtype, an NDArray, or structured fields."""
+#: WS-RF, WS-BaseNotification and WS-ResourceLifetime operations a service offers beside its own
+PLUMBING = frozenset({"CreatePullPoint", "GetMessages", "DestroyPullPoint", "Subscribe", "Unsubscribe", "Renew",
+                      "PauseSubscription", "ResumeSubscription", "GetCurrentMessage", "Notify", "Destroy",
+                      "SetTerminationTime", "GetResourceProperty", "GetMultipleResourceProperties",
+                      "QueryResourceProperties", "SetResourceProperties", "GetResourcePropertyDocument",
+                      "PutResourcePropertyDocument"})
+
+
+def _xsd_type(t: Any, depth: int = 0) -> dict[str, Any]:
+    """A zeep XML Schema type as a port description: a dtype, an NDArray, or structured fields (complex types
+    kept as they are, to a depth of 8)."""
     name = getattr(getattr(t, "qname", None), "localname", None)
     if name == "NDArray":
         return {"type": "any[...]"}
+    if name == "Complex":
+        return {"type": "complex128"}
     elements = getattr(t, "elements", None)
-    if elements and name != "Complex":
-        return {"type": ports.ANY, "fields": [{"name": n, **_xsd_type(e.type)} for n, e in elements]}
-    if name is None:  # an anonymous restriction (a range): its base type
-        base = getattr(t, "base_class", None) or type(t).__mro__[1]
-        name = getattr(base, "_default_qname", None) and base._default_qname.localname or type(t).__name__
-    dtype = ports.XSD_DTYPES.get(name or "", "string" if name else "any")
-    return {"type": dtype if name != "Complex" else "complex128"}
+    if elements:
+        fields = [{"name": n, **_xsd_type(e.type, depth + 1)} for n, e in elements] if depth < 8 else []
+        return {"type": ports.ANY, "fields": fields}
+    for cls in type(t).__mro__:  # a restriction (a range) of a builtin type: that builtin
+        q = getattr(cls, "_default_qname", None)
+        if q is not None and cls.__module__.startswith("zeep.xsd.types.builtins"):
+            return {"type": ports.XSD_DTYPES.get(q.localname, "string")}
+    return {"type": "any"}
 
 
 def service_types(url: str, timeout: float = 30.0) -> list[dict[str, Any]]:
@@ -105,16 +117,18 @@ def service_types(url: str, timeout: float = 30.0) -> list[dict[str, Any]]:
     except StepFailed as exc:
         raise EditorError(f"{url}: cannot fetch the WSDL: {exc.cause}") from None
     try:
-        import zeep
-        from zeep.loader import parse_xml
+        import io
 
-        doc = zeep.wsdl.Document(parse_xml(data, zeep.Transport()), zeep.Transport(), base + "?wsdl")
+        import zeep
+
+        # the bytes fetched (size-limited) are what is parsed; imports it names are fetched by zeep's transport
+        doc = zeep.wsdl.Document(io.BytesIO(data), zeep.Transport(timeout=timeout), base + "?wsdl")
     except Exception as exc:  # noqa: BLE001 - zeep raises many kinds for a bad document; say which
         raise EditorError(f"{url}: the WSDL cannot be parsed: {type(exc).__name__}: {exc}") from None
     types, seen = [], set()
     for binding in doc.bindings.values():
         for op_name, op in getattr(binding, "_operations", {}).items():
-            if op_name.startswith("Create_") or op_name in seen or op.input is None:
+            if op_name.startswith("Create_") or op_name in PLUMBING or op_name in seen or op.input is None:
                 continue
             seen.add(op_name)
             body_in = getattr(op.input, "body", None)

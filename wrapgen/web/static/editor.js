@@ -74,6 +74,7 @@ function registerType(t) {
     ];
   };
   Node.prototype.onSelected = function () { showPanel(this); };
+  Node.prototype.onConnectionsChange = function () { syncWidgets(this); };
   LG.registerNodeType(key, Node);
   return key;
 }
@@ -103,6 +104,11 @@ function syncWidgets(node) {
     const p = t.params.find((q) => q.name === w.name);
     const v = p ? fieldFor(node, p) : undefined;
     if (v !== undefined) w.value = v;
+    const slot = node.findInputSlot ? node.findInputSlot(w.name) : -1;
+    const sweep = node.properties.fields.sweep || {};
+    const swept = w.name in (sweep.product || {}) || w.name in (sweep.zip || {});
+    // a wired input takes its value from the wire, a swept one from the sweep
+    w.disabled = swept || (slot >= 0 && node.inputs[slot].link != null);
   }
 }
 
@@ -114,7 +120,7 @@ function drawState(ctx) {
   if (s) {
     ctx.fillStyle = COLORS[s.state] || "#888";
     let text = s.state;
-    if (s.points > 1) text += "  " + Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(", ");
+    if (s.points > 1) text = `${s.points} points: ` + Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(", ");
     if (s.transfer) text += `  ${fmtBytes(s.transfer.bytes)} at ${fmtBytes(s.transfer.rate)}/s`;
     ctx.fillText(text, 4, y);
     y += 14;
@@ -373,7 +379,7 @@ function showPanel(node) {
     d.querySelector("input").onchange = (e) => {
       try { if (e.target.value.trim()) f.sweep = JSON.parse(e.target.value); else delete f.sweep; }
       catch (err) { toast(`sweep: ${err.message}`); return; }
-      markStale(node.properties.name); changed();
+      syncWidgets(node); markStale(node.properties.name); changed();
     };
   }
   if (s.state) {
@@ -491,8 +497,19 @@ async function main() {
   graph = new LG.LGraph();
   canvas = new LG.LGraphCanvas("#canvas", graph);
   canvas.allow_searchbox = false;
+  canvas.show_info = false;
   wg.graph = graph; wg.canvas = canvas; wg.nodeByName = nodeByName; wg.fit = fit; wg.mismatch = mismatch;
   wg.toDoc = toDoc; wg.addNode = addNode;
+  // where a slot or a node's title is on the screen (tests drive the canvas with the real mouse)
+  const screen = (p) => {
+    const c = canvas.ds.convertOffsetToCanvas(p), r = canvas.canvas.getBoundingClientRect();
+    return [r.left + c[0], r.top + c[1]];
+  };
+  wg.slotScreen = (name, input, slot) => {
+    const n = nodeByName(name), i = input ? n.findInputSlot(slot) : n.findOutputSlot(slot);
+    return screen(n.getConnectionPos(input, i));
+  };
+  wg.titleScreen = (name) => { const n = nodeByName(name); return screen([n.pos[0] + 60, n.pos[1] - 15]); };
   resize();
   window.addEventListener("resize", resize);
   graph.onNodeAdded = (n) => {
