@@ -60,6 +60,7 @@ bench: system $(VENV)/.installed
 	$(VPY) -P bench/wrap_overhead.py
 	$(VPY) -P bench/soap.py
 	$(VPY) -P bench/pipeline.py
+	$(VPY) -P bench/editor.py
 
 clean:
 	rm -rf build $(VENV) .pytest_cache

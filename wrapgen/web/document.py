@@ -4,6 +4,7 @@ ignore it). A hand-written file opens as it is (nodes it does not place are laid
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,29 @@ def _place(nodes: list[dict[str, Any]], links: list[dict[str, Any]]) -> None:
             n["pos"] = [40 + 300 * col, 60 + 260 * row]
 
 
+def jsonable(value: Any) -> Any:
+    """value with every non-finite float as {"$float": "nan" | "inf" | "-inf"}: JSON has no NaN, and a page would
+    refuse the whole document for one (decoded back by from_jsonable)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"$float": "nan" if math.isnan(value) else "inf" if value > 0 else "-inf"}
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def from_jsonable(value: Any) -> Any:
+    """The inverse of jsonable."""
+    if isinstance(value, dict):
+        if set(value) == {"$float"} and value["$float"] in ("nan", "inf", "-inf"):
+            return float(value["$float"])
+        return {k: from_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_jsonable(v) for v in value]
+    return value
+
+
 def _floats(fields: dict[str, Any], ptype: dict[str, Any] | None) -> None:
     """Give float arguments float values again: the page's JSON has one number type, so 1.0 comes back as 1 (the
     key would not change, but a {param} in a stage-out's URL would, and the file would differ for nothing)."""
@@ -114,7 +138,8 @@ def to_yaml(graph: dict[str, Any], types: dict[str, dict[str, Any]] | None = Non
     for n in graph.get("nodes", []):
         if not isinstance(n, dict) or not isinstance(n.get("id"), str):
             raise EditorError("each node needs a string id (its step name)")
-        fields = {k: v for k, v in (n.get("fields") or {}).items() if k not in _WIRES and v not in (None, "", {}, [])}
+        fields = {k: from_jsonable(v) for k, v in (n.get("fields") or {}).items()
+                  if k not in _WIRES and v not in (None, "", {}, [])}
         _floats(fields, (types or {}).get(str(n.get("type"))))
         steps[n["id"]] = fields
         if n.get("pos"):

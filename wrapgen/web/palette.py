@@ -116,6 +116,15 @@ def service_types(url: str, timeout: float = 30.0) -> list[dict[str, Any]]:
         data = fetch_wsdl(base, timeout)
     except StepFailed as exc:
         raise EditorError(f"{url}: cannot fetch the WSDL: {exc.cause}") from None
+    from lxml import etree
+
+    try:  # no entities, no network: a WSDL is data here
+        root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False))
+    except etree.XMLSyntaxError as exc:
+        raise EditorError(f"{url}: the WSDL cannot be parsed: {exc}") from None
+    if etree.QName(root).text != "{http://schemas.xmlsoap.org/wsdl/}definitions":
+        raise EditorError(f"{url}: the WSDL cannot be parsed: the document is <{etree.QName(root).localname}>, not a "
+                          "WSDL 1.1 <definitions>")
     try:
         import io
 

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .api import Editor
+from .document import jsonable
 from .errors import EditorError
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -91,7 +92,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _json(self, code: int, value: Any) -> None:
-        self._send(code, json.dumps(value).encode(), "application/json")
+        try:
+            body = json.dumps(value, allow_nan=False)
+        except ValueError:  # a NaN or an infinity in a parameter: as {"$float": ...}, which a save turns back
+            body = json.dumps(jsonable(value), allow_nan=False)
+        self._send(code, body.encode(), "application/json")
 
     def _error(self, code: int, message: str) -> None:
         self._json(code, {"error": message})
@@ -171,7 +176,7 @@ class _Handler(BaseHTTPRequestHandler):
                 except queue.Empty:
                     self.wfile.write(b": keepalive\n\n")
                 else:
-                    self.wfile.write(b"data: " + json.dumps(delta).encode() + b"\n\n")
+                    self.wfile.write(b"data: " + json.dumps(jsonable(delta)).encode() + b"\n\n")
                 self.wfile.flush()
         except OSError:
             pass  # the page went away

@@ -15,7 +15,8 @@ const COLORS = {
   "failed": "#b71c1c",
 };
 
-const wg = (window.wg = { ready: false, states: {}, problems: [], types: {}, events: 0, errors: [] });
+// wg is the page's state for tests and benchmarks: seen["step:state"] is when (epoch ms) a state first arrived
+const wg = (window.wg = { ready: false, states: {}, problems: [], types: {}, events: 0, errors: [], seen: {} });
 let graph, canvas, doc = null, undo = [], redo = [], lastSaved = "", syncTimer = null, loading = false;
 
 async function api(path, body) {
@@ -260,7 +261,10 @@ function applyDelta(delta) {
   if (delta.full) wg.states = {};
   for (const [step, info] of Object.entries(delta.steps || {})) {
     if (info === null) delete wg.states[step];
-    else wg.states[step] = { ...info, at: performance.now() };
+    else {
+      wg.states[step] = { ...info, at: performance.now() };
+      wg.seen[`${step}:${info.state}`] ??= performance.timeOrigin + performance.now();
+    }
   }
   if (delta.message !== undefined) message(delta.message);
   if (delta.running !== undefined) { wg.running = delta.running; $("run").disabled = delta.running; }
