@@ -125,4 +125,6 @@ report = DEMO / "report.png"
 print(render(first.log, report))
 shutil.copy(first.log, DEMO / "first-run.log")
 print(f"results: {site_b}\nreport:  {report}\nlog (NetLogger BP): {DEMO / 'first-run.log'}")
+print(f"see it, edit it and run it in the browser: wrapgen editor {pipeline} --specs {ROOT / 'services'}\n"
+      "  (its stage URLs name this demo's GridFTP sites, which ran only while the demo did)")
 print("pipeline tour passed")

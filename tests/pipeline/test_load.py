@@ -69,7 +69,7 @@ def test_product_and_zip() -> None:
     (("    stage_in: data/u.npy\n", "    stage_in: data/u.npy\n    colour: red\n"),
      "p.yaml:5:5: steps.field.colour: unknown key 'colour'; expected one of doc, stage_in"),
     (("    stage_in: data/u.npy\n", "    stage_in: data/u.npy\n    compute: HEAT#heat_step\n"),
-     "p.yaml:4:5: steps.field: a step is exactly one of stage_in, compute, call, stage_out; this one has stage_in and "
+     "p.yaml:4:5: steps.field: a step is exactly one of stage_in, compute, call, python, stage_out; this one has stage_in and "
      "compute"),
     (("inputs: {u: field}", "inputs: {u: feild}"),
      "p.yaml:7:17: steps.heat.inputs.u: 'feild': no step 'feild'; the steps are field, heat, save"),

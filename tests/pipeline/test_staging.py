@@ -4,6 +4,7 @@ end to end with sha256, a damaged byte caught, retried and counted, unreachable 
 from __future__ import annotations
 
 import functools
+import hashlib
 import http.server
 import sqlite3
 import threading
@@ -246,3 +247,48 @@ def test_an_http_etag_keys_the_stage_in(workdir, tmp_path) -> None:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_a_transfer_reports_its_bytes_while_it_moves_then_its_verification(workdir, tmp_path, monkeypatch) -> None:
+    import functools
+    import time as _time
+
+    from wrapgen import netlogger
+    from wrapgen.pipeline import engine
+
+    monkeypatch.setattr(engine, "PROGRESS", 0.1)
+    body = np.arange(1 << 17, dtype=np.float64).tobytes()  # 1 MiB, sent in 8 slow pieces
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_HEAD(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+
+        def do_GET(self) -> None:  # noqa: N802
+            self.do_HEAD()
+            for i in range(8):
+                self.wfile.write(body[i * len(body) // 8:(i + 1) * len(body) // 8])
+                self.wfile.flush()
+                _time.sleep(0.1)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Slow))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        sha = hashlib.sha256(body).hexdigest()
+        p = workdir / "p.yaml"
+        p.write_text(f"pipeline: slow\nsteps:\n  get: {{stage_in: 'http://127.0.0.1:{httpd.server_address[1]}/b', "
+                     f"sha256: {sha}}}\n")
+        r = run(p)
+    finally:
+        httpd.shutdown()
+    assert r.ok
+    events = list(netlogger.read(r.log))
+    moving = [int(e["bytes"]) for e in events if e["event"] == "wrapgen.pipeline.transfer.progress"]
+    assert moving and any(0 < b < len(body) for b in moving), moving  # seen mid-way, not only at the end
+    assert moving == sorted(moving)
+    names = [e["event"] for e in events if e.get("node") == "get"]
+    assert names.index("wrapgen.pipeline.verify") < names.index("wrapgen.pipeline.transfer.end")

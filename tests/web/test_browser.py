@@ -120,6 +120,7 @@ def test_run_edit_rerun_and_early_cutoff(workdir, tally, open_editor) -> None:
     time.sleep(0.5)  # the server's own plan of the saved file has come back by now
     assert (page.state("a"), page.state("d")) == ("done-ran", "done-ran")
     assert "params.ms" in page.page.evaluate("wg.states.b.detail")
+    page.page.wait_for_function("wg.running === false")
     page.page.keyboard.press("Control+Enter")  # Run, from the keyboard
     page.wait_state("b", "done-ran")
     page.wait_state("c", "skipped-by-early-cutoff")  # b gave the same bytes: c stays as it was
@@ -128,14 +129,19 @@ def test_run_edit_rerun_and_early_cutoff(workdir, tally, open_editor) -> None:
     # a real change reaches c
     set_param(page, "b", "i", "5")
     page.wait_state("c", "stale")
+    page.page.wait_for_function("wg.running === false")
     page.page.click("#run")
     page.wait_state("c", "done-ran")
     assert tally.counts() == {1: 1, 2: 2, 3: 2, 4: 1, 5: 1}
     # rerun from here: b and c run again though nothing changed
+    page.page.wait_for_function("wg.running === false")  # the last run's thread has ended: a new one may start
     select(page, "b")
+    before = page.page.inner_text("#message")
     page.page.click("#f-rerun")
-    page.page.wait_for_function("wg.running === false && wg.states.b.state === 'done-ran' && "
-                                "wg.states.a.state === 'done-cached'", timeout=60_000)
+    page.page.wait_for_function(f"wg.running === false && document.getElementById('message').textContent !== "
+                                f"{before!r} && document.getElementById('message').textContent.startsWith('run ')",
+                                timeout=60_000)
+    assert (page.state("a"), page.state("b"), page.state("c")) == ("done-cached", "done-ran", "done-ran")
     assert tally.counts()[5] == 2 and tally.counts()[1] == 1
     assert page.errors == []
 
@@ -309,4 +315,35 @@ def test_a_sweep_reruns_its_failed_points_then_runs_whole(workdir, open_editor) 
     page.page.click("#fit")
     select(page, "heat")
     shot(page, "editor.png")
+    assert page.errors == []
+
+
+def test_a_local_code_node_and_a_placement_change(workdir, tally, open_editor) -> None:
+    p = write(workdir / "p.yaml", "pipeline: code\nsteps:\n  a: {compute: 'tally.yaml#tally', params: {i: 1, x: 0.5}}\n")
+    _, page = open_editor(p)
+    pg = page.page
+    pg.drag_and_drop('.ptype[data-type="python"]', "#canvas", target_position={"x": 500, "y": 200})
+    pg.wait_for_function("wg.graph._nodes.length === 2")
+    select(page, "python")
+    pg.locator("#f-inputs").fill("t")
+    pg.locator("#f-inputs").press("Enter")
+    pg.wait_for_function("wg.nodeByName('python').inputs.length === 1")
+    drag_link(page, "a", "result", "python", "t")
+    set_param(page, "python", "python", "t * 4")
+    doc = saved(p, lambda d: d["steps"].get("python", {}).get("python") == "t * 4"
+                and d["steps"]["python"].get("inputs") == {"t": "a.result"})
+    assert "params" not in doc["steps"]["python"]
+    pg.click("#run")
+    page.wait_state("python", "done-ran")
+    from wrapgen.pipeline.engine import run
+
+    r = run(p)
+    assert r.ran == [] and json.loads(r.output("python", "result").read_text()) == 6.0
+    # where a step runs is not part of its key: a new placement keeps it done, and the file says where
+    select(page, "a")
+    pg.select_option("#f-placement", "job")
+    saved(p, lambda d: d["steps"]["a"].get("job") == "fork://")
+    time.sleep(0.5)
+    assert page.state("a") in ("done-ran", "done-cached") and page.state("python") in ("done-ran", "done-cached")
+    assert tally.counts() == {1: 1}
     assert page.errors == []

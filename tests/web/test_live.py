@@ -57,3 +57,17 @@ def test_idle_states_say_what_the_last_run_did() -> None:
     decisions["k[n=2]"] = Decision("k[n=2]", "run", "k5", reason=["params.n: 2 -> 3"])  # edited since it failed
     s = live.idle(g, decisions, {"guid": "r"}, attempts, cutoff=set())
     assert s["k[n=2]"] == {"state": live.STALE, "detail": "params.n: 2 -> 3"}
+
+
+def test_a_transfer_shows_its_bytes_while_it_moves_then_verifying() -> None:
+    g = _graph()
+    fold = live.Fold({n: {"state": live.STALE} for n in g.nodes}, {})
+    ev = "wrapgen.pipeline."
+    fold.apply({"event": ev + "transfer.progress", "node": "in", "bytes": "10", "seconds": "1"})
+    assert "transfer" not in fold.states["in"]  # not moving: a late progress line changes nothing
+    fold.apply({"event": ev + "step.start", "node": "in", "kind": "stage_in"})
+    assert fold.apply({"event": ev + "transfer.progress", "node": "in", "bytes": "1048576", "seconds": "0.5"}) == {"in"}
+    assert fold.states["in"]["transfer"] == {"bytes": 1048576, "seconds": 0.5, "rate": 2097152.0}
+    assert fold.states["in"]["state"] == live.STAGING_IN
+    fold.apply({"event": ev + "verify", "node": "in"})
+    assert fold.states["in"]["state"] == live.VERIFYING

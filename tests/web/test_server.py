@@ -204,3 +204,13 @@ def test_a_wsdl_that_cannot_be_had_or_read_says_why() -> None:
             service_types(f"http://127.0.0.1:{httpd.server_address[1]}/x")
     finally:
         httpd.shutdown()
+
+
+def test_a_yaml_alias_bomb_is_refused_not_expanded(server) -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, c in zip("abcdefgh", "bcdefghi"))
+    before = server.editor.text()
+    status, body = request(server, "POST", "/api/save", json.dumps({"yaml": bomb}).encode(),
+                           {"Content-Type": "application/json"})
+    assert status == 400 and b"alias bomb" in body
+    assert server.editor.text() == before  # nothing written

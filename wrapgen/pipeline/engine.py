@@ -24,9 +24,10 @@ from .journal import Journal
 from .plan import BLOCKED, CACHED, DONE, FAILED, Decision, Planner
 from .progress import Progress
 from .result import NOT_RUN, NodeResult, RunResult
-from .staging import Staging
+from .staging import Meter, Staging
 
 EVENT = "wrapgen.pipeline"
+PROGRESS = 0.5  # seconds between a transfer's progress events (the editor draws bytes and rate from them)
 
 
 def state_dir(graph: Graph, state: str | os.PathLike[str] | None) -> Path:
@@ -354,10 +355,23 @@ class Engine:
 
     @staticmethod
     def _transfer(log: EventLog, node: Node, direction: str, move: Any) -> tuple[str, int]:
-        """move() -> (digest, bytes moved), between a transfer's .start and .end events."""
-        with log.span(f"{EVENT}.transfer", node=node.name, url=node.url, direction=direction) as end:
-            digest, n = move()
-            end.update(bytes=n, verified=int(node.verify))
+        """move(meter, verifying) -> (digest, bytes moved), between a transfer's .start and .end events, with a
+        .progress event (bytes so far) every PROGRESS seconds while it moves and a .verify event when it has."""
+        meter, stop, t0 = Meter(), threading.Event(), time.monotonic()
+
+        def tick() -> None:
+            while not stop.wait(PROGRESS):
+                log.write(f"{EVENT}.transfer.progress", node=node.name, bytes=meter.bytes,
+                          seconds=round(time.monotonic() - t0, 3))
+
+        ticker = threading.Thread(target=tick, name="transfer-progress", daemon=True)
+        ticker.start()
+        try:
+            with log.span(f"{EVENT}.transfer", node=node.name, url=node.url, direction=direction) as end:
+                digest, n = move(meter, lambda: log.write(f"{EVENT}.verify", node=node.name))
+                end.update(bytes=n, verified=int(node.verify))
+        finally:
+            stop.set()
         return digest, n
 
     def _do(self, node: Node, key: str, attempt: int, journal: Journal, objects: Objects, staging: Staging,
@@ -372,20 +386,22 @@ class Engine:
             if known and objects.has(known):
                 return {"data": known}, {}  # the bytes are already here (another URL, an earlier run)
             part = self.state / "tmp" / f"{key}.part"
-            digest, _ = self._transfer(log, node, "in", lambda: staging.fetch(node.url or "", part, known,
-                                                                              node.verify, declared=bool(node.sha256)))
+            digest, _ = self._transfer(log, node, "in", lambda meter, verifying: staging.fetch(
+                node.url or "", part, known, node.verify, declared=bool(node.sha256), meter=meter,
+                verifying=verifying))
             objects.ingest(part, digest)
             part.unlink(missing_ok=True)
             return {"data": digest}, {}
         if node.kind == "stage_out":
             w = node.wires[0]
             digest = self.planner.outputs[w.node][w.output]
-            self._transfer(log, node, "out",
-                           lambda: (digest, staging.deliver(objects.path(digest), digest, node.url or "", node.verify)))
+            self._transfer(log, node, "out", lambda meter, verifying: (digest, staging.deliver(
+                objects.path(digest), digest, node.url or "", node.verify, meter, verifying)))
             return {}, {}
         digests = {w.arg: self.planner.outputs[w.node][w.output] for w in node.wires}
         # in-process calls read small inputs from memory; jobs and services need files
-        inputs = {a: objects.source(d) if node.placement == "local" else objects.path(d) for a, d in digests.items()}
+        inputs = {a: objects.source(d) if node.placement in ("local", "python") else objects.path(d)
+                  for a, d in digests.items()}
         work = self.state / "work"
         executor = self._executor(node.placement)
 

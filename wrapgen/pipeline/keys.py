@@ -44,6 +44,11 @@ def call_record(node: Node, interface: str, inputs: dict[str, str]) -> dict[str,
             "inputs": inputs, "outputs": sorted(node.outputs)}
 
 
+def python_record(node: Node, inputs: dict[str, str]) -> dict[str, Any]:
+    """A python step's record: its expression's text, parameters and input digests."""
+    return {"kind": "python", "expr": node.function, "params": dict(node.params), "inputs": inputs}
+
+
 def stage_in_record(node: Node, probe: dict[str, Any]) -> dict[str, Any]:
     """A stage-in's record: the content digest when known before fetching (declared, or the server's SHA256),
     so the same bytes at another URL are the same step; else the URL and what the server says of the file."""

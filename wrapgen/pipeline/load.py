@@ -16,7 +16,7 @@ from .errors import PipelineFileError
 from .graph import Graph, Node, Wire, find_cycle, label, paused_gc, points, toposort
 from .model import Pipeline, Step
 
-KINDS = ("stage_in", "compute", "call", "stage_out")
+KINDS = ("stage_in", "compute", "call", "python", "stage_out")
 MAX_NODES = 100_000
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_-]*)\}")
 
@@ -97,7 +97,7 @@ class _Checker:
             given = [k for k in KINDS if getattr(step, k) is not None]
             if len(given) != 1:
                 what = "none" if not given else " and ".join(given)
-                yield self.issue(("steps", name), f"a step is exactly one of stage_in, compute, call, stage_out; "
+                yield self.issue(("steps", name), f"a step is exactly one of stage_in, compute, call, python, stage_out; "
                                  f"this one has {what}")
                 continue
             yield from getattr(self, f"_check_{given[0]}")(name, step)
@@ -175,6 +175,8 @@ class _Checker:
             return ("data",)
         if given == ["call"]:
             return tuple(s.outputs or ())
+        if given == ["python"]:
+            return ("result",)
         if given == ["compute"]:
             found = self._function(step, s)
             if found is None:
@@ -211,6 +213,27 @@ class _Checker:
             yield self.issue(("steps", name), "a call step lists the outputs it keeps (outputs: [NAME, ...]): they "
                              "are known from the service's WSDL only when it is called")
         swept = {**(step.sweep.product if step.sweep else {}), **(step.sweep.zip if step.sweep else {})}
+        for arg in step.inputs:
+            if arg in step.params or arg in swept:
+                yield self.issue(("steps", name, "inputs", arg), f"{arg} is wired and also given a value", key=True)
+        for arg, ref in step.inputs.items():
+            yield from self._ref(("steps", name, "inputs", arg), ref)
+
+    def _check_python(self, name: str, step: Step) -> Iterator[SpecIssue]:
+        from .expr import ExpressionError, names_of
+
+        yield from self._only(name, step, {"inputs", "params", "sweep"})
+        swept = {**(step.sweep.product if step.sweep else {}), **(step.sweep.zip if step.sweep else {})}
+        try:
+            used = names_of(step.python or "")
+        except ExpressionError as exc:
+            yield self.issue(("steps", name, "python"), str(exc))
+            return
+        given = set(step.inputs) | set(step.params) | set(swept)
+        unknown = sorted(used - given)
+        if unknown:
+            yield self.issue(("steps", name, "python"), f"{', '.join(unknown)}: not an input, param or swept value of "
+                             f"this step (it has {', '.join(sorted(given)) or 'none'}; np is numpy)")
         for arg in step.inputs:
             if arg in step.params or arg in swept:
                 yield self.issue(("steps", name, "inputs", arg), f"{arg} is wired and also given a value", key=True)
@@ -346,6 +369,12 @@ class _Checker:
                 return None
             node.url = self._absolute(_PLACEHOLDER.sub(lambda m: str(point[m.group(1)]), step.to or ""))
             node.wires = (wire("data", step.stage_out or ""),)
+        elif kind == "python":
+            node.function = step.python
+            node.params = {**step.params, **point}
+            node.outputs = ("result",)
+            node.wires = tuple(wire(a, r) for a, r in step.inputs.items())
+            node.placement = "python"
         elif kind == "call":
             node.url, _, node.function = (step.call or "").rpartition("#")
             node.params = {**step.params, **point}

@@ -1,8 +1,9 @@
 """The pipeline file's typed model (`wrapgen schema --pipeline` prints its JSON Schema).
 
-A pipeline is named steps of four kinds: `stage_in` (a URL into the pipeline's content store), `compute` (a spec
+A pipeline is named steps of five kinds: `stage_in` (a URL into the pipeline's content store), `compute` (a spec
 kernel's function, its inputs wired from other steps' outputs), `call` (an operation of a service known by its
-WSDL alone) and `stage_out` (a step's output to a URL).
+WSDL alone), `python` (a small expression over its inputs, run in-process) and `stage_out` (a step's output to a
+URL).
 Wires name a step (its only output) or `step.output`; they make the DAG, with `after:` for order alone.
 """
 
@@ -29,7 +30,7 @@ class Sweep(BaseModel):
 
 
 class Step(BaseModel):
-    """One step: exactly one of stage_in, compute, call or stage_out."""
+    """One step: exactly one of stage_in, compute, call, python or stage_out."""
 
     model_config = ConfigDict(extra="forbid")
     doc: str = ""
@@ -47,6 +48,8 @@ class Step(BaseModel):
     isolate: bool = Field(False, description="compute, in-process: run the call in an isolated worker process")
     call: str | None = Field(None, description="SERVICE_URL#OPERATION: an operation of a published service known "
                              "only by its WSDL (SERVICE_URL?wsdl); inputs and params as for compute, outputs listed")
+    python: str | None = Field(None, description="a Python expression over the step's inputs and params (numpy as "
+                               "np); its value is the output 'result' (an array or a JSON value)")
     stage_out: str | None = Field(None, description="STEP or STEP.OUTPUT to deliver")
     to: str | None = Field(None, description="stage_out: the destination URL; {PARAM} names a sweep's value")
     after: list[Name] = Field(default_factory=list, description="steps that must end first (order only)")
@@ -84,4 +87,4 @@ def json_schema() -> dict[str, Any]:
     return schema
 
 
-KIND = Literal["stage_in", "compute", "call", "stage_out"]
+KIND = Literal["stage_in", "compute", "call", "python", "stage_out"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .graph import Graph, Node
-from .keys import call_record, compute_record, diff, key_of, stage_in_record, stage_out_record
+from .keys import call_record, compute_record, diff, key_of, python_record, stage_in_record, stage_out_record
 
 # A node's status, and what may follow it: the one table of a step's states.
 WAITING, RUN, RUNNING, CACHED, DONE, FAILED, BLOCKED = "waiting", "run", "running", "cached", "done", "failed", \
@@ -128,6 +128,8 @@ class Planner:
         if node.kind == "stage_out":
             w = node.wires[0]
             return stage_out_record(node, self.outputs[w.node][w.output])
+        if node.kind == "python":
+            return python_record(node, {w.arg: self.outputs[w.node][w.output] for w in node.wires})
         if node.kind == "call":
             return call_record(node, self.static[node.name]["interface"],
                                {w.arg: self.outputs[w.node][w.output] for w in node.wires})

@@ -16,6 +16,41 @@ from .errors import StepFailed
 ALGORITHM = "SHA256"
 
 
+class Meter:
+    """Bytes moved so far by the transfers it tracks: copy_one's progress interface, read from another thread
+    (the native data path counts as it goes)."""
+
+    def __init__(self) -> None:
+        self._counters: list[Any] = []
+        self._file: tuple[Path, int] | None = None
+
+    def watch(self, path: Path, base: int = 0) -> None:
+        """Count a download by the growth of its local file too (stores whose data path keeps no counter)."""
+        self._file = (path, base)
+
+    def track(self, stores: Any, src: Any) -> Any:
+        """A counter for a transfer starting now."""
+        from .. import _core
+
+        counter = _core.Progress()
+        self._counters.append(counter)
+        return counter
+
+    def untrack(self, counter: Any) -> None:
+        """The transfer is over (its bytes still count)."""
+
+    @property
+    def bytes(self) -> int:
+        """Bytes moved so far."""
+        n = sum(c.bytes for c in list(self._counters))
+        if self._file is not None:
+            try:
+                n = max(n, self._file[0].stat().st_size - self._file[1])
+            except OSError:
+                pass
+        return n
+
+
 @dataclass
 class Tally:
     """What a run's staging did, for its summary (Pegasus counts integrity checks; so do we)."""
@@ -107,9 +142,9 @@ class Staging:
         return {"size": st.size, "mtime": st.mtime}
 
     def fetch(self, text: str, part: Path, expected: str | None, verify: bool = True,
-              declared: bool = False) -> tuple[str, int]:
+              declared: bool = False, meter: Meter | None = None, verifying: Any = None) -> tuple[str, int]:
         """Copy the source into the local file part (resuming a part left by an earlier attempt), verify it;
-        (sha256, bytes moved). A digest that differs from expected (declared in the pipeline, or the server's from
+        (sha256, bytes moved). meter counts the bytes as they move; verifying() is called when they have. A digest that differs from expected (declared in the pipeline, or the server's from
         the probe) is a transient StepFailed: the bytes were damaged on the way and a retry may get them right."""
         import time
 
@@ -119,11 +154,15 @@ class Staging:
         local = self.url("file://" + str(part))
         t0 = time.monotonic()
         resume = resume_point(self.stores, u, local) if part.exists() and u.scheme != "file" else 0
+        if meter is not None:
+            meter.watch(part, resume)
         try:
-            n = copy_one(self.stores, u, local, resume)
+            n = copy_one(self.stores, u, local, resume, meter)  # type: ignore[arg-type]
         except (OSError, TransferError) as exc:
             self.stores.of(u).forget(u)
             raise StepFailed(text, f"transfer failed: {exc}", transient=getattr(exc, "transient", True)) from None
+        if verifying is not None and (verify or expected):
+            verifying()
         digest = sha256_file(part)
         server = None
         store = self.stores.of(u)
@@ -141,9 +180,10 @@ class Staging:
                              f"({'declared' if declared else 'the server computes'} {want[:12]})", transient=True)
         return digest, n
 
-    def deliver(self, local: Path, digest: str, text: str, verify: bool = True) -> int:
+    def deliver(self, local: Path, digest: str, text: str, verify: bool = True, meter: Meter | None = None,
+                verifying: Any = None) -> int:
         """Copy a content-store file to the destination and check the destination's sha256 (where the server
-        can compute it); bytes moved."""
+        can compute it); bytes moved. meter and verifying as for fetch."""
         import time
 
         from ..urls.copy import copy_one
@@ -155,7 +195,9 @@ class Staging:
             raise StepFailed(text, f"{u.scheme}:// URLs can only be sources")
         t0 = time.monotonic()
         try:
-            n = copy_one(self.stores, src, u)
+            n = copy_one(self.stores, src, u, 0, meter)  # type: ignore[arg-type]
+            if verifying is not None and store.can_checksum and verify:
+                verifying()
             there = store.checksum(u, ALGORITHM).lower() if store.can_checksum and verify else None
         except (OSError, TransferError) as exc:
             store.forget(u)

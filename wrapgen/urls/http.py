@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email.utils
 import os
-import shutil
 import socket
 import threading
 from pathlib import Path
@@ -69,7 +68,11 @@ class HTTPStore(Store):
                     self._live.add(r)
                 try:
                     with open(local, "wb") as f:
-                        shutil.copyfileobj(r.raw, f, 4 << 20)
+                        # read1: what has arrived (up to 4 MiB), so the file grows as the body comes and a
+                        # progress meter watching it sees the bytes move (read(n) waits for all n)
+                        read = getattr(r.raw, "read1", None) or r.raw.read
+                        while chunk := read(4 << 20):
+                            f.write(chunk)
                 finally:
                     with self._lock:
                         self._live.discard(r)

@@ -13,7 +13,7 @@ import yaml
 from . import ports
 from .errors import EditorError
 
-KINDS = ("stage_in", "compute", "call", "stage_out")
+KINDS = ("stage_in", "compute", "call", "python", "stage_out")
 #: step fields that are links on the canvas, not node fields
 _WIRES = ("inputs", "stage_out")
 
@@ -34,10 +34,13 @@ def to_graph(text: str, outputs_of: Any = None) -> dict[str, Any]:
     """The canvas graph of a pipeline text: {name, doc, defaults, nodes, links}. outputs_of(type_id) gives a
     type's output names (to resolve a wire that names a step alone). EditorError if the text is not a mapping of
     steps (the checks of load_pipeline say the rest, node by node)."""
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise EditorError(f"the pipeline is not YAML: {exc}") from None
+    from ..spec.errors import SpecError
+    from ..spec.yamlsource import load_located
+
+    try:  # the loader pipelines use: tags refused, aliases budgeted (a billion-laughs text is refused, not expanded)
+        doc = load_located(text, "the pipeline").data
+    except SpecError as exc:
+        raise EditorError(str(exc)) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("steps"), dict):
         raise EditorError("a pipeline file is a mapping with 'pipeline: NAME' and 'steps:'")
     layout = doc.get("layout") or {}

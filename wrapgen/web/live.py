@@ -76,6 +76,12 @@ class Fold:
             return {node} if self._set(node, state, attempt=int(e.get("attempt", "1"))) else set()
         if ev in ("job.submitted", "job.attached"):
             return {node} if self._set(node, RUNNING, detail=f"job {e.get('native', '')}") else set()
+        if ev == "transfer.progress" and self.states.get(node, {}).get("state") in (STAGING_IN, STAGING_OUT):
+            n, s = int(e.get("bytes", "0") or 0), float(e.get("seconds", "0") or 0)
+            self.states[node]["transfer"] = {"bytes": n, "seconds": s, "rate": n / s if s > 0 else 0.0}
+            return {node}
+        if ev == "verify":
+            return {node} if self._set(node, VERIFYING, detail="comparing sha256 with the other side") else set()
         if ev == "transfer.end" and e.get("status") == "0":
             n, s = int(e.get("bytes", "0") or 0), float(e.get("seconds", "0") or 0)
             self.transfers[node] = {"bytes": n, "seconds": s, "rate": n / s if s > 0 else 0.0}

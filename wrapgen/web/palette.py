@@ -23,6 +23,13 @@ STAGE_OUT: dict[str, Any] = {
     "inputs": [{"name": "data", "type": ports.ANY, "required": True}], "outputs": [],
     "params": [{"name": "to", "dtype": "string", "required": True, "doc": "the destination URL"}]}
 
+PYTHON: dict[str, Any] = {
+    "id": "python", "kind": "python", "title": "python", "group": "code",
+    "doc": "a Python expression over the node's inputs and params (numpy as np), run in-process; its value is "
+           "'result'. Name its inputs in the side panel.",
+    "inputs": [], "outputs": [{"name": "result", "type": ports.ANY}],
+    "params": [{"name": "python", "dtype": "string", "required": True, "doc": "e.g. np.mean(u) * scale"}]}
+
 
 def _param(name: str, arg: Any, required: bool) -> dict[str, Any]:
     rng = arg.range
@@ -167,7 +174,7 @@ class Palette:
     """Every node type the editor offers, by id."""
 
     def __init__(self, spec_folders: list[Path], pipeline_dir: Path) -> None:
-        self.types: dict[str, dict[str, Any]] = {"stage_in": STAGE_IN, "stage_out": STAGE_OUT}
+        self.types: dict[str, dict[str, Any]] = {"stage_in": STAGE_IN, "stage_out": STAGE_OUT, "python": PYTHON}
         self.problems: list[dict[str, str]] = []
         self.services: list[str] = []
         for folder in spec_folders:

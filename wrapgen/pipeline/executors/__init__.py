@@ -13,11 +13,12 @@ EXECUTORS: dict[str, str] = {
     "job": "wrapgen.pipeline.executors.job:JobExecutor",
     "service": "wrapgen.pipeline.executors.service:ServiceExecutor",
     "call": "wrapgen.pipeline.executors.call:CallExecutor",
+    "python": "wrapgen.pipeline.executors.python:PythonExecutor",
 }
 
 
 def make_executor(placement: str, **options: Any) -> Executor:
-    """The executor for a placement ('local', 'job:URL', 'service:URL', 'call:URL')."""
+    """The executor for a placement ('local', 'job:URL', 'service:URL', 'call:URL', 'python')."""
     kind, _, target = placement.partition(":")
     module, _, cls = EXECUTORS[kind].partition(":")
     return getattr(importlib.import_module(module), cls)(target, **options)

@@ -9,6 +9,7 @@ import { mismatch } from "./ports.js";
 const LG = window.LiteGraph;
 const token = new URLSearchParams(location.search).get("token") || "";
 const $ = (id) => document.getElementById(id);
+const FIELD_KINDS = ["stage_in", "stage_out", "python"];  // their form fields are step fields, not params
 const COLORS = {
   "stale": "#8a6d00", "queued": "#555", "staging-in": "#1f5f8b", "staging-out": "#1f5f8b", "verifying": "#2a5f6f",
   "running": "#2060c0", "done-ran": "#2e7d32", "done-cached": "#2f5f4f", "skipped-by-early-cutoff": "#3f6f3f",
@@ -52,7 +53,7 @@ function registerType(t) {
     this.properties = { name: "", fields: {} };
     this.wgType = t.id;
     for (const p of t.params) {
-      if (t.kind === "stage_in" || t.kind === "stage_out" || p.dtype === "string") {
+      if (FIELD_KINDS.includes(t.kind) || p.dtype === "string") {
         this.addWidget("text", p.name, "", (v) => setParam(this, p, v));
       } else if (p.dtype === "bool") {
         this.addWidget("toggle", p.name, false, (v) => setParam(this, p, v));
@@ -82,13 +83,13 @@ function registerType(t) {
 
 function fieldFor(node, p) {
   const f = node.properties.fields;
-  if (["stage_in", "sha256", "to"].includes(p.name) && (wg.types[node.wgType].kind !== "compute")) return f[p.name];
+  if (FIELD_KINDS.includes(wg.types[node.wgType].kind)) return f[p.name];
   return (f.params || {})[p.name];
 }
 
 function setParam(node, p, v) {
   const f = node.properties.fields, kind = wg.types[node.wgType].kind;
-  if (kind === "stage_in" || kind === "stage_out") {
+  if (FIELD_KINDS.includes(kind)) {
     f[p.name] = v;
   } else {
     f.params = f.params || {};
@@ -197,6 +198,7 @@ function loadDoc(d) {
   for (const l of d.links) {
     const a = made[l.from], b = made[l.to];
     if (!a || !b) continue;
+    if (b.wgType === "python" && b.findInputSlot(l.input) < 0) setInputs(b, [...b.inputs.map((x) => x.name), l.input]);
     const o = a.findOutputSlot(l.output), i = b.findInputSlot(l.input);
     if (o >= 0 && i >= 0) connectRaw(a, o, b, i);
   }
@@ -350,7 +352,7 @@ function showPanel(node) {
       `<input id="f-${esc(p.name)}" data-param="${esc(p.name)}" value="${v === undefined ? "" : esc(String(v))}">`);
     d.querySelector("input").onchange = (e) => {
       let v = e.target.value.trim();
-      if (p.dtype !== "string" && t.kind !== "stage_in" && t.kind !== "stage_out" && v !== "") {
+      if (p.dtype !== "string" && !FIELD_KINDS.includes(t.kind) && v !== "") {
         const num = Number(v);
         if (p.dtype === "bool") v = v === "true";
         else if (Number.isNaN(num)) { toast(`${p.name}: expected a ${p.dtype}`); return; }
@@ -359,6 +361,22 @@ function showPanel(node) {
       setParam(node, p, v);
       syncWidgets(node);
       canvas.setDirty(true, true);
+    };
+  }
+  if (t.kind === "python") {
+    const names = (node.inputs || []).map((i) => i.name).join(", ");
+    const d = add(`<label>inputs (names, comma-separated)</label><input id="f-inputs" value="${esc(names)}">` +
+      `<label>params (JSON object)</label><input id="f-params" value="${esc(f.params ? JSON.stringify(f.params) : "")}">`);
+    d.querySelector("#f-inputs").onchange = (e) => {
+      const want = e.target.value.split(",").map((x) => x.trim()).filter((x) => x);
+      if (want.some((x) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(x))) { toast("inputs: Python names, comma-separated"); return; }
+      setInputs(node, want);
+      markStale(node.properties.name); changed();
+    };
+    d.querySelector("#f-params").onchange = (e) => {
+      try { if (e.target.value.trim()) f.params = JSON.parse(e.target.value); else delete f.params; }
+      catch (err) { toast(`params: ${err.message}`); return; }
+      markStale(node.properties.name); changed();
     };
   }
   if (t.kind === "compute") {
@@ -397,6 +415,14 @@ function showPanel(node) {
   a.querySelector("#f-rerun").onclick = () => run({ rerun: node.properties.name });
   const rf = a.querySelector("#f-rerunfailed");
   if (rf) rf.onclick = () => run({ failed_of: node.properties.name });
+}
+
+// a python node's input slots: the names asked for (a wired slot that is dropped takes its link with it)
+function setInputs(node, names) {
+  for (let i = (node.inputs || []).length - 1; i >= 0; i--) if (!names.includes(node.inputs[i].name)) node.removeInput(i);
+  for (const n of names) if (node.findInputSlot(n) < 0) node.addInput(n, "*");
+  node.size = node.computeSize();
+  node.size[0] = Math.max(node.size[0], 220);
 }
 
 function esc(s) { return String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`); }
