@@ -255,6 +255,7 @@ def test_undo_redo_copy_paste_layout_and_fit(workdir, open_editor) -> None:
     pg.click("#fit")
     assert pg.evaluate("wg.canvas.ds.scale") > 0
     pg.click("#textview")
+    pg.wait_for_function("document.getElementById('yaml').value.includes('a_2:')")  # the layout's save came back
     assert re.search(r"a_2:\n\s+compute: tally.yaml#tally", pg.input_value("#yaml"))
     assert page.errors == []
 

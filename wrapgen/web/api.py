@@ -30,6 +30,7 @@ class Editor:
         self.palette = Palette([Path(s).resolve() for s in (specs or [self.dir])], self.dir)
         self._state_arg, self.workers = state, workers
         self._lock = threading.RLock()
+        self._save_lock = threading.Lock()
         self._subscribers: list[queue.SimpleQueue[dict[str, Any]]] = []
         self._states: dict[str, dict[str, Any]] = {}  # node -> state
         self._steps: dict[str, Any] = {}  # step -> what its canvas node shows (last pushed)
@@ -106,6 +107,10 @@ class Editor:
         checked as `wrapgen run` will check them."""
         if (graph is None) == (text is None):
             raise EditorError("save takes a graph or a text")
+        with self._save_lock:  # two pages saving at once: one after the other, each answered with its own file
+            return self._save(graph, text)
+
+    def _save(self, graph: dict[str, Any] | None, text: str | None) -> dict[str, Any]:
         if graph is not None:
             if not isinstance(graph, dict):
                 raise EditorError("the graph must be a JSON object with nodes and links")

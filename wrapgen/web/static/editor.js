@@ -296,12 +296,24 @@ async function save() {
   await push(d, text);
 }
 
+// One save in flight at a time, the newest document next: answers (and writes) never arrive out of order, so
+// the file and the YAML view always end with the last edit.
+let inflight = false, queued = null;
 async function push(d, text) {
   lastSaved = text;
+  queued = d;
+  if (inflight) return;
+  inflight = true;
   try {
-    const r = await api("/api/save", { graph: d });
-    showDocument(r, false);
-  } catch (e) { toast(e.message); }
+    while (queued) {
+      const body = queued;
+      queued = null;
+      try {
+        const r = await api("/api/save", { graph: body });
+        if (!queued) showDocument(r, false);
+      } catch (e) { toast(e.message); }
+    }
+  } finally { inflight = false; }
 }
 
 function showDocument(r, reload) {
