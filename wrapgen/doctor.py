@@ -52,6 +52,8 @@ TOOLS: tuple[Tool, ...] = (
          "globus-gridftp-server-progs"),
     Tool("slurmctld", ("slurmctld", "-V"), "the Slurm job backend", "slurm-wlm"),
     Tool("munge", ("munge", "--version"), "Slurm authentication (the Slurm backend)", "munge"),
+    Tool("chromium", ("chromium", "--version"), "the editor's browser tests (any browser opens the editor itself)",
+         "chromium"),
     Tool("gunicorn", ("gunicorn", "--version"), "serving WS-RF services with several workers", "pip: gunicorn"),
     Tool("openssl", ("openssl", "version"), "checking trust directories by hand (wrapgen itself links libcrypto)",
          "openssl"),

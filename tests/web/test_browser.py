@@ -290,6 +290,8 @@ def test_a_sweep_reruns_its_failed_points_then_runs_whole(workdir, open_editor) 
     page.page.wait_for_function("wg.running === false", timeout=120_000)
     heat = page.page.evaluate("wg.states.heat")
     assert heat["counts"] == {"failed": 2, "done-ran": 2} and len(heat["failed_points"]) == 2
+    moved = page.page.evaluate("wg.states.field.transfer")  # the stage-in's bytes stay on its node
+    assert moved["bytes"] == (workdir / "u.npy").stat().st_size and moved["rate"] > 0
     assert "unstable" in heat["detail"]
     select(page, "heat")
     assert "unstable" in page.page.inner_text("#pbody")  # the failure's cause, on the node's panel

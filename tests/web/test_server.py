@@ -214,3 +214,15 @@ def test_a_yaml_alias_bomb_is_refused_not_expanded(server) -> None:
                            {"Content-Type": "application/json"})
     assert status == 400 and b"alias bomb" in body
     assert server.editor.text() == before  # nothing written
+
+
+def test_the_last_runs_report_is_one_request_away(workdir, tally) -> None:
+    p = write(workdir / "p.yaml", "pipeline: c\nsteps:\n  a: {compute: 'tally.yaml#tally', params: {i: 1}}\n")
+    with EditorServer(Editor(p)) as srv:
+        status, body = request(srv, "GET", "/api/report.png")
+        assert status == 400 and b"has not run yet" in body
+        srv.editor.run()
+        srv.editor._thread.join(120)
+        status, body = request(srv, "GET", "/api/report.png")
+        assert status == 200 and body[:8] == b"\x89PNG\r\n\x1a\n"
+        assert tally.counts() == {1: 1}

@@ -152,20 +152,25 @@ class Editor:
             decisions = Engine(graph, state, self.workers).plan().decisions
         except Exception as exc:  # noqa: BLE001 - a plan that cannot be made (a server down) leaves nodes stale
             self._message = f"cannot plan: {type(exc).__name__}: {exc}"
-        last, attempts, cutoff, unfinished = self._last_run(state)
+        last, attempts, cutoff, unfinished, transfers = self._last_run(state)
         states = live.idle(graph, decisions, last, attempts, cutoff, unfinished)
+        for node, t in transfers.items():  # what the last run moved stays on its nodes
+            if states.get(node, {}).get("state") == live.DONE_RAN:
+                states[node]["transfer"] = t
         with self._lock:
             self._graph, self._states = graph, states
             self._push_steps(live.by_step(graph, states))
 
     @staticmethod
-    def _last_run(state: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]], set[str], set[str]]:
-        """The last run, its attempts, the nodes it found cut off and those it left unfinished (killed mid-step)."""
+    def _last_run(state: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]], set[str], set[str],
+                                        dict[str, dict[str, Any]]]:
+        """The last run, its attempts, the nodes it found cut off, those it left unfinished (killed mid-step) and
+        the transfers it made (bytes, seconds, rate by node)."""
         from .. import netlogger
         from ..pipeline.journal import Journal
 
         if not (state / "journal.db").exists():
-            return None, [], set(), set()
+            return None, [], set(), set(), {}
         journal = Journal(state / "journal.db")
         try:
             runs = journal.runs()
@@ -175,6 +180,7 @@ class Editor:
             journal.close()
         cutoff: set[str] = set()
         started: set[str] = set()
+        transfers: dict[str, dict[str, Any]] = {}
         log = state / "runs" / f"{last['guid']}.log" if last else None
         if log is not None and log.exists():
             for e in netlogger.read(log):
@@ -185,8 +191,11 @@ class Editor:
                     started.add(e.get("node", ""))
                 elif ev == f"{live.EVENT}.step.end":
                     started.discard(e.get("node", ""))
+                elif ev == f"{live.EVENT}.transfer.end" and e.get("status") == "0":
+                    n, secs = int(e.get("bytes", "0") or 0), float(e.get("seconds", "0") or 0)
+                    transfers[e.get("node", "")] = {"bytes": n, "seconds": secs, "rate": n / secs if secs > 0 else 0.0}
         unfinished = started if last is not None and last["ended"] is None else set()
-        return last, attempts, cutoff, unfinished
+        return last, attempts, cutoff, unfinished, transfers
 
     def steps(self) -> dict[str, Any]:
         """What every step's node shows now."""

@@ -361,7 +361,8 @@ function showPanel(node) {
   for (const p of t.params) {
     const v = fieldFor(node, p);
     const d = add(`<label title="${esc(p.doc || "")}">${esc(p.name)} <small>${esc(p.dtype)}${p.units ? " [" + esc(p.units) + "]" : ""}${p.required ? " required" : ""}</small></label>` +
-      `<input id="f-${esc(p.name)}" data-param="${esc(p.name)}" value="${v === undefined ? "" : esc(String(v))}">`);
+      `<input id="f-${esc(p.name)}" data-param="${esc(p.name)}" value="${v === undefined ? "" : esc(typeof v === "object" ? JSON.stringify(v) : String(v))}"` +
+      ` placeholder="${sweptNames(node).includes(p.name) ? "swept" : p.default ?? ""}">`);
     d.querySelector("input").onchange = (e) => {
       let v = e.target.value.trim();
       if (p.dtype !== "string" && !FIELD_KINDS.includes(t.kind) && v !== "") {
@@ -427,6 +428,11 @@ function showPanel(node) {
   a.querySelector("#f-rerun").onclick = () => run({ rerun: node.properties.name });
   const rf = a.querySelector("#f-rerunfailed");
   if (rf) rf.onclick = () => run({ failed_of: node.properties.name });
+}
+
+function sweptNames(node) {
+  const sw = node.properties.fields.sweep || {};
+  return Object.keys(sw.product || {}).concat(Object.keys(sw.zip || {}));
 }
 
 // a python node's input slots: the names asked for (a wired slot that is dropped takes its link with it)
