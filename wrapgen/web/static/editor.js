@@ -5,10 +5,10 @@
 // point at ports.js), it has no framework to bundle, and it is the canvas ComfyUI's users know. Undo/redo is ours:
 // a stack of documents, which is also what is saved.
 import { mismatch } from "./ports.js";
+import { init as initPanel, setInputs, showPanel } from "./panel.js";
+import { $, api, esc, fmtBytes, message, token, toast } from "./util.js";
 
 const LG = window.LiteGraph;
-const token = new URLSearchParams(location.search).get("token") || "";
-const $ = (id) => document.getElementById(id);
 const FIELD_KINDS = ["stage_in", "stage_out", "python"];  // their form fields are step fields, not params
 const COLORS = {
   "stale": "#8a6d00", "queued": "#555", "staging-in": "#1f5f8b", "staging-out": "#1f5f8b", "verifying": "#2a5f6f",
@@ -19,29 +19,6 @@ const COLORS = {
 // wg is the page's state for tests and benchmarks: seen["step:state"] is when (epoch ms) a state first arrived
 const wg = (window.wg = { ready: false, states: {}, problems: [], types: {}, events: 0, errors: [], seen: {} });
 let graph, canvas, doc = null, undo = [], redo = [], lastSaved = "", syncTimer = null, loading = false;
-
-async function api(path, body) {
-  const opts = { headers: { "X-Wrapgen-Token": token } };
-  if (body !== undefined) {
-    opts.method = "POST";
-    opts.headers["Content-Type"] = "application/json";
-    opts.body = JSON.stringify(body);
-  }
-  const r = await fetch(path, opts);
-  const data = await r.json();
-  if (!r.ok) throw new Error(data.error || r.statusText);
-  return data;
-}
-
-function toast(text) {
-  const t = $("toast");
-  t.textContent = text;
-  t.classList.add("show");
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => t.classList.remove("show"), 6000);
-}
-
-function message(text) { $("message").textContent = text || ""; }
 
 // --- node types -----------------------------------------------------------------------------------------------
 function registerType(t) {
@@ -132,13 +109,6 @@ function drawState(ctx) {
     ctx.fillStyle = "#f66";
     ctx.fillText("⚠ " + problems[0].message.split(": ").slice(-1)[0].slice(0, 80), 4, y);
   }
-}
-
-function fmtBytes(n) {
-  const u = ["B", "KiB", "MiB", "GiB"];
-  let i = 0;
-  while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
-  return `${n.toFixed(i ? 1 : 0)} ${u[i]}`;
 }
 
 // --- the document <-> the canvas ----------------------------------------------------------------------------------
@@ -343,108 +313,6 @@ async function restore(fromStack, toStack) {
   await push(d, text);
 }
 
-// --- the side panel ---------------------------------------------------------------------------------------------------
-function showPanel(node) {
-  wg.selected = node;
-  const t = wg.types[node.wgType], f = node.properties.fields, s = wg.states[node.properties.name] || {};
-  $("ptitle").textContent = `${node.properties.name} — ${t.title}`;
-  const body = $("pbody");
-  body.innerHTML = "";
-  const add = (html) => { const d = document.createElement("div"); d.innerHTML = html; body.appendChild(d); return d; };
-  add(`<label>name</label><input id="f-name" value="${esc(node.properties.name)}">`);
-  body.querySelector("#f-name").onchange = (e) => {
-    const v = e.target.value.trim();
-    if (v && v !== node.properties.name && /^[A-Za-z_][A-Za-z0-9_-]*$/.test(v) && !nodeByName(v)) {
-      node.properties.name = v; node.title = v; changed();
-    } else { toast(`${v}: a step name is a new identifier (letters, digits, _ and -)`); }
-  };
-  for (const p of t.params) {
-    const v = fieldFor(node, p);
-    const d = add(`<label title="${esc(p.doc || "")}">${esc(p.name)} <small>${esc(p.dtype)}${p.units ? " [" + esc(p.units) + "]" : ""}${p.required ? " required" : ""}</small></label>` +
-      `<input id="f-${esc(p.name)}" data-param="${esc(p.name)}" value="${v === undefined ? "" : esc(typeof v === "object" ? JSON.stringify(v) : String(v))}"` +
-      ` placeholder="${sweptNames(node).includes(p.name) ? "swept" : p.default ?? ""}">`);
-    d.querySelector("input").onchange = (e) => {
-      let v = e.target.value.trim();
-      if (p.dtype !== "string" && !FIELD_KINDS.includes(t.kind) && v !== "") {
-        const num = Number(v);
-        if (p.dtype === "bool") v = v === "true";
-        else if (Number.isNaN(num)) { toast(`${p.name}: expected a ${p.dtype}`); return; }
-        else v = num;
-      }
-      setParam(node, p, v);
-      syncWidgets(node);
-      canvas.setDirty(true, true);
-    };
-  }
-  if (t.kind === "python") {
-    const names = (node.inputs || []).map((i) => i.name).join(", ");
-    const d = add(`<label>inputs (names, comma-separated)</label><input id="f-inputs" value="${esc(names)}">` +
-      `<label>params (JSON object)</label><input id="f-params" value="${esc(f.params ? JSON.stringify(f.params) : "")}">`);
-    d.querySelector("#f-inputs").onchange = (e) => {
-      const want = e.target.value.split(",").map((x) => x.trim()).filter((x) => x);
-      if (want.some((x) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(x))) { toast("inputs: Python names, comma-separated"); return; }
-      setInputs(node, want);
-      markStale(node.properties.name); changed();
-    };
-    d.querySelector("#f-params").onchange = (e) => {
-      try { if (e.target.value.trim()) f.params = JSON.parse(e.target.value); else delete f.params; }
-      catch (err) { toast(`params: ${err.message}`); return; }
-      markStale(node.properties.name); changed();
-    };
-  }
-  if (t.kind === "compute") {
-    const place = f.service ? "service" : f.job ? "job" : f.isolate ? "isolate" : "local";
-    const d = add(`<label>placement</label><select id="f-placement"><option value="local">in-process</option>` +
-      `<option value="isolate">in-process, isolated worker</option><option value="job">job</option>` +
-      `<option value="service">WS-RF service</option></select><input id="f-target" placeholder="fork:// slurm:// dask://… or service URL" value="${esc(f.job || f.service || "")}">`);
-    d.querySelector("select").value = place;
-    const apply = () => {
-      const kind = d.querySelector("select").value, target = d.querySelector("#f-target").value.trim();
-      delete f.job; delete f.service; delete f.isolate;
-      if (kind === "isolate") f.isolate = true;
-      if (kind === "job") f.job = target || "fork://";
-      if (kind === "service" && target) f.service = target;
-      changed();  // where a step runs is not part of its key: nothing turns stale
-    };
-    d.querySelector("select").onchange = apply;
-    d.querySelector("#f-target").onchange = apply;
-  }
-  if (t.kind === "compute" || t.kind === "call") {
-    const d = add(`<label>sweep (JSON: {"product": {"ARG": [values]}})</label><input id="f-sweep" value="${esc(f.sweep ? JSON.stringify(f.sweep) : "")}">`);
-    d.querySelector("input").onchange = (e) => {
-      try { if (e.target.value.trim()) f.sweep = JSON.parse(e.target.value); else delete f.sweep; }
-      catch (err) { toast(`sweep: ${err.message}`); return; }
-      syncWidgets(node); markStale(node.properties.name); changed();
-    };
-  }
-  if (s.state) {
-    add(`<label>state</label><div id="f-state">${esc(s.state)}${s.points > 1 ? " (" + s.points + " points)" : ""}</div>` +
-        (s.detail ? `<div>${esc(String(s.detail))}</div>` : "") +
-        (s.stderr ? `<pre class="stderr">${esc(s.stderr)}</pre>` : "") +
-        (s.transfer ? `<div>${fmtBytes(s.transfer.bytes)} in ${s.transfer.seconds.toFixed(2)} s</div>` : ""));
-  }
-  const a = add(`<div class="actions"><button id="f-rerun">Rerun from here</button>` +
-                (s.points > 1 ? `<button id="f-rerunfailed">Rerun failed points</button>` : "") + `</div>`);
-  a.querySelector("#f-rerun").onclick = () => run({ rerun: node.properties.name });
-  const rf = a.querySelector("#f-rerunfailed");
-  if (rf) rf.onclick = () => run({ failed_of: node.properties.name });
-}
-
-function sweptNames(node) {
-  const sw = node.properties.fields.sweep || {};
-  return Object.keys(sw.product || {}).concat(Object.keys(sw.zip || {}));
-}
-
-// a python node's input slots: the names asked for (a wired slot that is dropped takes its link with it)
-function setInputs(node, names) {
-  for (let i = (node.inputs || []).length - 1; i >= 0; i--) if (!names.includes(node.inputs[i].name)) node.removeInput(i);
-  for (const n of names) if (node.findInputSlot(n) < 0) node.addInput(n, "*");
-  node.size = node.computeSize();
-  node.size[0] = Math.max(node.size[0], 220);
-}
-
-function esc(s) { return String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`); }
-
 // --- palette ----------------------------------------------------------------------------------------------------------
 async function loadPalette() {
   const p = await api("/api/palette");
@@ -546,6 +414,7 @@ async function main() {
   canvas = new LG.LGraphCanvas("#canvas", graph);
   canvas.allow_searchbox = false;
   canvas.show_info = false;
+  initPanel({ wg, FIELD_KINDS, fieldFor, setParam, syncWidgets, markStale, changed, run, nodeByName, canvas });
   wg.graph = graph; wg.canvas = canvas; wg.nodeByName = nodeByName; wg.fit = fit; wg.mismatch = mismatch;
   wg.toDoc = toDoc; wg.addNode = addNode;
   // where a slot or a node's title is on the screen (tests drive the canvas with the real mouse)
