@@ -180,7 +180,8 @@ def test_redirects_are_not_followed_and_slow_consumers_do_not_delay_others(tmp_p
 
 # --- 6: a full disk under the state database ------------------------------------------------------------------------
 def test_a_result_that_cannot_be_recorded_is_kept_until_the_disk_has_room(tmp_path, capfd) -> None:
-    """The state database on a 4 MiB tmpfs, filled while a computation runs: its outcome is kept in memory
+    """The state database on a 16 MiB tmpfs (room for the database and its WAL: 4 MiB was sometimes full before
+    the filler was made), filled while a computation runs: its outcome is kept in memory
     and recorded once space is freed; the executor's reaper survives (a later crash is still recorded)."""
     import subprocess
 
@@ -188,7 +189,7 @@ def test_a_result_that_cannot_be_recorded_is_kept_until_the_disk_has_room(tmp_pa
 
     mnt = tmp_path / "small"
     mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)], capture_output=True, text=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mnt)], capture_output=True, text=True)
     assert r.returncode == 0, f"mounting a tmpfs needs root (CI runs as root): {r.stderr}"
     try:
         with Server([HEAT, ROOT / "tests" / "bind" / "kernels" / "misbehave.yaml"], state=mnt / "s.db",
