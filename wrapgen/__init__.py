@@ -8,7 +8,14 @@ from typing import Any
 
 from .errors import UsageError, WrapgenError
 
-__all__ = ["UsageError", "WrapgenError", "__version__", "call", "connect", "copy", "load", "run", "submit"]
+__all__ = ["IsolatedCallError", "KernelCrashed", "KernelError", "KernelExited", "KernelOutOfMemory", "KernelTimeout",
+           "UsageError", "WrapgenError", "__version__", "call", "connect", "copy", "load", "run", "submit"]
+
+#: The kernel errors, one hierarchy for local, isolated and served calls (imported when first named: wrapgen.bind's
+#: runtime needs numpy). A served kernel's STOP raises a class deriving from wrapgen.KernelExited too.
+_ERRORS = {"KernelError": "wrapgen.bind.runtime", "IsolatedCallError": "wrapgen.bind.errors",
+           "KernelCrashed": "wrapgen.bind.errors", "KernelExited": "wrapgen.bind.errors",
+           "KernelTimeout": "wrapgen.bind.errors", "KernelOutOfMemory": "wrapgen.bind.errors"}
 
 
 def load(spec: str | os.PathLike[str], isolate: bool = False) -> types.ModuleType:
@@ -75,10 +82,14 @@ def run(pipeline: str | os.PathLike[str], **options: Any) -> Any:
     return _run(pipeline, **options)
 
 
-def __getattr__(name: str) -> str:
+def __getattr__(name: str) -> Any:
     # importlib.metadata costs ~30 ms of import time; only pay it when the version is asked for.
     if name == "__version__":
         from ._version import version
 
         return version()
+    if name in _ERRORS:
+        import importlib
+
+        return getattr(importlib.import_module(_ERRORS[name]), name)
     raise AttributeError(f"module 'wrapgen' has no attribute {name!r}")

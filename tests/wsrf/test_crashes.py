@@ -33,7 +33,23 @@ def test_each_cause_fails_one_call_and_the_server_goes_on(bad, call, exception, 
         call(bad)
     assert type(info.value).__name__ == exception
     assert info.value.exception == exception
+    # one hierarchy, local and remote: the class an isolated local call raises catches the served one too
+    local = getattr(wrapgen, exception)
+    assert isinstance(info.value, local) and isinstance(info.value, wrapgen.WrapgenError)
+    assert local.__module__ == "wrapgen.bind.errors"
     still_serving(bad)
+
+
+def test_the_kernel_errors_are_wrapgens_own_names() -> None:
+    from wrapgen.bind import errors, runtime
+
+    assert (wrapgen.KernelExited, wrapgen.KernelCrashed, wrapgen.KernelTimeout, wrapgen.KernelOutOfMemory,
+            wrapgen.IsolatedCallError, wrapgen.KernelError) == (
+        errors.KernelExited, errors.KernelCrashed, errors.KernelTimeout, errors.KernelOutOfMemory,
+        errors.IsolatedCallError, runtime.KernelError)
+    assert issubclass(wrapgen.KernelExited, wrapgen.KernelCrashed)
+    with pytest.raises(AttributeError):
+        wrapgen.KernelNonsense  # noqa: B018
 
 
 def test_a_crash_in_one_library_does_not_touch_another(server, bad) -> None:

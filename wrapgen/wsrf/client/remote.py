@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from lxml import etree
 
+from ...bind import errors as bind_errors
 from ...bind.runtime import KernelError
 from .. import ns as N
 from ..codec import array_from_parts, array_parts, write_ndarray
@@ -68,6 +69,10 @@ def _zeep() -> Any:
     return zeep
 
 
+#: the isolated-call errors a service reports by name (wrapgen.bind.errors)
+ISOLATED = frozenset({"KernelCrashed", "KernelExited", "KernelTimeout", "KernelOutOfMemory"})
+
+
 class FaultTranslator:
     """Turns SOAP faults from one service into Python exceptions (declared classes made once, on demand)."""
 
@@ -81,8 +86,11 @@ class FaultTranslator:
         if name in ("ValueError", "TypeError") and isinstance(builtin, type):
             return builtin
         if name not in self._classes:
-            self._classes[name] = type(name, (RemoteFault, KernelError), {"__module__": self.library,
-                                                                          "__doc__": f"Raised by {self.url}."})
+            isolated = getattr(bind_errors, name, None) if name in ISOLATED else None
+            # a worker's STOP, crash, timeout or memory limit: the class an isolated local call raises is a base,
+            # so one except clause serves both; a spec's own classes derive from KernelError as they do locally
+            bases = (RemoteFault, isolated) if isolated is not None else (RemoteFault, KernelError)
+            self._classes[name] = type(name, bases, {"__module__": self.library, "__doc__": f"Raised by {self.url}."})
         return self._classes[name]
 
     def translate(self, fault: Any) -> BaseException:
