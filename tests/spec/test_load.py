@@ -381,3 +381,18 @@ def test_cpp_exception_tables_and_object_arguments() -> None:
     """, header="name: lib\nlanguage: cpp\nlibraries: [m]\nfunctions:\n")
     assert got == ["s.yaml:7:22: functions.f.args.other.dtype: dtype object needs ctype, the C++ type "
                    "(e.g. const sim::System &)"]
+
+
+def test_two_functions_bound_to_one_symbol_are_named() -> None:
+    found = problems("""\
+          solve: {args: {x: {dtype: float64}}}
+          solve_again: {symbol: SOLVE, args: {x: {dtype: float64}}}
+          other: {symbol: other_, args: {x: {dtype: float64}}}
+        """)
+    assert found == ["s.yaml:6:3: functions.solve_again: solve_again and solve (line 5) are both bound to the symbol "
+                     "'SOLVE'; give one of them its own symbol (or drop one)"]
+    c = problems("""\
+          f: {args: {x: {dtype: float64}}}
+          g: {symbol: f, args: {x: {dtype: float64}}}
+        """, HEADER.replace("fortran", "c"))
+    assert len(c) == 1 and "g and f (line 5) are both bound to the symbol 'f'" in c[0]

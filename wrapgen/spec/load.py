@@ -190,6 +190,7 @@ def _check_library(lib: Library, located: Located, base_dir: Path | None) -> Ite
     for name, fn in lib.functions.items():
         yield from _identifier(name, ("functions", name), located, "a function name", key=True)
         yield from _check_function(fn, ("functions", name), lib, located)
+    yield from _check_symbols(lib, located)
     for cpp_type, py_name in lib.exceptions.items():
         if lib.language != "cpp":
             yield located.issue(("exceptions", cpp_type), f"exceptions need language cpp, not {lib.language}", key=True)
@@ -209,6 +210,22 @@ def _check_library(lib: Library, located: Located, base_dir: Path | None) -> Ite
             yield from _check_function(method, (*base, "methods", mname), lib, located)
         for pname in cls.properties:
             yield from _identifier(pname, (*base, "properties", pname), located, "a property name", key=True)
+
+
+def _check_symbols(lib: Library, located: Located) -> Iterator[SpecIssue]:
+    """Two functions bound to one symbol: the generated wrapper would declare it twice and the build would fail
+    with a redefinition in generated code (C++ may overload a name, so it is left to the compiler there)."""
+    if lib.language == "cpp":
+        return
+    seen: dict[str, str] = {}
+    for name, fn in lib.functions.items():
+        symbol = fn.symbol or name
+        key = symbol.lower() if lib.language.startswith("fortran") else symbol  # Fortran names have no case
+        first = seen.setdefault(key, name)
+        if first != name:
+            line = located.where(("functions", first), key=True)[0]
+            yield located.issue(("functions", name), f"{name} and {first} (line {line}) are both bound to the "
+                                f"symbol {symbol!r}; give one of them its own symbol (or drop one)", key=True)
 
 
 def _identifier(name: str, path: DataPath, located: Located, what: str, key: bool = False) -> Iterator[SpecIssue]:
