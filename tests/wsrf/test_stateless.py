@@ -199,3 +199,12 @@ def test_requests_over_the_size_cap_are_refused_before_parsing(tmp_path) -> None
         u = plate(4)
         wrapgen.connect(f"{srv.url}/heat").heat_step(u, 1.0, 0.1, 1.0)  # small requests still pass
         assert u[1, 1] > 0
+
+
+def test_a_library_of_classes_alone_says_why_it_cannot_be_served() -> None:
+    from wrapgen.wsrf.errors import WSRFError
+    from wrapgen.wsrf.model import service_model
+
+    with pytest.raises(WSRFError, match=r"no function of library 'particles' can be served: it declares no "
+                                        r"functions; its classes \(ParticleSystem\) are not served as WS-Resources yet"):
+        service_model(ROOT / "services" / "particles.yaml")

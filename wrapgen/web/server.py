@@ -45,7 +45,7 @@ class EditorServer:
     def start(self) -> EditorServer:
         """Listen and serve on a thread; the editor starts watching its journal."""
         handler = type("Handler", (_Handler,), {"app": self})
-        self._httpd = ThreadingHTTPServer((self.host, self.port), handler)
+        self._httpd = _Server((self.host, self.port), handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
         self.editor.start()
@@ -66,6 +66,15 @@ class EditorServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], OSError):
+            return  # a client that hung up or stalled: its connection is closed, nothing to report
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -116,6 +125,7 @@ class _Handler(BaseHTTPRequestHandler):
         return True
 
     def _body(self) -> Any:
+        self.close_connection = True  # until the body is read: unread bytes must never parse as the next request
         if self.headers.get("Content-Type", "").split(";")[0].strip() != "application/json":
             raise EditorError("the request body must be application/json")
         try:
@@ -124,8 +134,11 @@ class _Handler(BaseHTTPRequestHandler):
             raise EditorError("a bad Content-Length") from None
         if n < 0 or n > MAX_BODY:
             raise EditorError(f"the request body must be at most {MAX_BODY >> 20} MiB")
+        data = self.rfile.read(n)
+        if len(data) == n:
+            self.close_connection = False
         try:
-            return json.loads(self.rfile.read(n) or b"{}")
+            return json.loads(data or b"{}")
         except json.JSONDecodeError as exc:
             raise EditorError(f"the request body is not JSON: {exc}") from None
 

@@ -94,6 +94,10 @@ def service_model(spec: str | Path) -> ServiceModel:
         outputs += [(r, fn.result if r == "result" else fn.args[r]) for r in python_returns(fn)]  # type: ignore[misc]
         model.operations[fname] = Operation(fname, fn, inputs, outputs, f"{model.tns}:{fname}")
     if not model.operations:
-        raise WSRFError(f"{path}: no function of library {lib.name!r} can be served: "
-                        + "; ".join(f"{k}: {v}" for k, v in model.skipped.items()))
+        if model.skipped:
+            why = "; ".join(f"{k}: {v}" for k, v in model.skipped.items())
+        else:  # the reason was empty for a library of classes alone (issue 15)
+            why = "it declares no functions" + (f"; its classes ({', '.join(lib.classes)}) are not served as "
+                                                "WS-Resources yet" if lib.classes else "")
+        raise WSRFError(f"{path}: no function of library {lib.name!r} can be served: {why}")
     return model
