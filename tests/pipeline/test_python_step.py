@@ -44,6 +44,13 @@ def test_an_expression_is_checked_before_anything_runs(workdir) -> None:
         with pytest.raises(PipelineFileError) as err:
             load_pipeline(p)
         assert "p.yaml:5:" in str(err.value) and words in str(err.value), str(err.value)
+    # the wiring rules of compute steps hold here too: one length for zip lists, nothing both swept and given
+    p = write(workdir / "p.yaml", PIPE.format(expr="v * k").replace(
+        "params: {k: 3}}", "params: {k: 3}, sweep: {zip: {k: [1, 2], j: [1]}}}"))
+    with pytest.raises(PipelineFileError) as err:
+        load_pipeline(p)
+    assert "the zip lists must be of one length; they are k: 2, j: 1" in str(err.value)
+    assert "k is swept and also given a value" in str(err.value)
 
 
 def test_an_expressions_own_error_is_the_steps_cause(workdir, tally) -> None:

@@ -226,3 +226,17 @@ def test_the_last_runs_report_is_one_request_away(workdir, tally) -> None:
         status, body = request(srv, "GET", "/api/report.png")
         assert status == 200 and body[:8] == b"\x89PNG\r\n\x1a\n"
         assert tally.counts() == {1: 1}
+
+
+def test_a_second_run_while_one_runs_is_refused_and_a_service_must_be_http(workdir, tally) -> None:
+    p = write(workdir / "p.yaml", "pipeline: c\nsteps:\n  a: {compute: 'tally.yaml#tally', params: {i: 1, ms: 1500}}\n")
+    with EditorServer(Editor(p)) as srv:
+        assert request(srv, "POST", "/api/run", b"{}", {"Content-Type": "application/json"})[0] == 200
+        status, body = request(srv, "POST", "/api/run", b"{}", {"Content-Type": "application/json"})
+        assert status == 400 and b"a run is in progress" in body
+        srv.editor._thread.join(120)
+        assert tally.counts() == {1: 1}
+        for url in ("file:///etc/passwd", "gsiftp://127.0.0.1/x", 7):
+            status, body = request(srv, "POST", "/api/services", json.dumps({"url": url}).encode(),
+                                   {"Content-Type": "application/json"})
+            assert status == 400 and (b"http(s)://" in body), body

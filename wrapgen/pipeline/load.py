@@ -55,6 +55,11 @@ def _parse(text: str, file: str, base_dir: Path | None) -> Graph:
     return graph
 
 
+def _swept(step: Step) -> dict[str, list[Any]]:
+    """A step's swept parameters (product and zip alike)."""
+    return {**(step.sweep.product if step.sweep else {}), **(step.sweep.zip if step.sweep else {})}
+
+
 def kind_of(step: Step) -> str:
     """Which of the three kinds a (checked) step is."""
     return next(k for k in KINDS if getattr(step, k) is not None)
@@ -202,6 +207,26 @@ class _Checker:
         self.libs[name] = (path, lib, fn)
         return self.libs[name]
 
+    def _check_wiring(self, name: str, step: Step) -> Iterator[SpecIssue]:
+        """What every step with inputs shares (compute, call, python): wires that name real outputs, no argument
+        both wired and given or both swept and given, sweeps whose zip lists are of one length and not empty."""
+        swept = _swept(step)
+        for arg in step.inputs:
+            if arg in step.params or arg in swept:
+                yield self.issue(("steps", name, "inputs", arg), f"{arg} is wired and also given a value", key=True)
+        for arg in swept:
+            if arg in step.params:
+                yield self.issue(("steps", name, "params", arg), f"{arg} is swept and also given a value", key=True)
+        for arg, ref in step.inputs.items():
+            yield from self._ref(("steps", name, "inputs", arg), ref)
+        if step.sweep is not None:
+            lengths = {len(v) for v in step.sweep.zip.values()}
+            if len(lengths) > 1:
+                yield self.issue(("steps", name, "sweep", "zip"), "the zip lists must be of one length; they are "
+                                 + ", ".join(f"{k}: {len(v)}" for k, v in step.sweep.zip.items()))
+            if any(not v for v in swept.values()):
+                yield self.issue(("steps", name, "sweep"), "a swept parameter needs at least one value")
+
     def _check_call(self, name: str, step: Step) -> Iterator[SpecIssue]:
         here = ("steps", name, "call")
         yield from self._only(name, step, {"inputs", "params", "outputs", "sweep"})
@@ -212,18 +237,13 @@ class _Checker:
         if not step.outputs:
             yield self.issue(("steps", name), "a call step lists the outputs it keeps (outputs: [NAME, ...]): they "
                              "are known from the service's WSDL only when it is called")
-        swept = {**(step.sweep.product if step.sweep else {}), **(step.sweep.zip if step.sweep else {})}
-        for arg in step.inputs:
-            if arg in step.params or arg in swept:
-                yield self.issue(("steps", name, "inputs", arg), f"{arg} is wired and also given a value", key=True)
-        for arg, ref in step.inputs.items():
-            yield from self._ref(("steps", name, "inputs", arg), ref)
+        yield from self._check_wiring(name, step)
 
     def _check_python(self, name: str, step: Step) -> Iterator[SpecIssue]:
         from .expr import ExpressionError, names_of
 
         yield from self._only(name, step, {"inputs", "params", "sweep"})
-        swept = {**(step.sweep.product if step.sweep else {}), **(step.sweep.zip if step.sweep else {})}
+        swept = _swept(step)
         try:
             used = names_of(step.python or "")
         except ExpressionError as exc:
@@ -234,11 +254,7 @@ class _Checker:
         if unknown:
             yield self.issue(("steps", name, "python"), f"{', '.join(unknown)}: not an input, param or swept value of "
                              f"this step (it has {', '.join(sorted(given)) or 'none'}; np is numpy)")
-        for arg in step.inputs:
-            if arg in step.params or arg in swept:
-                yield self.issue(("steps", name, "inputs", arg), f"{arg} is wired and also given a value", key=True)
-        for arg, ref in step.inputs.items():
-            yield from self._ref(("steps", name, "inputs", arg), ref)
+        yield from self._check_wiring(name, step)
 
     def _check_compute(self, name: str, step: Step) -> Iterator[SpecIssue]:
         here = ("steps", name, "compute")
@@ -260,36 +276,22 @@ class _Checker:
             yield self.issue(("steps", name, "service"), "a step runs as a job or on a service, not both", key=True)
         req, opt = python_params(fn)
         takes = req + opt
-        swept = {**(step.sweep.product if step.sweep else {}), **(step.sweep.zip if step.sweep else {})}
+        swept = _swept(step)
         for where, names in (("inputs", step.inputs), ("params", step.params), ("sweep", swept)):
             for arg in names:
                 if arg not in takes:
                     yield self.issue(("steps", name, where, arg), f"{function} takes no argument {arg!r}; it takes "
                                      f"{', '.join(takes)}", key=True)
-        for arg in step.inputs:
-            if arg in step.params or arg in swept:
-                yield self.issue(("steps", name, "inputs", arg), f"{arg} is wired and also given a value", key=True)
-        for arg in swept:
-            if arg in step.params:
-                yield self.issue(("steps", name, "params", arg), f"{arg} is swept and also given a value", key=True)
+        yield from self._check_wiring(name, step)
         given = set(step.inputs) | set(step.params) | set(swept)
         missing = [a for a in req if a not in given]
         if missing:
             yield self.issue(here, f"{function} needs {', '.join(missing)} (as inputs or params)")
-        for arg, ref in step.inputs.items():
-            yield from self._ref(("steps", name, "inputs", arg), ref)
         every = output_names(fn)
         for i, out in enumerate(step.outputs or []):
             if out not in every:
                 yield self.issue(("steps", name, "outputs", i), f"{function} gives {', '.join(every) or 'nothing'}, "
                                  f"not {out!r}")
-        if step.sweep is not None:
-            lengths = {len(v) for v in step.sweep.zip.values()}
-            if len(lengths) > 1:
-                yield self.issue(("steps", name, "sweep", "zip"), "the zip lists must be of one length; they are "
-                                 + ", ".join(f"{k}: {len(v)}" for k, v in step.sweep.zip.items()))
-            if any(not v for v in swept.values()):
-                yield self.issue(("steps", name, "sweep"), "a swept parameter needs at least one value")
         for field_ in ("job", "service"):
             url = getattr(step, field_)
             if url is not None and not re.match(r"^(fork|slurm|dask|https?)://", url):

@@ -125,16 +125,14 @@ class Planner:
         """The node's record now (its inputs' outputs must be known)."""
         if node.kind == "stage_in":
             return stage_in_record(node, self.static[node.name]["probe"])
+        inputs = {w.arg: self.outputs[w.node][w.output] for w in node.wires}
         if node.kind == "stage_out":
-            w = node.wires[0]
-            return stage_out_record(node, self.outputs[w.node][w.output])
+            return stage_out_record(node, inputs["data"])
         if node.kind == "python":
-            return python_record(node, {w.arg: self.outputs[w.node][w.output] for w in node.wires})
+            return python_record(node, inputs)
         if node.kind == "call":
-            return call_record(node, self.static[node.name]["interface"],
-                               {w.arg: self.outputs[w.node][w.output] for w in node.wires})
-        return compute_record(node, self.static[node.name]["kernel"],
-                              {w.arg: self.outputs[w.node][w.output] for w in node.wires})
+            return call_record(node, self.static[node.name]["interface"], inputs)
+        return compute_record(node, self.static[node.name]["kernel"], inputs)
 
     def _decide(self, node: Node) -> Decision:
         d = self.decisions[node.name]

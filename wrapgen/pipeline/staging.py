@@ -144,8 +144,9 @@ class Staging:
     def fetch(self, text: str, part: Path, expected: str | None, verify: bool = True,
               declared: bool = False, meter: Meter | None = None, verifying: Any = None) -> tuple[str, int]:
         """Copy the source into the local file part (resuming a part left by an earlier attempt), verify it;
-        (sha256, bytes moved). meter counts the bytes as they move; verifying() is called when they have. A digest that differs from expected (declared in the pipeline, or the server's from
-        the probe) is a transient StepFailed: the bytes were damaged on the way and a retry may get them right."""
+        (sha256, bytes moved). meter counts the bytes as they move; verifying() is called when they have. A
+        digest that differs from expected (declared in the pipeline, or the server's from the probe) is a transient
+        StepFailed: the bytes were damaged on the way and a retry may get them right."""
         import time
 
         from ..urls.copy import copy_one, resume_point
@@ -196,9 +197,10 @@ class Staging:
         t0 = time.monotonic()
         try:
             n = copy_one(self.stores, src, u, 0, meter)  # type: ignore[arg-type]
-            if verifying is not None and store.can_checksum and verify:
+            checked = store.can_checksum and verify
+            if checked and verifying is not None:
                 verifying()
-            there = store.checksum(u, ALGORITHM).lower() if store.can_checksum and verify else None
+            there = store.checksum(u, ALGORITHM).lower() if checked else None
         except (OSError, TransferError) as exc:
             store.forget(u)
             raise StepFailed(text, f"transfer failed: {exc}", transient=getattr(exc, "transient", True)) from None

@@ -142,35 +142,45 @@ class _Handler(BaseHTTPRequestHandler):
         except json.JSONDecodeError as exc:
             raise EditorError(f"the request body is not JSON: {exc}") from None
 
-    # --- GET -----------------------------------------------------------------------------------------------------
+    # --- dispatch ------------------------------------------------------------------------------------------------
     def do_GET(self) -> None:  # noqa: N802 - the base class's name
-        path = urlsplit(self.path).path
-        api = path.startswith("/api/")
+        self._handle(self._get, api=urlsplit(self.path).path.startswith("/api/"))
+
+    def do_POST(self) -> None:  # noqa: N802 - the base class's name
+        self._handle(self._post, api=True)
+
+    def _handle(self, route: Any, api: bool) -> None:
+        """Check the caller, then route(path); an EditorError is a 400 with its message, a bug a 500 (the
+        connection is answered, never dropped)."""
         if not self._allowed(api):
             return
-        editor = self.app.editor
         try:
-            if path in ("/", "/index.html"):
-                self._send(200, (STATIC / "index.html").read_bytes(), "text/html; charset=utf-8")
-            elif path in self.app.files:
-                f = self.app.files[path]
-                ctype = "text/javascript" if f.suffix in (".js", ".mjs") else \
-                    mimetypes.guess_type(f.name)[0] or "application/octet-stream"
-                self._send(200, f.read_bytes(), ctype)
-            elif path == "/api/palette":
-                self._json(200, editor.palette.as_json())
-            elif path == "/api/document":
-                self._json(200, editor.document())
-            elif path == "/api/report.png":
-                self._send(200, editor.report(), "image/png")
-            elif path == "/api/events":
-                self._events()
-            else:
-                self._error(404, f"no {path} here")
+            route(urlsplit(self.path).path)
         except EditorError as exc:
             self._error(400, str(exc))
         except Exception as exc:  # noqa: BLE001 - answer, never drop the connection on a bug
             self._error(500, f"{type(exc).__name__}: {exc}")
+
+    # --- GET -----------------------------------------------------------------------------------------------------
+    def _get(self, path: str) -> None:
+        editor = self.app.editor
+        if path in ("/", "/index.html"):
+            self._send(200, (STATIC / "index.html").read_bytes(), "text/html; charset=utf-8")
+        elif path in self.app.files:
+            f = self.app.files[path]
+            ctype = "text/javascript" if f.suffix in (".js", ".mjs") else \
+                mimetypes.guess_type(f.name)[0] or "application/octet-stream"
+            self._send(200, f.read_bytes(), ctype)
+        elif path == "/api/palette":
+            self._json(200, editor.palette.as_json())
+        elif path == "/api/document":
+            self._json(200, editor.document())
+        elif path == "/api/report.png":
+            self._send(200, editor.report(), "image/png")
+        elif path == "/api/events":
+            self._events()
+        else:
+            self._error(404, f"no {path} here")
 
     def _events(self) -> None:
         if not self.app.subscribers.acquire(blocking=False):
@@ -198,33 +208,25 @@ class _Handler(BaseHTTPRequestHandler):
             self.app.subscribers.release()
 
     # --- POST ----------------------------------------------------------------------------------------------------
-    def do_POST(self) -> None:  # noqa: N802 - the base class's name
-        path = urlsplit(self.path).path
-        if not self._allowed(True):
-            return
+    def _post(self, path: str) -> None:
         editor = self.app.editor
-        try:
-            body = self._body()
-            if not isinstance(body, dict):
-                raise EditorError("the request body must be a JSON object")
-            if path == "/api/save":
-                self._json(200, editor.save(graph=body.get("graph"), text=body.get("yaml")))
-            elif path == "/api/services":
-                url = body.get("url")
-                if not isinstance(url, str):
-                    raise EditorError("services: give {\"url\": \"http(s)://HOST:PORT/SERVICE\"}")
-                self._json(200, {"added": editor.palette.add_service(url.strip())})
-            elif path == "/api/run":
-                rerun, failed = body.get("rerun"), body.get("failed_of")
-                for v in (rerun, failed):
-                    if v is not None and not isinstance(v, str):
-                        raise EditorError("run: rerun and failed_of name a step")
-                self._json(200, editor.run(rerun=rerun, failed_of=failed))
-            elif path == "/api/cancel":
-                self._json(200, editor.cancel())
-            else:
-                self._error(404, f"no {path} here")
-        except EditorError as exc:
-            self._error(400, str(exc))
-        except Exception as exc:  # noqa: BLE001 - answer, never drop the connection on a bug
-            self._error(500, f"{type(exc).__name__}: {exc}")
+        body = self._body()
+        if not isinstance(body, dict):
+            raise EditorError("the request body must be a JSON object")
+        if path == "/api/save":
+            self._json(200, editor.save(graph=body.get("graph"), text=body.get("yaml")))
+        elif path == "/api/services":
+            url = body.get("url")
+            if not isinstance(url, str):
+                raise EditorError("services: give {\"url\": \"http(s)://HOST:PORT/SERVICE\"}")
+            self._json(200, {"added": editor.palette.add_service(url.strip())})
+        elif path == "/api/run":
+            rerun, failed = body.get("rerun"), body.get("failed_of")
+            for v in (rerun, failed):
+                if v is not None and not isinstance(v, str):
+                    raise EditorError("run: rerun and failed_of name a step")
+            self._json(200, editor.run(rerun=rerun, failed_of=failed))
+        elif path == "/api/cancel":
+            self._json(200, editor.cancel())
+        else:
+            self._error(404, f"no {path} here")

@@ -10,6 +10,10 @@ class WSRFError(WrapgenError):
     """A WS-RF service or client error."""
 
 
+class NotWrapgenService(WSRFError):
+    """The URL serves a WSDL, but not one wrapgen made (no LIBRARYBinding): use a plain SOAP client for it."""
+
+
 class SoapFault(WSRFError):
     """An error the service reports as a SOAP Fault (faultcode Server unless a subclass says Client)."""
 

@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from ...errors import UsageError, WrapgenError
 from ..errors import StepFailed
@@ -13,6 +14,20 @@ from ..graph import Node
 
 #: note(event, native_id): an executor tells the journal what it is about to do, before it does it.
 Note = Callable[[str, "str | None"], None]
+
+
+def read_value(data: Path | bytes) -> Any:
+    """An input (a content-store file, or its bytes) as a value: .npy as an array (never a pickle), else JSON --
+    for steps with no spec to say which (call and python steps)."""
+    import io
+    import json
+
+    import numpy as np
+
+    raw = data if isinstance(data, bytes) else Path(data).read_bytes()
+    if raw[:6] == b"\x93NUMPY":
+        return np.load(io.BytesIO(raw), allow_pickle=False)
+    return json.loads(raw)
 
 
 def output_files(node: Node, key: str, work: Path) -> dict[str, Path]:

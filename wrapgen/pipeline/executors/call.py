@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from pathlib import Path
 from typing import Any
 
-from ...errors import WrapgenError
 from ..errors import StepFailed
 from ..graph import Node
-from .base import Executor, Note, kernel_errors, output_files
+from .base import Note, kernel_errors, output_files, read_value
+from .service import ServiceExecutor
 
 #: A WSDL larger than this is refused: the editor and the planner fetch it without asking.
 MAX_WSDL = 8 << 20
@@ -41,42 +40,19 @@ def interface_digest(url: str) -> str:
     return hashlib.sha256(fetch_wsdl(url)).hexdigest()
 
 
-def read_input(path: Path) -> Any:
-    """An input file as a value: .npy bytes as an array, anything else as JSON."""
-    import numpy as np
+class CallExecutor(ServiceExecutor):
+    """Operations of the service at target (its URL; the WSDL at target?wsdl): the service executor's connection,
+    any SOAP service's operations."""
 
-    with open(path, "rb") as f:
-        if f.read(6) == b"\x93NUMPY":
-            f.seek(0)
-            return np.load(f, allow_pickle=False)
-    return json.loads(path.read_bytes())
+    def _connect(self) -> Any:
+        from ...wsrf.errors import NotWrapgenService
 
+        try:
+            return super()._connect()
+        except NotWrapgenService:
+            import zeep
 
-class CallExecutor(Executor):
-    """Operations of the service at target (its URL; the WSDL at target?wsdl)."""
-
-    def __init__(self, target: str, cert: Any = None, verify: Any = None, timeout: float = 3600.0,
-                 **options: Any) -> None:
-        super().__init__(target)
-        self._cert, self._verify, self._timeout = cert, verify, timeout
-        self._local = threading.local()  # zeep clients are not shared across threads
-
-    def _proxy(self) -> Any:
-        proxy = getattr(self._local, "proxy", None)
-        if proxy is None:
-            from ...wsrf.client import connect
-            from ...wsrf.errors import WSRFError
-
-            try:
-                proxy = connect(self.target, self._timeout, self._cert, self._verify)
-            except WSRFError as exc:
-                if "does not look like a wrapgen service" not in str(exc):
-                    raise
-                import zeep
-
-                proxy = zeep.Client(self.target.rstrip("/") + "?wsdl")
-            self._local.proxy = proxy
-        return proxy
+            return zeep.Client(self.target.rstrip("/") + "?wsdl")
 
     def run(self, node: Node, key: str, inputs: dict[str, Path], work: Path, note: Note) -> dict[str, Path]:
         """Read the inputs, call the operation, write the outputs kept (arrays as .npy, the rest as JSON)."""
@@ -85,18 +61,10 @@ class CallExecutor(Executor):
         files = output_files(node, key, work)
         op = node.function or ""
         with kernel_errors(node.name):
-            kwargs = {a: read_input(Path(p)) for a, p in inputs.items()}
+            kwargs = {a: read_value(p) for a, p in inputs.items()}
             kwargs.update(node.params)
             note("started", self.target)
-            try:
-                proxy = self._proxy()
-            except WrapgenError as exc:  # the service is down or restarting: a later attempt may find it
-                raise StepFailed(node.name, str(exc), transient=True) from None
-            try:
-                values = self._call(proxy, op, kwargs, node.name)
-            except OSError as exc:  # requests' connection errors and timeouts among them
-                self._local.proxy = None
-                raise StepFailed(node.name, f"service {self.target}: {exc}", transient=True) from None
+            values = self._remote(node, lambda proxy: self._call(proxy, op, kwargs, node.name))
             missing = [n for n in node.outputs if n not in values]
             if missing:
                 raise StepFailed(node.name, f"{self.target}#{op} gives {', '.join(values) or 'nothing'}, not "
@@ -111,9 +79,7 @@ class CallExecutor(Executor):
             fn = functions.get(op)
             if fn is None:
                 raise StepFailed(name, f"service {self.target} has no operation {op}; it has {', '.join(functions)}")
-            given = fn._bind_args((), kwargs)
-            response = fn._r.call(fn._r.client.service, op, **{k: fn._r.encode(v) for k, v in given.items()})
-            return {n: fn._r.decode(n, raw) for n, raw in zip(fn.outputs, fn.output_values(response))}
+            return fn.outputs_by_name(**kwargs)
         from zeep.helpers import serialize_object
 
         try:

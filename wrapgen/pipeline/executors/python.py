@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
-from typing import Any
 
 from ..errors import StepFailed
 from ..graph import Node
-from .base import Executor, Note
-
-
-def _value(data: Path | bytes) -> Any:
-    """An input (a content-store file or its bytes) as a value: .npy as an array, anything else as JSON."""
-    import numpy as np
-
-    raw = data if isinstance(data, bytes) else Path(data).read_bytes()
-    if raw[:6] == b"\x93NUMPY":
-        return np.load(io.BytesIO(raw), allow_pickle=False)
-    return json.loads(raw)
+from .base import Executor, Note, read_value
 
 
 class PythonExecutor(Executor):
@@ -34,7 +22,7 @@ class PythonExecutor(Executor):
         from ..expr import evaluate
 
         try:
-            values = {a: _value(d) for a, d in inputs.items()}
+            values = {a: read_value(d) for a, d in inputs.items()}
         except (ValueError, OSError) as exc:
             raise StepFailed(node.name, f"an input cannot be read: {exc}") from None
         try:

@@ -22,13 +22,26 @@ class ServiceExecutor(Executor):
         self._cert, self._verify, self._timeout = cert, verify, timeout
         self._local = threading.local()  # a proxy per thread (zeep sessions are not shared across threads)
 
-    def _proxy(self) -> Any:
+    def _connect(self) -> Any:
+        """A new proxy for this thread."""
+        from ...wsrf.client import connect
+
+        return connect(self.target, self._timeout, self._cert, self._verify)
+
+    def _remote(self, node: Node, call: Any) -> Any:
+        """call(proxy) with this thread's proxy; a service that is down, restarting or unreachable is a transient
+        StepFailed (a later attempt may find it), and its proxy is made again."""
         proxy = getattr(self._local, "proxy", None)
         if proxy is None:
-            from ...wsrf.client import connect
-
-            proxy = self._local.proxy = connect(self.target, self._timeout, self._cert, self._verify)
-        return proxy
+            try:
+                proxy = self._local.proxy = self._connect()
+            except WrapgenError as exc:
+                raise StepFailed(node.name, str(exc), transient=True) from None
+        try:
+            return call(proxy)
+        except OSError as exc:  # requests' connection errors and timeouts among them
+            self._local.proxy = None
+            raise StepFailed(node.name, f"service {self.target}: {exc}", transient=True) from None
 
     def run(self, node: Node, key: str, inputs: dict[str, Path], work: Path, note: Note) -> dict[str, Path]:
         """Read the inputs, call the service, write the outputs."""
@@ -42,18 +55,14 @@ class ServiceExecutor(Executor):
                                               {a: str(p) for a, p in inputs.items()},
                                               {k: json.dumps(v) for k, v in node.params.items()})
             note("started", self.target)
-            try:
-                proxy = self._proxy()
-            except WrapgenError as exc:  # the service is down or restarting: a later attempt may find it
-                raise StepFailed(node.name, str(exc), transient=True) from None
-            try:
-                function = getattr(proxy, node.function or "")
-            except AttributeError:
-                raise StepFailed(node.name, f"service {self.target} has no operation {node.function}") from None
-            try:
-                returned = function(**kwargs)
-            except OSError as exc:  # requests' connection errors and timeouts among them
-                self._local.proxy = None
-                raise StepFailed(node.name, f"service {self.target}: {exc}", transient=True) from None
+
+            def call(proxy: Any) -> Any:
+                try:
+                    function = getattr(proxy, node.function or "")
+                except AttributeError:
+                    raise StepFailed(node.name, f"service {self.target} has no operation {node.function}") from None
+                return function(**kwargs)
+
+            returned = self._remote(node, call)
             write_values(node.function or "", gathered(fn, returned, kwargs), {n: str(p) for n, p in files.items()})
         return files

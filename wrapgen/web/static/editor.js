@@ -6,7 +6,7 @@
 // a stack of documents, which is also what is saved.
 import { mismatch } from "./ports.js";
 import { init as initPanel, setInputs, showPanel } from "./panel.js";
-import { $, api, esc, fmtBytes, message, token, toast } from "./util.js";
+import { $, api, esc, fmtBytes, listProblems, message, token, toast } from "./util.js";
 
 const LG = window.LiteGraph;
 const FIELD_KINDS = ["stage_in", "stage_out", "python"];  // their form fields are step fields, not params
@@ -289,13 +289,7 @@ async function push(d, text) {
 function showDocument(r, reload) {
   wg.problems = r.problems || [];
   $("yaml").value = r.yaml;
-  $("problems").innerHTML = "";
-  for (const p of wg.problems) {
-    const div = document.createElement("div");
-    div.className = "problem";
-    div.textContent = p.message;
-    $("problems").appendChild(div);
-  }
+  listProblems($("problems"), wg.problems);
   if (reload && r.graph) {
     loadDoc(r.graph);
     lastSaved = JSON.stringify(toDoc());
@@ -337,13 +331,7 @@ async function loadPalette() {
     d.ondragstart = (e) => e.dataTransfer.setData("text/x-wrapgen-type", t.id);
     box.appendChild(d);
   }
-  $("paletteproblems").innerHTML = "";
-  for (const pr of p.problems) {
-    const d = document.createElement("div");
-    d.className = "problem";
-    d.textContent = pr.message;
-    $("paletteproblems").appendChild(d);
-  }
+  listProblems($("paletteproblems"), p.problems);
 }
 
 function addNode(typeId, pos) {

@@ -33,3 +33,13 @@ export function fmtBytes(n) {
 }
 
 export function esc(s) { return String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`); }
+
+// Show problems ({message}) in box, one line each, as text (never as HTML).
+export function listProblems(box, problems) {
+  box.replaceChildren(...problems.map((p) => {
+    const div = document.createElement("div");
+    div.className = "problem";
+    div.textContent = p.message;
+    return div;
+  }));
+}

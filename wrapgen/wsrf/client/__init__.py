@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import WSRFError
+from ..errors import NotWrapgenService
 from .function import RemoteFunction
 from .notify import Notification, NotificationConsumer, Subscription
 from .remote import FaultTranslator, _Remote, download, make_session
@@ -33,7 +33,7 @@ class ServiceProxy:
         self.url = self._r.url
         binding = self._r.client.wsdl.bindings.get(f"{{{self._r.tns}}}{self._r.library}Binding")
         if binding is None:
-            raise WSRFError(f"{url} does not look like a wrapgen service (no {self._r.library}Binding in its WSDL)")
+            raise NotWrapgenService(f"{url} does not look like a wrapgen service (no {self._r.library}Binding in its WSDL)")
         self._functions: dict[str, RemoteFunction] = {}
         for name, op in binding._operations.items():
             if name.startswith("Create_"):

@@ -52,14 +52,20 @@ class RemoteFunction:
                 returned.append(value)
         return None if not returned else returned[0] if len(returned) == 1 else tuple(returned)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        given = self._bind_args(args, kwargs)
+    def _response(self, given: dict[str, Any]) -> Any:
         missing = [n for n, req in self.inputs if req and n not in given]
         if missing:
             raise TypeError(f"{self.__name__}() missing argument(s): {', '.join(missing)}")
-        response = self._r.call(self._r.client.service, self.__name__,
-                                **{k: self._r.encode(v) for k, v in given.items()})
-        return self.unpack(response, given)
+        return self._r.call(self._r.client.service, self.__name__, **{k: self._r.encode(v) for k, v in given.items()})
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        given = self._bind_args(args, kwargs)
+        return self.unpack(self._response(given), given)
+
+    def outputs_by_name(self, **kwargs: Any) -> dict[str, Any]:
+        """Call the operation; every output by name (inout arrays as new arrays, nothing changed in place)."""
+        response = self._response(self._bind_args((), kwargs))
+        return {n: self._r.decode(n, raw) for n, raw in zip(self.outputs, self.output_values(response))}
 
     def create(self, **params: Any) -> Resource:
         """A new WS-Resource for one computation (parameters may also be set later)."""
