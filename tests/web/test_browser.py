@@ -146,26 +146,20 @@ def test_run_edit_rerun_and_early_cutoff(workdir, tally, open_editor) -> None:
     assert page.errors == []
 
 
-def _editor_process(p, port: int, token: str) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "wrapgen", "editor", str(p), "--port", str(port), "--token",
-                             token], stdout=subprocess.PIPE, text=True)
+def _editor_process(p, token: str) -> tuple[subprocess.Popen, int]:
+    """`wrapgen editor` in its own process on a port it picks (--port 0: no race for a free one); (it, its port)."""
+    proc = subprocess.Popen([sys.executable, "-m", "wrapgen", "editor", str(p), "--port", "0", "--token", token],
+                            stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()  # type: ignore[union-attr]
-    assert "wrapgen editor:" in line, line
-    return proc
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+    assert "wrapgen editor:" in line and m, line
+    return proc, int(m.group(1))
 
 
 def test_a_killed_server_restarts_to_the_true_state_and_resumes(workdir, tally, chromium) -> None:
     p = write(workdir / "p.yaml", CHAIN.replace("params: {i: 2}", "params: {i: 2, ms: 4000}"))
-    port, token = _free_port(), "t0ken-for-the-test"
-    proc = _editor_process(p, port, token)
+    token = "t0ken-for-the-test"
+    proc, port = _editor_process(p, token)
     try:
         page = Page(chromium, f"http://127.0.0.1:{port}/?token={token}")
         page.page.click("#run")
@@ -178,8 +172,7 @@ def test_a_killed_server_restarts_to_the_true_state_and_resumes(workdir, tally, 
     finally:
         if proc.poll() is None:
             proc.kill()
-    port = _free_port()
-    proc = _editor_process(p, port, token)
+    proc, port = _editor_process(p, token)
     try:
         page = Page(chromium, f"http://127.0.0.1:{port}/?token={token}")
         assert page.state("a") == "done-ran"  # made by the killed run

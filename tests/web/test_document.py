@@ -73,3 +73,11 @@ def test_a_spec_that_does_not_validate_is_shown_in_the_palette(workdir) -> None:
     assert [i["name"] for i in heat["inputs"]] == ["u", "alpha", "dt", "dx", "nsteps"]
     assert {p["name"]: (p["min"], p["default"]) for p in heat["params"]}["nsteps"] == (0, 1)
     assert heat["outputs"] == [{"name": "u", "type": "float64[:,:]"}]
+
+
+def test_a_stage_out_wired_before_its_destination_is_still_a_stage_out() -> None:
+    g = {"name": "p", "nodes": [{"id": "s", "kind": "stage_in", "type": "stage_in", "fields": {"stage_in": "a"}},
+                                {"id": "out", "kind": "stage_out", "type": "stage_out", "fields": {"to": ""}}],
+         "links": [{"from": "s", "output": "data", "to": "out", "input": "data"}]}
+    steps = yaml.safe_load(document.to_yaml(g))["steps"]
+    assert steps["out"] == {"stage_out": "s.data"}  # not inputs: {data: ...}, which no stage-out takes

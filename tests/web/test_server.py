@@ -240,3 +240,46 @@ def test_a_second_run_while_one_runs_is_refused_and_a_service_must_be_http(workd
             status, body = request(srv, "POST", "/api/services", json.dumps({"url": url}).encode(),
                                    {"Content-Type": "application/json"})
             assert status == 400 and (b"http(s)://" in body), body
+
+
+@pytest.mark.parametrize("graph, words", [
+    ({"nodes": {"a": 1}}, "nodes and links must be lists"),
+    ({"nodes": [7]}, "nodes[0]: each node needs a string id"),
+    ({"nodes": [{"id": "a", "fields": [1]}]}, "nodes[0] (a): fields must be an object"),
+    ({"nodes": [{"id": "a", "pos": ["x", 1]}]}, "nodes[0] (a): pos must be [x, y], two numbers"),
+    ({"nodes": [{"id": "a"}], "links": [{"from": "a", "to": "a"}]}, "links[0]: a link names from, output, to and "
+                                                                   "input as strings"),
+    ({"nodes": [{"id": "a"}], "links": [{"from": "a", "output": "o", "to": "b", "input": "i"}]},
+     "links[0]: it goes to 'b', which is not a node"),
+])
+def test_a_malformed_graph_is_refused_naming_the_item(server, graph, words) -> None:
+    before = server.editor.text()
+    status, body = request(server, "POST", "/api/save", json.dumps({"graph": graph}).encode(),
+                           {"Content-Type": "application/json"})
+    assert status == 400 and words in json.loads(body)["error"]
+    assert server.editor.text() == before
+
+
+def test_run_requests_that_cannot_be_served_say_why(server) -> None:
+    for body, words in (({"rerun": "nope"}, "no step 'nope'"), ({"failed_of": "a"}, "step a has no failed point"),
+                        ({"rerun": 3}, "rerun and failed_of name a step")):
+        status, answer = request(server, "POST", "/api/run", json.dumps(body).encode(),
+                                 {"Content-Type": "application/json"})
+        assert status == 400 and words in json.loads(answer)["error"], answer
+    status, answer = request(server, "POST", "/api/cancel", b"{}", {"Content-Type": "application/json"})
+    assert status == 400 and b"no run is in progress" in answer
+
+
+def test_a_page_that_stops_reading_is_dropped_not_buffered_forever(workdir, monkeypatch) -> None:
+    from wrapgen.web import api
+
+    monkeypatch.setattr(api, "MAX_BACKLOG", 5)
+    editor = Editor(write(workdir / "p.yaml", CHAIN))
+    stalled, live = editor.subscribe(), editor.subscribe()
+    for i in range(8):
+        editor._push({"message": str(i)})
+        live.get()
+    assert editor._subscribers == [live]  # the stalled one is gone; the one that reads stays
+    got = [stalled.get() for _ in range(stalled.qsize())]
+    assert len(got) == 6 and got[-1] == {"overflow": True}  # the whole state, 4 deltas, then the end of its stream
+    editor.stop()

@@ -17,6 +17,7 @@ from . import document, live
 from .errors import EditorError
 from .palette import Palette
 
+MAX_BACKLOG = 10_000  # deltas queued for one page before it is dropped (it gets the whole state when it reconnects)
 POLL = 0.05  # seconds between looks at the journal and the run's log: well under the 200 ms a state may take
 
 
@@ -219,7 +220,11 @@ class Editor:
     def _push(self, delta: dict[str, Any]) -> None:
         delta["t"] = time.time()
         for q in list(self._subscribers):
-            q.put(delta)
+            if q.qsize() >= MAX_BACKLOG:  # a page that stopped reading: its stream ends, a reconnect starts afresh
+                self.unsubscribe(q)
+                q.put({"overflow": True})
+            else:
+                q.put(delta)
 
     def _push_steps(self, shown: dict[str, Any], partial: bool = False) -> None:
         """Send the steps whose display changed (all of them when not partial: steps gone are sent as None)."""

@@ -137,25 +137,40 @@ def to_yaml(graph: dict[str, Any], types: dict[str, dict[str, Any]] | None = Non
     """The pipeline text of a canvas graph: sorted keys, wires as STEP.OUTPUT, positions under layout; types (the
     palette's) keep float parameters floats."""
     steps: dict[str, dict[str, Any]] = {}
+    kinds: dict[str, str] = {}
     layout: dict[str, list[float]] = {}
-    for n in graph.get("nodes", []):
+    nodes, links = graph.get("nodes", []), graph.get("links", [])
+    if not isinstance(nodes, list) or not isinstance(links, list):
+        raise EditorError("the graph's nodes and links must be lists")
+    for i, n in enumerate(nodes):
         if not isinstance(n, dict) or not isinstance(n.get("id"), str):
-            raise EditorError("each node needs a string id (its step name)")
-        fields = {k: from_jsonable(v) for k, v in (n.get("fields") or {}).items()
-                  if k not in _WIRES and v not in (None, "", {}, [])}
+            raise EditorError(f"nodes[{i}]: each node needs a string id (its step name)")
+        fields = n.get("fields") or {}
+        if not isinstance(fields, dict):
+            raise EditorError(f"nodes[{i}] ({n['id']}): fields must be an object")
+        fields = {k: from_jsonable(v) for k, v in fields.items() if k not in _WIRES and v not in (None, "", {}, [])}
         _floats(fields, (types or {}).get(str(n.get("type"))))
         steps[n["id"]] = fields
-        if n.get("pos"):
-            layout[n["id"]] = [round(float(v), 1) for v in n["pos"][:2]]
-    for link in graph.get("links", []):
-        to, src = steps.get(link.get("to")), f"{link.get('from')}.{link.get('output')}"
+        kinds[n["id"]] = str(n.get("kind") or n.get("type") or "")
+        pos = n.get("pos")
+        if pos:
+            if not (isinstance(pos, list) and len(pos) == 2 and all(isinstance(v, (int, float)) and
+                                                                    not isinstance(v, bool) for v in pos)):
+                raise EditorError(f"nodes[{i}] ({n['id']}): pos must be [x, y], two numbers")
+            layout[n["id"]] = [round(float(v), 1) for v in pos]
+    for i, link in enumerate(links):
+        ends = [link.get(k) if isinstance(link, dict) else None for k in ("from", "output", "to", "input")]
+        if not all(isinstance(e, str) for e in ends):
+            raise EditorError(f"links[{i}]: a link names from, output, to and input as strings")
+        src_step, output, dst, arg = ends
+        to = steps.get(dst)
         if to is None:
-            raise EditorError(f"a link goes to {link.get('to')!r}, which is not a node")
-        if to.get("stage_out") is not None or "to" in to:
-            to["stage_out"] = src
+            raise EditorError(f"links[{i}]: it goes to {dst!r}, which is not a node")
+        if kinds[dst] == "stage_out":  # a stage-out's one input is its stage_out: field, `to:` set or not yet
+            to["stage_out"] = f"{src_step}.{output}"
         else:
-            to.setdefault("inputs", {})[link["input"]] = src
-            (to.get("params") or {}).pop(link["input"], None)
+            to.setdefault("inputs", {})[arg] = f"{src_step}.{output}"
+            (to.get("params") or {}).pop(arg, None)
     for fields in steps.values():
         if fields.get("params") == {}:
             del fields["params"]

@@ -199,6 +199,8 @@ class _Handler(BaseHTTPRequestHandler):
                 except queue.Empty:
                     self.wfile.write(b": keepalive\n\n")
                 else:
+                    if delta.get("overflow"):
+                        break  # the page fell too far behind: EventSource reconnects and is sent the whole state
                     self.wfile.write(b"data: " + json.dumps(jsonable(delta)).encode() + b"\n\n")
                 self.wfile.flush()
         except OSError:
