@@ -83,7 +83,7 @@ def test_unknown_keys_at_every_level_name_the_expected_ones() -> None:
         "s.yaml:6:5: functions.f.colour: unknown key 'colour'; expected one of symbol, doc, args, result, errors, "
         "callbacks, threadsafe, resources",
         "s.yaml:8:27: functions.f.args.a.sahpe: unknown key 'sahpe'; expected one of dtype, shape, order, intent, "
-        "convert, value, default, range, units, doc, ctype",
+        "convert, value, limit, default, range, units, doc, ctype",
         "s.yaml:9:1: extra: unknown key 'extra'; expected one of name, language, version, doc, sources, headers, "
         "libraries, library_dirs, include_dirs, flags, functions, classes, exceptions",
     ]
@@ -211,7 +211,7 @@ def test_intent_rules() -> None:
     assert got == [
         "s.yaml:7:33: functions.f.args.h.intent: intent hide needs 'value', the expression that computes it",
         "s.yaml:8:35: functions.f.args.g.intent: intent hide is for integer scalars (sizes, leading dimensions)",
-        "s.yaml:9:32: functions.f.args.v.value: 'value' is only for intent hide, not in",
+        "s.yaml:9:32: functions.f.args.v.value: 'value' is only for intent hide (or an inout length), not in",
         "s.yaml:10:35: functions.f.args.w.intent: a work array needs a shape (its size is computed for the caller)",
         "s.yaml:11:33: functions.f.args.s.shape: string arguments are scalars (give no shape)",
         "s.yaml:12:10: functions.f.args.c: a callback argument has no shape and intent in",

@@ -80,6 +80,6 @@ def _identity(lib: Library, compilers: list[str], with_paths: bool) -> str:
             h.update(str(path).encode())
         h.update(path.read_bytes())
     # The generators are part of the product: a change to them must rebuild.
-    for gen in sorted(Path(__file__).parent.glob("*.py")):
+    for gen in sorted([*Path(__file__).parent.glob("*.py"), *Path(__file__).parent.glob("include/*")]):
         h.update(gen.read_bytes())
     return h.hexdigest()

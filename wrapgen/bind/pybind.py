@@ -11,10 +11,11 @@ from ..spec import expr
 from ..spec.exceptions import builtin_exception
 from ..spec.model import Arg, Function, Library
 from .errors import BindError
-from .wrapper import python_params
+from .wrapper import computed, extension_params, python_params, returned_args
 
-C_TYPES = {"int32": "int", "int64": "int64_t", "float32": "float", "float64": "double", "bool": "bool",
-           "complex64": "std::complex<float>", "complex128": "std::complex<double>"}
+C_TYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "uint16": "uint16_t", "int32": "int",
+           "uint32": "uint32_t", "int64": "int64_t", "uint64": "uint64_t", "float32": "float", "float64": "double",
+           "bool": "bool", "complex64": "std::complex<float>", "complex128": "std::complex<double>"}
 # The C spelling, for prototypes generated from the spec (no header given).
 C_PROTOTYPE_TYPES = {**C_TYPES, "complex64": "float _Complex", "complex128": "double _Complex"}
 INCLUDE_DIR = Path(__file__).parent / "include"
@@ -64,8 +65,8 @@ def cpp_source(lib: Library, ext: str | None = None) -> str:
     return "\n".join(out)
 
 
-def _py_args(fn: Function, prefix: str = ", ") -> str:
-    req, opt = python_params(fn)
+def _py_args(fn: Function, prefix: str = ", ", method: bool = False) -> str:
+    req, opt = python_params(fn) if method else extension_params(fn)
     names = [f'py::arg("{n}")' for n in req] + [f'py::arg("{n}") = {_cpp_literal(fn.args[n].default)}' for n in opt]
     return prefix + ", ".join(names) if names else ""
 
@@ -143,7 +144,7 @@ def _class(lib: Library, cname: str, cls) -> list[str]:
                    f"{_py_args(fn)}, {_doc(ctor.doc)})")
     for mname, method in cls.methods.items():
         body = _wrapper(mname, method, "cpp", owner=cpp, lambda_only=True)
-        out.append(f'    .def("{mname}", {body}{_py_args(method)}, {_doc(method.doc)})')
+        out.append(f'    .def("{mname}", {body}{_py_args(method, method=True)}, {_doc(method.doc)})')
     for pname, prop in cls.properties.items():
         if prop.shape is not None:
             raise BindError(f"property {cname}.{pname}: array properties are not supported yet")
@@ -194,14 +195,19 @@ def _prototype(fname: str, fn: Function) -> str:
     return f"{result} {fn.symbol or fname}({params});"
 
 
-def _hidden_order(fn: Function) -> list[str]:
-    """Hidden values in an order where each one's inputs are computed first."""
+def _by_pointer(arg: Arg) -> bool:
+    """A scalar the kernel takes by address: intent out or inout."""
+    return not arg.is_array and arg.intent in ("out", "inout") and arg.dtype in C_TYPES
+
+
+def _hidden_order(fn: Function, with_computed: bool = False) -> list[str]:
+    """Hidden values (and computed inout lengths, for methods) in an order where each one's inputs come first."""
     done: list[str] = []
-    pending = [n for n, a in fn.args.items() if a.intent == "hide"]
+    pending = [n for n, a in fn.args.items() if a.intent == "hide" or (with_computed and computed(a))]
     while pending:
         for name in pending:
             deps = expr.parse(fn.args[name].value).scalars  # type: ignore[arg-type]
-            if all(d in done or fn.args[d].intent != "hide" for d in deps):
+            if all(d in done or d not in pending for d in deps):
                 done.append(name)
                 pending.remove(name)
                 break
@@ -246,7 +252,7 @@ def _is_vector(arg: Arg | None) -> bool:
 def _wrapper(fname: str, fn: Function, language: str, owner: str | None = None,
              lambda_only: bool = False) -> list[str] | str:
     """A C++ function (or, for a method, a lambda taking self) with f2py's calling convention."""
-    req, opt = python_params(fn)
+    req, opt = python_params(fn) if owner else extension_params(fn)
     params = [f"{owner} &self"] if owner else []
     for n in req + opt:
         a = fn.args[n]
@@ -267,9 +273,11 @@ def _wrapper(fname: str, fn: Function, language: str, owner: str | None = None,
                         f"'{a.order}');")
         else:
             style = "py::array::f_style" if a.order == "F" else "py::array::c_style"
-            body.append(f"auto {n}_a = py::array_t<{t}, {style} | py::array::forcecast>::ensure({n}_h);")
+            # A method has no Python layer to refuse a conversion that changes values: ask the same runtime here.
+            source = f'wg::exact<{t}>({n}_h, "{fname}", "{n}", "{a.dtype}")' if owner else f"{n}_h"
+            body.append(f"auto {n}_a = py::array_t<{t}, {style} | py::array::forcecast>::ensure({source});")
             body.append(f'if (!{n}_a) throw py::type_error("argument \'{n}\' cannot be read as {a.dtype}");')
-    for n in _hidden_order(fn):
+    for n in _hidden_order(fn, with_computed=bool(owner)):
         a = fn.args[n]
         e = expr.parse(a.value)  # type: ignore[arg-type]
         body.append(f'{C_TYPES[a.dtype]} {n} = wg::narrow<{C_TYPES[a.dtype]}>({_c_expr(e.tree)}, "{n}");')
@@ -280,6 +288,11 @@ def _wrapper(fname: str, fn: Function, language: str, owner: str | None = None,
             body.append(f'wg::check_shape({n}_a, "{n}", {{{dims}}});')
             if _is_vector(a):  # std::vector owns its data: this is a copy by nature
                 body.append(f"std::vector<{C_TYPES[a.dtype]}> {n}_v({n}_a.data(), {n}_a.data() + {n}_a.size());")
+        elif owner and a.limit is not None:
+            limit = _c_expr(expr.parse(a.limit).tree)
+            body.append(f'if (static_cast<long long>({n}) > {limit}) throw py::value_error("{fname}(): argument '
+                        f'\'{n}\' = " + std::to_string({n}) + " is larger than {a.limit} = " + '
+                        f'std::to_string({limit}) + ": the kernel would read or write past the end");')
     for n, a in fn.args.items():
         if a.intent == "out" and a.is_array:
             dims = ", ".join(f"static_cast<py::ssize_t>({_c_expr(expr.parse(i).tree)})" for i in a.shape)
@@ -290,10 +303,18 @@ def _wrapper(fname: str, fn: Function, language: str, owner: str | None = None,
         elif a.intent == "work":
             size = " * ".join(f"static_cast<size_t>({_c_expr(expr.parse(i).tree)})" for i in a.shape)
             body.append(f"std::vector<{C_TYPES[a.dtype]}> {n}_w({size});")
+        if _by_pointer(a) and a.ctype:  # the kernel's own pointee type (size_t, uLongf): converted without loss
+            body.append(f'wg::pointee<{a.ctype}> {n}_p = wg::fit<wg::pointee<{a.ctype}>>({n}, "{n}");')
     call_args = []
     for n, a in fn.args.items():
         t = C_TYPES.get(a.dtype, "")
-        if _is_vector(a):
+        if _by_pointer(a) and a.ctype:
+            call_args.append(f"&{n}_p")
+        elif a.is_array and a.ctype and not _is_vector(a) and a.dtype not in ("object", "string"):
+            source = f"{n}_w.data()" if a.intent == "work" else f"{n}_a.data()" if a.intent == "in" \
+                else f"{n}_a.mutable_data()"
+            call_args.append(f"wg::as<{a.ctype}>({source})")
+        elif _is_vector(a):
             call_args.append(f"{n}_v")
         elif a.dtype == "object":
             call_args.append(n)
@@ -339,8 +360,12 @@ def _wrapper(fname: str, fn: Function, language: str, owner: str | None = None,
     ret_value = "result_"
     if result is not None and _is_vector(result):
         ret_value = f"py::array_t<{C_TYPES[result.dtype]}>(static_cast<py::ssize_t>(result_.size()), result_.data())"
+    for n in returned_args(fn):
+        a = fn.args[n]
+        if _by_pointer(a) and a.ctype:
+            body.append(f'{n} = wg::fit<{C_TYPES[a.dtype]}>({n}_p, "{n}");')
     rets = ([ret_value] if result is not None else []) + \
-           [f"{n}_a" if a.is_array else n for n, a in fn.args.items() if a.intent == "out"]
+           [f"{n}_a" if fn.args[n].is_array else n for n in returned_args(fn)]
     if not rets:
         body.append("return py::none();")
     elif len(rets) == 1:

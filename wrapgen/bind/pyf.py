@@ -9,7 +9,7 @@ from ..spec.model import Arg, Function, Library
 from .errors import BindError
 
 FORTRAN_TYPES = {
-    "int32": "integer*4", "int64": "integer*8", "float32": "real*4", "float64": "real*8",
+    "int8": "integer*1", "int16": "integer*2", "int32": "integer*4", "int64": "integer*8", "float32": "real*4", "float64": "real*8",
     "complex64": "complex*8", "complex128": "complex*16", "bool": "logical", "string": "character*(*)",
 }
 
@@ -119,6 +119,8 @@ def _intent(arg: Arg) -> str:
         return "hide, cache"
     if arg.intent == "out":
         return "out"
+    if arg.intent == "inout" and not arg.is_array:
+        return "in, out"  # a scalar goes in by reference and its new value comes back as a result
     if arg.intent == "inout" or (arg.is_array and arg.convert == "error"):
         # f2py's intent(in) copies a mismatched array without a word; inout refuses it instead.
         return "inout"

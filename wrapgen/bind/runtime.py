@@ -6,21 +6,159 @@ Argument checks run in f2py's C code on every call; only when it refuses an argu
 
 from __future__ import annotations
 
-import re
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from ..errors import WrapgenError
+from ..spec.codes import matches
 
-_CODE = re.compile(r"^\s*(?:(?P<op><=|>=|==|!=|<|>)\s*(?P<v>-?\d+)|(?P<lo>-?\d+)\s*\.\.\s*(?P<hi>-?\d+))\s*$")
 
 
 class KernelError(WrapgenError, RuntimeError):
     """Base of the exception classes a spec declares for a kernel's error codes; `.code` is the status."""
 
     code: int | None = None
+
+
+class KernelWarning(UserWarning):
+    """Base of the warning classes a spec declares for status codes that still give results; `.code` is the
+    status."""
+
+    code: int | None = None
+
+
+class Status(int):
+    """A status code the spec names a success (`ok: converged`): an int that also has `.name`."""
+
+    name: str
+
+    def __new__(cls, code: int, name: str) -> Status:
+        obj = super().__new__(cls, code)
+        obj.name = name
+        return obj
+
+    def __repr__(self) -> str:
+        return f"Status({int(self)}, {self.name!r})"
+
+    def __reduce__(self) -> tuple:
+        return (Status, (int(self), self.name))
+
+
+# ---------------------------------------------------------------- conversions that keep every value
+
+ndarray = np.ndarray  # generated code tests `type(x) is _rt.ndarray` on its fast path
+
+
+def extent(value: Any, dim: int) -> int:
+    """shape(value, dim) as spec expressions read it: 1 past the rank; lists as numpy sees them."""
+    shape = np.shape(value)
+    return int(shape[dim]) if dim < len(shape) else 1
+
+
+def size(value: Any) -> int:
+    """size(value): the number of elements."""
+    return int(np.size(value))
+
+
+_MANTISSA = {"f": {4: 24, 8: 53, 16: 64}, "c": {8: 24, 16: 53, 32: 64}}  # exact integer bits of a float
+
+
+def _widening(src: np.dtype, dst: np.dtype) -> bool:
+    """True when every value of src is a value of dst (no element needs to be looked at)."""
+    if src.kind == "b":
+        return dst.kind in "biufc"
+    if src.kind in "iu" and dst.kind in "iu":
+        return bool(np.can_cast(src, dst, "safe"))
+    if src.kind in "iu" and dst.kind in "fc":  # numpy's 'safe' says int64 -> float64, which rounds above 2**53
+        return src.itemsize * 8 - (src.kind == "i") <= _MANTISSA[dst.kind].get(dst.itemsize, 0)
+    if src.kind in "fc" and dst.kind in "fc":
+        return bool(np.can_cast(src, dst, "safe"))
+    return False
+
+
+def as_buffer(value: Any) -> Any:
+    """bytes, bytearray and memoryview as the ndarray over the same memory (bytes stay read-only)."""
+    if isinstance(value, (bytes, bytearray)):
+        return np.frombuffer(value, dtype=np.uint8)
+    if isinstance(value, memoryview):
+        return np.asarray(value)
+    return value
+
+
+def exact(fn_name: str, name: str, value: Any, dtype: str) -> Any:
+    """An input array as dtype, converted only if no element changes on the way; TypeError naming the argument and
+    the first element that would change otherwise (a copy is for convenience, never for rounding or wrapping)."""
+    value = as_buffer(value)
+    what = f"{fn_name}(): argument '{name}'"
+    try:
+        src = value if isinstance(value, np.ndarray) else np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise TypeError(f"{what} cannot be read as an array of {dtype}: {exc}") from None
+    target = np.dtype(dtype)
+    if src.dtype == target:
+        return value
+    if src.dtype.kind not in "biufc":
+        raise TypeError(f"{what} must be numbers that fit {dtype}, got {_kind_of(src)}")
+    if target.kind == "b":
+        raise TypeError(f"{what} is bool: pass True/False values (a bool array), got {src.dtype}; numbers are not "
+                        f"read as truth values (2 would become True and come back as 1)")
+    if _widening(src.dtype, target):
+        return src.astype(target)
+    if src.dtype.kind == "c" and target.kind != "c":
+        if np.any(src.imag != 0):
+            where = np.unravel_index(int(np.argmax(src.imag != 0)), src.shape) if src.ndim else ()
+            raise TypeError(f"{what} is {dtype}, not complex: element {where} is {src[where].item()!r}, whose "
+                            f"imaginary part would be lost")
+        src = src.real  # every imaginary part is 0: the real parts are the values
+    with np.errstate(all="ignore"):
+        converted = src.astype(target)
+        back = converted.astype(src.dtype)
+        same = back == src
+        if src.dtype.kind in "fc":
+            same |= np.isnan(src) & np.isnan(back)
+    if not same.all():
+        where = np.unravel_index(int(np.argmin(same)), src.shape) if src.ndim else ()
+        index = f" element {where if len(where) > 1 else where[0]}" if where else ""
+        item = src[where] if where else src[()]
+        raise TypeError(f"{what} would change in the conversion from {src.dtype} to {dtype}:{index} is "
+                        f"{item.item()!r}, which {dtype} does not hold (it would become {converted[where].item()!r}); "
+                        f"pass values that {dtype} holds, or convert them yourself ({name}.astype(np.{dtype})) if that "
+                        f"change is what you want")
+    return converted
+
+
+def _kind_of(a: np.ndarray) -> str:
+    if a.dtype.kind == "O":
+        return "Python objects (a ragged or mixed list?)"
+    if a.dtype.kind in "SU":
+        return "text"
+    return str(a.dtype)
+
+
+def exact_integer(fn_name: str, name: str, value: Any, dtype: str, low: int, high: int) -> int:
+    """An integer scalar argument as a Python int, if its value is one the dtype holds: 40.0 is 40, 40.9 and
+    2**40 for an int32 are refused (the kernel would see 40 or a wrapped number)."""
+    what = f"{fn_name}(): argument '{name}'"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{what} must be an integer, got {type(value).__name__}")
+    if isinstance(value, (float, np.floating)):
+        if not float(value).is_integer():
+            raise TypeError(f"{what} must be an integer, got {value!r} (it would reach the kernel as "
+                            f"{int(value) if np.isfinite(value) else 'garbage'})")
+    number = int(value)
+    if not low <= number <= high:
+        raise OverflowError(f"{what} = {number} does not fit {dtype} ([{low}, {high}])")
+    return number
+
+
+def check_limit(fn_name: str, name: str, value: int, limit: int, text: str) -> None:
+    """Refuse a length or capacity larger than the room the spec ties it to (the kernel would overrun)."""
+    if value > limit:
+        raise ValueError(f"{fn_name}(): argument '{name}' = {value} is larger than {text} = {limit}: the kernel "
+                         f"would read or write past the end")
 
 
 def check_range(fn_name: str, name: str, value: Any, low: float | None, high: float | None) -> None:
@@ -30,17 +168,6 @@ def check_range(fn_name: str, name: str, value: Any, low: float | None, high: fl
     if (low is not None and value < low) or (high is not None and value > high):
         raise ValueError(f"{fn_name}(): argument '{name}' = {value!r} is outside "
                          f"[{'-inf' if low is None else low}, {'inf' if high is None else high}]")
-
-
-def _matches(pattern: int | str, code: int) -> bool:
-    if isinstance(pattern, int):
-        return code == pattern
-    m = _CODE.match(pattern)
-    assert m, pattern  # validated when the spec was loaded
-    if m["op"]:
-        v = int(m["v"])
-        return {"<": code < v, "<=": code <= v, ">": code > v, ">=": code >= v, "==": code == v, "!=": code != v}[m["op"]]
-    return int(m["lo"]) <= code <= int(m["hi"])
 
 
 def resolve_exception(name: str, local: Mapping[str, type[BaseException]]) -> type[BaseException]:
@@ -54,19 +181,30 @@ def resolve_exception(name: str, local: Mapping[str, type[BaseException]]) -> ty
         raise WrapgenError(str(exc)) from None
 
 
-def status_error(fn_name: str, codes: list[tuple[int | str, type[BaseException], str]], code: int,
-                 scalars: Mapping[str, Any]) -> BaseException | None:
-    """The exception for a non-zero status, or None when no row of the table matches."""
-    for pattern, cls, message in codes:
-        if _matches(pattern, code):
-            text = message.format_map({"code": code, "-code": -code, **scalars})
-            exc = cls(f"{fn_name}: {text}")
-            try:
-                exc.code = code  # type: ignore[attr-defined]
-            except AttributeError:
-                pass
-            return exc
-    return None
+def check_status(fn_name: str, source: str, codes: list[tuple[int | str, str, Any, str]], code: int,
+                 scalars: Mapping[str, Any]) -> int:
+    """What a status means, by the spec's table (first matching row): raise its exception, warn with its warning
+    class (and return), or return it (a Status when the row names a success). A code no row matches is an
+    error, except 0."""
+    code = int(code)
+    for pattern, outcome, what, message in codes:
+        if not matches(pattern, code):
+            continue
+        if outcome == "ok":
+            return Status(code, what)
+        text = message.format_map({"code": code, "-code": -code, **scalars}) if message else f"{source} = {code}"
+        exc = what(f"{fn_name}: {text}")
+        try:
+            exc.code = code
+        except AttributeError:
+            pass
+        if outcome == "warning":
+            warnings.warn(exc, stacklevel=3)
+            return code
+        raise exc
+    if code:
+        raise unexpected_status(fn_name, source, code)
+    return code
 
 
 def unexpected_status(fn_name: str, source: str, code: int) -> KernelError:
@@ -154,7 +292,8 @@ def _array_problem(name: str, arg: Any, value: Any) -> Exception | None:
     elif strict and not (value.flags.c_contiguous or value.flags.f_contiguous):
         return TypeError(f"{_where(name)} must be contiguous, got a strided view (intent {arg.intent}: no silent copy)")
     if arg.intent == "inout" and not value.flags.writeable:
-        return ValueError(f"{_where(name)} is intent inout but the array is read-only")
+        hint = ": bytes are read-only, pass a bytearray" if isinstance(value.base, bytes) else ""
+        return ValueError(f"{_where(name)} is intent inout but the array is read-only{hint}")
     return None
 
 

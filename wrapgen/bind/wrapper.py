@@ -4,36 +4,58 @@ from __future__ import annotations
 
 import json
 
-from ..spec.model import Arg, Callback, Function, Library
+from ..spec import expr
+from ..spec.codes import matches
+from ..spec.model import INTEGER_BOUNDS, INTEGER_DTYPES, Arg, Callback, Function, Library
 from ..spec.exceptions import builtin_exception
 from .pyf import extension_attribute
 
-PY_TYPES = {"int32": "int", "int64": "int", "float32": "float", "float64": "float", "complex64": "complex",
+PY_TYPES = {**{d: "int" for d in INTEGER_DTYPES}, "float32": "float", "float64": "float", "complex64": "complex",
             "complex128": "complex", "bool": "bool", "string": "str"}
+
+
+def computed(arg: Arg) -> bool:
+    """An inout scalar whose value going in the spec computes ('value: size(buf)'): not a Python parameter."""
+    return arg.intent == "inout" and arg.value is not None and not arg.is_array
 
 
 def python_params(fn: Function) -> tuple[list[str], list[str]]:
     """(required, optional) Python parameter names: the in/inout args, defaults last."""
-    visible = [n for n, a in fn.args.items() if a.intent in ("in", "inout")]
+    visible = [n for n, a in fn.args.items() if a.intent in ("in", "inout") and not computed(a)]
     return [n for n in visible if fn.args[n].default is None], [n for n in visible if fn.args[n].default is not None]
 
 
+def extension_params(fn: Function) -> tuple[list[str], list[str]]:
+    """(required, optional) parameters of the compiled function: the Python ones and the computed inout scalars."""
+    req, opt = python_params(fn)
+    return [n for n, a in fn.args.items() if n in req or computed(a)], opt
+
+
+def returned_args(fn: Function) -> list[str]:
+    """Arguments the kernel hands back: intent out, and inout scalars (an array is changed in place instead)."""
+    return [n for n, a in fn.args.items() if a.intent == "out" or (a.intent == "inout" and not a.is_array)]
+
+
 def python_returns(fn: Function) -> list[str]:
-    """Names of what the Python function returns: the result, then out args except the status."""
+    """Names of what the Python function returns: the result, the out args and inout scalars in their order, and
+    last the status when its table names successes (else the status is not returned)."""
     status = fn.errors.source if fn.errors else None
-    outs = [n for n, a in fn.args.items() if a.intent == "out" and n != status]
-    return (["result"] if fn.result is not None and status != "return" else []) + outs
+    keep = fn.errors is not None and fn.errors.returns_status
+    outs = [n for n in returned_args(fn) if n != status]
+    result = ["result"] if fn.result is not None and (status != "return" or keep) else []
+    return result + outs + ([status] if keep and status != "return" else [])  # type: ignore[list-item]
 
 
 def output_names(fn: Function) -> list[str]:
-    """Everything a call gives that can be kept: the returns, then the inout args (changed in place)."""
+    """Everything a call gives that can be kept: the returns, then the inout arrays (changed in place)."""
     req, opt = python_params(fn)
-    return python_returns(fn) + [n for n in req + opt if fn.args[n].intent == "inout"]
+    return python_returns(fn) + [n for n in req + opt if fn.args[n].intent == "inout" and fn.args[n].is_array]
 
 
 def _extension_returns(fn: Function) -> list[str]:
-    # What the f2py function returns: the result, then every intent(out) arg in order.
-    return (["_result"] if fn.result is not None else []) + [n for n, a in fn.args.items() if a.intent == "out"]
+    # What the compiled function returns (f2py's convention, kept by the pybind11 code): the result, then every
+    # returned arg in order.
+    return (["_result"] if fn.result is not None else []) + returned_args(fn)
 
 
 def _describe(name: str, arg: Arg) -> str:
@@ -41,12 +63,14 @@ def _describe(name: str, arg: Arg) -> str:
         else arg.dtype
     extra = []
     if arg.intent == "inout":
-        extra.append("modified in place; no copy is ever made" if arg.is_array else "in/out")
+        extra.append("modified in place; no copy is ever made" if arg.is_array else "in/out: its new value is returned")
     elif arg.is_array and arg.convert == "error":
         extra.append("must match exactly: no silent copy")
     if arg.range is not None:
         extra.append(f"range [{arg.range.min if arg.range.min is not None else '-inf'}, "
                      f"{arg.range.max if arg.range.max is not None else 'inf'}]")
+    if arg.limit is not None:
+        extra.append(f"at most {arg.limit}")
     if arg.units:
         extra.append(f"units {arg.units}")
     if arg.default is not None:
@@ -81,15 +105,21 @@ def docstring(lib: Library, fname: str, fn: Function) -> str:
         for r in rets:
             lines.append(_describe(r, fn.result if r == "result" else fn.args[r]))  # type: ignore[arg-type]
         lines.append("")
-    computed = [n for n, a in fn.args.items() if a.intent in ("hide", "work")]
-    if computed:
+    hidden = [n for n, a in fn.args.items() if a.intent in ("hide", "work") or computed(a)]
+    if hidden:
         lines += ["Computed for you: " + ", ".join(
-            f"{n} = {fn.args[n].value}" if fn.args[n].intent == "hide" else f"{n} (work array)" for n in computed), ""]
+            f"{n} = {fn.args[n].value}" if fn.args[n].value is not None else f"{n} (work array)" for n in hidden), ""]
     if fn.errors:
-        lines += ["Raises", "------"]
-        for c in fn.errors.codes:
-            lines.append(f"{c.exception}\n    when {fn.errors.source} {c.code if isinstance(c.code, str) else '== ' + str(c.code)}: {c.message}")
-        lines.append("")
+        when = {id(c): f"when {fn.errors.source} {c.code if isinstance(c.code, str) else '== ' + str(c.code)}"
+                for c in fn.errors.codes}
+        for title, outcome in (("Raises", "error"), ("Warns", "warning"), ("Succeeds", "ok")):
+            rows = [c for c in fn.errors.codes if c.outcome == outcome]
+            if rows:
+                lines += [title, "-" * len(title)]
+                for c in rows:
+                    head = c.ok if outcome == "ok" else c.warning if outcome == "warning" else (c.exception or "RuntimeError")
+                    lines.append(f"{head}\n    {when[id(c)]}{': ' + c.message if c.message else ''}")
+                lines.append("")
     lines.append(f"Wraps the {lib.language} routine {fn.symbol or fname} from library {lib.name} {lib.version}; "
                  f"the GIL is released during the call.")
     return "\n".join(lines).rstrip() + "\n"
@@ -117,9 +147,12 @@ def module_source(lib: Library, extension: str, spec_file: str) -> str:
            f"'error') if hasattr(_ext, _n)), ValueError)", "",
            *([f"from .{extension} import {', '.join(from_ext)}  # C++ classes and exceptions, used directly", ""]
              if from_ext else []),
-           f"__all__ = {sorted([*lib.functions, *new_classes, *from_ext])!r}", ""]
+           f"__all__ = {sorted([*lib.functions, *new_classes, *declared_warnings(lib), *from_ext])!r}", ""]
     for cls in new_classes:
         out += ["", f"class {cls}(_rt.KernelError):", f'    """Declared by the {lib.name} spec for a kernel error code."""', ""]
+    for cls in declared_warnings(lib):
+        out += ["", f"class {cls}(_rt.KernelWarning):",
+                f'    """Declared by the {lib.name} spec for a status code that still gives results."""', ""]
     for fname, fn in lib.functions.items():
         out += ["", *_function_source(lib, fname, fn)]
     return "\n".join(out) + "\n"
@@ -128,7 +161,14 @@ def module_source(lib: Library, extension: str, spec_file: str) -> str:
 def declared_classes(lib: Library) -> list[str]:
     """Exception names in the error tables that the generated module must define itself."""
     return sorted({c.exception for fn in lib.functions.values() if fn.errors for c in fn.errors.codes
-                   if "." not in c.exception and not builtin_exception(c.exception)} - set(extension_exceptions(lib)))
+                   if c.exception and "." not in c.exception and not builtin_exception(c.exception)}
+                  - set(extension_exceptions(lib)))
+
+
+def declared_warnings(lib: Library) -> list[str]:
+    """Warning names in the status tables that the generated module must define itself."""
+    return sorted({c.warning for fn in lib.functions.values() if fn.errors for c in fn.errors.codes
+                   if c.warning and "." not in c.warning and not builtin_exception(c.warning)})
 
 
 def extension_exceptions(lib: Library) -> list[str]:
@@ -138,8 +178,10 @@ def extension_exceptions(lib: Library) -> list[str]:
 
 def _function_source(lib: Library, fname: str, fn: Function) -> list[str]:
     req, opt = python_params(fn)
+    ext_req, _ = extension_params(fn)
     params = req + [f"{o}={fn.args[o].default!r}" for o in opt]
-    call_args = req + [f"{o}={o}" for o in opt]
+    first_kw = next((i for i, n in enumerate(ext_req) if n not in req), len(ext_req))  # computed ones go by name
+    call_args = ext_req[:first_kw] + [f"{n}={n}" for n in ext_req[first_kw:]] + [f"{o}={o}" for o in opt]
     ext_rets = _extension_returns(fn)
     rets = python_returns(fn)
     status = fn.errors.source if fn.errors else None
@@ -148,14 +190,13 @@ def _function_source(lib: Library, fname: str, fn: Function) -> list[str]:
     out = [f"_spec_{fname} = {spec_json!r}  # parsed only to explain a refused argument",
            f"_f_{fname} = _ext.{symbol}  # a module global is one lookup cheaper per call than _ext.{symbol}"]
     if fn.errors:
-        rows = ", ".join(f"({c.code!r}, _rt.resolve_exception({c.exception!r}, globals()), {c.message!r})"
-                         for c in fn.errors.codes)
-        out.append(f"_codes_{fname} = [{rows}]")
+        out.append(f"_codes_{fname} = [{', '.join(_status_row(c) for c in fn.errors.codes)}]")
     if not fn.threadsafe:
         out.append(f"_lock_{fname} = _threading.Lock()  # the spec says the kernel is not thread-safe")
     for cname, cb in fn.callbacks.items():
         out.append(f"_cbmeta_{fname}_{cname} = {callback_meta(cb)!r}")
     out += ["", "", f"def {fname}({', '.join(params)}):", f"    {docstring(lib, fname, fn) + '    '!r}"]
+    out += _conversions(fname, fn, req + opt)
     for name in req + opt:
         r = fn.args[name].range
         if r is not None:
@@ -168,18 +209,25 @@ def _function_source(lib: Library, fname: str, fn: Function) -> list[str]:
             out += [f"    if getattr({name}, 'ndim', {len(arg.shape)}) != {len(arg.shape)}:",
                     f"        raise _rt.diagnose({fname!r}, _spec_{fname}, {given}, "
                     f"ValueError({f'argument {name!r} has the wrong rank'!r}))"]
+    for name, arg in fn.args.items():  # lengths going in that the spec computes, then lengths the caller gave
+        if computed(arg):
+            out.append(f"    {name} = {_py_expr(arg.value)}")
+    for name in req + opt:
+        arg = fn.args[name]
+        if arg.limit is not None:
+            out.append(f"    _rt.check_limit({fname!r}, {name!r}, {name}, {_py_expr(arg.limit)}, {str(arg.limit)!r})")
     if fn.callbacks:
         out.append("    _cb_errors = []")
     for cname, cb in fn.callbacks.items():
-        params = ", ".join(callback_meta(cb)["params"])
+        cparams = ", ".join(callback_meta(cb)["params"])
         out += [f"    _cbh_{cname} = _rt.callback_adapter({fname!r}, {cname!r}, _cbmeta_{fname}_{cname}, {cname}, "
                 f"_cb_errors)",
                 # f2py passes as many arguments as the callable's signature names, so spell them out.
-                f"    def _cb_{cname}({params}):",
-                f"        return _cbh_{cname}({params})"]
+                f"    def _cb_{cname}({cparams}):",
+                f"        return _cbh_{cname}({cparams})"]
         call_args = [f"_cb_{cname}" if a == cname else a for a in call_args]
     call = f"_f_{fname}({', '.join(call_args)})"
-    body = [f"{', '.join(ext_rets)} = {call}" if ext_rets else call]  # f2py returns a bare value for one output
+    body = [f"{', '.join(ext_rets)} = {call}" if ext_rets else call]  # one output comes back bare, not as a tuple
     if not fn.threadsafe:
         body = [f"with _lock_{fname}:"] + [f"    {b}" for b in body]
     out += ["    try:"] + [f"        {b}" for b in body] + [
@@ -188,16 +236,75 @@ def _function_source(lib: Library, fname: str, fn: Function) -> list[str]:
     if fn.callbacks:
         out.append(f"    _rt.raise_callback_error({fname!r}, _cb_errors, "
                    f"{any(cb.abort is not None for cb in fn.callbacks.values())!r})")
-    if status:
+    if status and fn.errors:
         scalars = "{" + ", ".join(f"{n!r}: {n}" for n in req + opt if fn.args[n].shape is None) + "}"
         src = "_result" if status == "return" else status
-        out += [f"    if {src}:",
-                f"        raise (_rt.status_error({fname!r}, _codes_{fname}, {src}, {scalars})",
-                f"               or _rt.unexpected_status({fname!r}, {status!r}, {src}))"]
+        check = f"{src} = _rt.check_status({fname!r}, {status!r}, _codes_{fname}, {src}, {scalars})"
+        if fn.errors.returns_status or any(matches(c.code, 0) for c in fn.errors.codes):
+            out.append(f"    {check}")
+        else:  # 0 is a plain success: one truth test on the fast path
+            out += [f"    if {src}:", f"        {check}"]
     if rets:
         vals = ["_result" if r == "result" else r for r in rets]
         out.append(f"    return {vals[0] if len(vals) == 1 else '(' + ', '.join(vals) + ')'}")
     return out
+
+
+def _status_row(c) -> str:
+    if c.outcome == "ok":
+        return f"({c.code!r}, 'ok', {c.ok!r}, '')"
+    name = c.warning if c.outcome == "warning" else (c.exception or "RuntimeError")
+    return f"({c.code!r}, {c.outcome!r}, _rt.resolve_exception({name!r}, globals()), {c.message!r})"
+
+
+def _conversions(fname: str, fn: Function, names: list[str]) -> list[str]:
+    """Inline checks that cost one type test when the caller passes what the kernel takes, and otherwise call the
+    runtime, which converts only when no value changes (an int32 scalar of 40.9 or 2**40 is refused)."""
+    out = []
+    for name in names:
+        arg = fn.args[name]
+        if arg.is_array and arg.intent == "in" and arg.convert != "error" and arg.dtype in _NUMERIC:
+            out += [f"    if type({name}) is not _rt.ndarray or {name}.dtype != {arg.dtype!r}:",
+                    f"        {name} = _rt.exact({fname!r}, {name!r}, {name}, {arg.dtype!r})"]
+        elif arg.is_array and arg.dtype in _NUMERIC:  # used in place: bytearray/memoryview as the same memory
+            out += [f"    if type({name}) is not _rt.ndarray:", f"        {name} = _rt.as_buffer({name})"]
+        elif not arg.is_array and arg.dtype in INTEGER_DTYPES:
+            low, high = INTEGER_BOUNDS[arg.dtype]
+            out += [f"    if type({name}) is not int or not {low} <= {name} <= {high}:",
+                    f"        {name} = _rt.exact_integer({fname!r}, {name!r}, {name}, {arg.dtype!r}, {low}, {high})"]
+    return out
+
+
+_NUMERIC = (*INTEGER_DTYPES, "float32", "float64", "complex64", "complex128", "bool")
+
+
+class _PyEmitter(expr.Visitor[str]):
+    """A spec expression as Python over the call's arguments (arrays may still be lists: np.shape reads both)."""
+
+    def constant(self, value: int) -> str:
+        return str(value)
+
+    def name(self, name: str) -> str:
+        return name
+
+    def negate(self, operand: str) -> str:
+        return f"(-{operand})"
+
+    def binary(self, left: str, op: str, right: str) -> str:
+        return f"({left} {op} {right})"
+
+    def extent(self, array: str, dim: int) -> str:
+        return f"_rt.extent({array}, {dim})"
+
+    def size(self, array: str) -> str:
+        return f"_rt.size({array})"
+
+    def fold(self, function: str, left: str, right: str) -> str:
+        return f"{function}({left}, {right})"
+
+
+def _py_expr(text: int | str) -> str:
+    return _PyEmitter().visit(expr.parse(text).tree)
 
 
 def callback_meta(cb: Callback) -> dict:
@@ -223,8 +330,9 @@ def callback_meta(cb: Callback) -> dict:
 def stub_source(lib: Library) -> str:
     """A .pyi stub: typed signatures for editors and type checkers."""
     out = ["from typing import overload", "", "import numpy as np", "import numpy.typing as npt",
-           "from wrapgen.bind.runtime import KernelError", ""]
+           "from wrapgen.bind.runtime import KernelError, KernelWarning, Status", ""]
     out += [f"class {c}(KernelError): ..." for c in [*declared_classes(lib), *extension_exceptions(lib)]]
+    out += [f"class {c}(KernelWarning): ..." for c in declared_warnings(lib)]
     for cname, cls in lib.classes.items():
         out.append(f"class {cname}:")
         for ctor in cls.constructors:
@@ -249,7 +357,9 @@ def stub_source(lib: Library) -> str:
     for fname, fn in lib.functions.items():
         req, opt = python_params(fn)
         params = [f"{n}: {_annot(fn.args[n])}" for n in req] + [f"{n}: {_annot(fn.args[n])} = ..." for n in opt]
-        rets = [_annot(fn.result if r == "result" else fn.args[r]) for r in python_returns(fn)]  # type: ignore[arg-type]
+        status = fn.errors.source if fn.errors and fn.errors.returns_status else None
+        rets = ["Status | int" if r == status or (r == "result" and status == "return") else
+                _annot(fn.result if r == "result" else fn.args[r]) for r in python_returns(fn)]  # type: ignore[arg-type]
         ret = "None" if not rets else rets[0] if len(rets) == 1 else f"tuple[{', '.join(rets)}]"
         out.append(f"def {fname}({', '.join(params)}) -> {ret}: ...")
     return "\n".join(out) + "\n"

@@ -70,6 +70,8 @@ def _check(args: argparse.Namespace) -> int:
             print(exc, file=sys.stderr)
             failed = 1
         else:
+            for warning in lib.warnings:
+                print(warning, file=sys.stderr)
             print(f"{path}: ok: library {lib.name} ({lib.language}), {len(lib.functions)} functions, "
                   f"{len(lib.classes)} classes")
     return failed

@@ -46,6 +46,19 @@ def problem(name: str) -> str | None:
     return None
 
 
+def warning_problem(name: str) -> str | None:
+    """Why `name` cannot be a warning class of a spec's status table (None if it can)."""
+    why = problem(name)
+    if why is not None:
+        return why.replace("exception class", "warning class")
+    if "." not in name:
+        cls = builtin_exception(name)
+        return None if cls is None or issubclass(cls, Warning) else f"{name!r} is a builtin exception, not a warning"
+    module, _, attr = name.rpartition(".")
+    obj = getattr(importlib.import_module(module), attr)
+    return None if issubclass(obj, Warning) else f"{name!r} is not a warning class"
+
+
 def resolve(name: str, local: Mapping[str, type[BaseException]]) -> type[BaseException]:
     """The class a spec names: one the generated module defines, a builtin exception, or an allowed
     package's exception class; ValueError for anything else."""

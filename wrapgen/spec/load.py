@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import keyword
 import os
-import re
 import sys
 import string
 from collections.abc import Iterator
@@ -14,16 +13,16 @@ from typing import Any, TypeVar
 import pydantic
 
 from . import expr
+from .codes import PATTERN
 from .errors import SpecError, SpecIssue
-from .model import INTEGER_DTYPES, REAL_DTYPES, Arg, Function, Library, fits_integer
-from .exceptions import problem as exception_problem
+from .model import INTEGER_DTYPES, REAL_DTYPES, UNSIGNED_DTYPES, Arg, Function, Library, fits_integer
+from .exceptions import problem as exception_problem, warning_problem
 from .yamlsource import Located, Path as DataPath, load_located, read_source
 
 __all__ = ["load_spec", "parse_spec", "validate_located"]
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 
-_CODE = re.compile(r"^\s*(?:(?P<op><=|>=|==|!=|<|>)\s*(?P<v>-?\d+)|(?P<lo>-?\d+)\s*\.\.\s*(?P<hi>-?\d+))\s*$")
 _COMMA_HINT = " (in YAML flow style, [a, b] or {k: v}, a comma splits the text: quote it, e.g. 'shape(a, 0)')"
 _KIND = {"int_type": "an integer", "int_parsing": "an integer", "string_type": "a string",
          "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false",
@@ -44,7 +43,34 @@ def parse_spec(text: str, file: str = "<spec>", base_dir: Path | None = None) ->
     issues = sorted(_check_library(library, located, base_dir), key=lambda i: (i.line, i.column))
     if issues:
         raise SpecError(issues)
+    library._warnings = sorted(_unchecked_extents(library, located), key=lambda i: (i.line, i.column))
     return library
+
+
+def _unchecked_extents(lib: Library, located: Located) -> Iterator[SpecIssue]:
+    """Pointer arguments whose extent the spec does not determine: the kernel learns the size some other way
+    (a length argument the caller gives) and nothing checks it, so a wrong length writes past the end.
+    Fortran module procedures get assumed-shape descriptors that carry the extents: those are safe."""
+    every = [(("functions", f), fn) for f, fn in lib.functions.items()]
+    every += [(("classes", c, "methods", m), fn) for c, cls in lib.classes.items() for m, fn in cls.methods.items()]
+    for base, fn in every:
+        if lib.language == "fortran" and "::" in (fn.symbol or ""):
+            continue
+        tied: set[str] = set()
+        for a in fn.args.values():
+            for text in (a.limit, a.value if a.intent == "inout" else None):
+                if text is not None:
+                    try:
+                        tied |= expr.parse(text).arrays
+                    except expr.ExprError:
+                        pass
+        for aname, arg in fn.args.items():
+            if arg.is_array and expr.ASSUMED in (arg.shape or []) and aname not in tied:
+                yield located.issue((*base, "args", aname, "shape"),
+                                    f"warning: the extent ':' of {aname!r} is not determined by the spec: the kernel "
+                                    f"learns its size some other way and nothing checks it, so a wrong length writes "
+                                    f"past the end; give the extent as an expression over the length argument "
+                                    f"(shape: [n]) or tie that argument to it (limit: 'size({aname})')")
 
 
 # ---------------------------------------------------------------- pydantic errors, located
@@ -190,6 +216,8 @@ def _check_library(lib: Library, located: Located, base_dir: Path | None) -> Ite
     for name, fn in lib.functions.items():
         yield from _identifier(name, ("functions", name), located, "a function name", key=True)
         yield from _check_function(fn, ("functions", name), lib, located)
+        if lib.language == "fortran":
+            yield from _fortran_dtypes(fn, ("functions", name), located)
     yield from _check_symbols(lib, located)
     for cpp_type, py_name in lib.exceptions.items():
         if lib.language != "cpp":
@@ -210,6 +238,18 @@ def _check_library(lib: Library, located: Located, base_dir: Path | None) -> Ite
             yield from _check_function(method, (*base, "methods", mname), lib, located)
         for pname in cls.properties:
             yield from _identifier(pname, (*base, "properties", pname), located, "a property name", key=True)
+
+
+def _fortran_dtypes(fn: Function, base: DataPath, located: Located) -> Iterator[SpecIssue]:
+    """Fortran has no unsigned integers: a uint dtype would hand the kernel values it reads as negative."""
+    tables = [((*base, "args"), fn.args)] + [((*base, "callbacks", c, "args"), cb.args) for c, cb in fn.callbacks.items()]
+    for path, args in tables:
+        for aname, arg in args.items():
+            if arg.dtype in UNSIGNED_DTYPES:
+                yield located.issue((*path, aname, "dtype"), f"Fortran has no unsigned integers: {arg.dtype} would "
+                                    f"reach the kernel as a signed value; use int{arg.dtype[4:]}")
+    if fn.result is not None and fn.result.dtype in UNSIGNED_DTYPES:
+        yield located.issue((*base, "result", "dtype"), "Fortran has no unsigned integers")
 
 
 def _check_symbols(lib: Library, located: Located) -> Iterator[SpecIssue]:
@@ -318,8 +358,18 @@ def _check_arg_alone(name: str, arg: Arg, path: DataPath, args: dict[str, Arg], 
             yield located.issue((*path, "intent"), "intent hide needs 'value', the expression that computes it")
         if arg.shape is not None or arg.dtype not in INTEGER_DTYPES:
             yield located.issue((*path, "intent"), "intent hide is for integer scalars (sizes, leading dimensions)")
+    elif arg.value is not None and arg.intent == "inout" and not in_callback:
+        if arg.shape is not None or arg.dtype not in INTEGER_DTYPES:
+            yield located.issue((*path, "value"), "'value' on an inout argument is for integer scalars (an in/out "
+                                                  "length such as 'size(buf)')")
+        if arg.default is not None:
+            yield located.issue((*path, "default"), "an argument with 'value' is computed: no default")
     elif arg.value is not None:
-        yield located.issue((*path, "value"), f"'value' is only for intent hide, not {arg.intent}")
+        yield located.issue((*path, "value"), f"'value' is only for intent hide (or an inout length), not {arg.intent}")
+    if arg.limit is not None and (arg.shape is not None or arg.dtype not in INTEGER_DTYPES
+                                  or arg.intent not in ("in", "inout") or in_callback):
+        yield located.issue((*path, "limit"), "'limit' is for integer scalars with intent in or inout (a length or a "
+                                              "capacity the caller gives)")
     if arg.default is not None:
         if arg.intent != "in" or arg.shape is not None:
             yield located.issue((*path, "default"), "only scalar inputs (intent in) take a default")
@@ -334,6 +384,8 @@ def _check_arg_alone(name: str, arg: Arg, path: DataPath, args: dict[str, Arg], 
                                                if item != expr.ASSUMED]
     if arg.value is not None:
         expressions.append(((*path, "value"), arg.value))
+    if arg.limit is not None:
+        expressions.append(((*path, "limit"), arg.limit))
     for epath, text in expressions:
         try:
             e = expr.parse(text)
@@ -388,11 +440,19 @@ def _check_errors(fn: Function, path: DataPath, located: Located) -> Iterator[Sp
     scalars = {n for n, a in fn.args.items() if a.shape is None and a.dtype != "callback"}
     for i, code in enumerate(errors.codes):
         cpath = (*path, "codes", i)
-        if isinstance(code.code, str) and not _CODE.match(code.code):
+        if isinstance(code.code, str) and not PATTERN.match(code.code):
             yield located.issue((*cpath, "code"), f"cannot read {code.code!r}; expected an integer, a comparison "
                                                   "such as '<0', '>0', '!=0', '>=2', or a range such as '1..5'")
-        if (why := exception_problem(code.exception)) is not None:
+        given = [k for k in ("exception", "warning", "ok") if getattr(code, k) is not None]
+        if len(given) > 1:
+            yield located.issue((*cpath, given[1]), f"a code is an exception, a warning or ok: give one of "
+                                                    f"{' and '.join(given)}")
+        if code.exception is not None and (why := exception_problem(code.exception)) is not None:
             yield located.issue((*cpath, "exception"), why)
+        if code.warning is not None and (why := warning_problem(code.warning)) is not None:
+            yield located.issue((*cpath, "warning"), why)
+        if code.ok is not None and not code.ok.isidentifier():
+            yield located.issue((*cpath, "ok"), f"{code.ok!r} is not a name (a status name such as 'converged')")
         try:
             fields = [f for _, f, _, _ in string.Formatter().parse(code.message) if f is not None]
         except ValueError as exc:

@@ -9,23 +9,25 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, PrivateAttr, field_validator, model_validator
 
-Dtype = Literal["int32", "int64", "float32", "float64", "complex64", "complex128", "bool", "string", "callback",
-                "object"]
+Dtype = Literal["int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64",
+                "complex64", "complex128", "bool", "string", "callback", "object"]
 Intent = Literal["in", "out", "inout", "hide", "work"]
 Language = Literal["fortran", "c", "cpp"]
 Scalar = bool | int | float | str
 ShapeItem = Annotated[int | str, Field(description="an integer, an expression over other args ('n', 'lda', "
                                                      "'shape(a, 0)'), or ':' for a Fortran assumed-shape extent")]
 
-INTEGER_DTYPES = ("int32", "int64")
-INTEGER_BOUNDS = {"int32": (-(2 ** 31), 2 ** 31 - 1), "int64": (-(2 ** 63), 2 ** 63 - 1)}  # inclusive
+INTEGER_DTYPES = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64")
+UNSIGNED_DTYPES = ("uint8", "uint16", "uint32", "uint64")
+INTEGER_BOUNDS = {d: ((0, 2 ** int(d[4:]) - 1) if d.startswith("u") else (-(2 ** (int(d[3:]) - 1)), 2 ** (int(d[3:]) - 1) - 1))
+                  for d in INTEGER_DTYPES}  # inclusive
 
 
 def fits_integer(value: object, dtype: str) -> bool:
     """Whether value is an int (not a bool) that the integer dtype holds without change."""
     low, high = INTEGER_BOUNDS[dtype]
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
-REAL_DTYPES = ("int32", "int64", "float32", "float64")
+REAL_DTYPES = (*INTEGER_DTYPES, "float32", "float64")
 
 _UNITS = {"": 1, "B": 1, "K": 1000, "KB": 1000, "KIB": 1024, "M": 1000**2, "MB": 1000**2, "MIB": 1024**2,
           "G": 1000**3, "GB": 1000**3, "GIB": 1024**3, "T": 1000**4, "TB": 1000**4, "TIB": 1024**4}
@@ -59,7 +61,11 @@ class Arg(_Model):
     intent: Intent = "in"
     convert: Literal["error", "copy"] | None = Field(
         None, description="on wrong dtype/order/strides: raise (default for inout/out) or copy (default for in)")
-    value: int | str | None = Field(None, description="for intent hide: the expression that computes it")
+    value: int | str | None = Field(None, description="for intent hide: the expression that computes it; for an "
+                                    "inout integer scalar: its value going in (e.g. 'size(buf)'), and it is returned")
+    limit: int | str | None = Field(None, description="for an integer scalar that tells the kernel how much room an "
+                                    "array has: the most it may be, an expression such as 'size(buf)'; checked "
+                                    "before every call so that the kernel cannot write past the end")
     default: Scalar | None = Field(None, description="default for an optional scalar input")
     range: Range | None = None
     units: str | None = None
@@ -76,15 +82,31 @@ class ErrorCode(_Model):
     """One status value (or range of values) and what it becomes in Python."""
 
     code: int | str = Field(description="a value (3), a comparison ('<0', '>0', '!=0', '>=2') or a range ('1..5')")
-    exception: str = Field("RuntimeError", description="a builtin exception name or a new class name")
-    message: str = Field(description="may use {code}, {-code} and the names of scalar arguments")
+    exception: str | None = Field(None, description="a builtin exception name or a new class name (default "
+                                  "RuntimeError): the call raises it")
+    warning: str | None = Field(None, description="instead of an exception: a warning class (a builtin warning or a "
+                                "new class name); the call warns and still returns its results")
+    ok: str | None = Field(None, description="instead of an exception: a success, under this name; the status is "
+                           "then returned (an int with .name) after the other results")
+    message: str = Field("", description="may use {code}, {-code} and the names of scalar arguments")
+
+    @property
+    def outcome(self) -> str:
+        """'ok', 'warning' or 'error'."""
+        return "ok" if self.ok is not None else "warning" if self.warning is not None else "error"
 
 
 class Errors(_Model):
     """Where a routine reports failure (an INFO/status argument or the return value) and how to map it."""
 
     source: str = Field(alias="from", description="the status argument's name, or 'return'")
-    codes: list[ErrorCode] = Field(min_length=1)
+    codes: list[ErrorCode] = Field(min_length=1, description="checked in order, the first match wins; a code no "
+                                   "row matches is an error unless it is 0")
+
+    @property
+    def returns_status(self) -> bool:
+        """True when some codes are named successes: the status is then one of the call's results."""
+        return any(c.ok is not None for c in self.codes)
 
 
 class Abort(_Model):
@@ -201,6 +223,12 @@ class Library(_Model):
                         "list derived types before their bases")
 
     _base_dir: Path | None = PrivateAttr(None)
+    _warnings: list = PrivateAttr(default_factory=list)  # SpecIssue: valid, but unsafe or surprising
+
+    @property
+    def warnings(self) -> list:
+        """What `wrapgen check` warns about (SpecIssue items): the spec is valid but leaves something unchecked."""
+        return self._warnings
 
     @property
     def base_dir(self) -> Path | None:

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <limits>
 #include <string>
+#include <type_traits>
 
 namespace wg {
 namespace py = pybind11;
@@ -35,11 +36,11 @@ inline long long size(const py::array &a) { return static_cast<long long>(a.size
 // A computed size must fit the kernel's integer type.
 template <typename To>
 To narrow(long long v, const char *name) {
-    if (v < static_cast<long long>(std::numeric_limits<To>::min()) ||
-        v > static_cast<long long>(std::numeric_limits<To>::max()))
+    To r = static_cast<To>(v);  // the round trip also holds for unsigned types wider than long long's range
+    if (static_cast<long long>(r) != v || ((v < 0) != (r < To{})))
         throw py::value_error(std::string("computed '") + name + "' = " + std::to_string(v) +
                               " does not fit the kernel's integer type");
-    return static_cast<To>(v);
+    return r;
 }
 
 inline void check_shape(const py::array &a, const char *name, std::initializer_list<long long> want) {
@@ -75,6 +76,47 @@ inline __complex__ float c_complex(std::complex<float> v) {
     __real__ r = v.real();
     __imag__ r = v.imag();
     return r;
+}
+
+// The type a pointer argument points to (`size_t *` -> size_t, `uLongf *` -> uLongf), for a scalar the kernel
+// takes by address in its own type.
+template <typename P>
+using pointee = std::remove_cv_t<std::remove_pointer_t<P>>;
+
+// An integer moved between the dtype and the kernel's own type only if its value survives the trip.
+template <typename To, typename From>
+To fit(From v, const char *name) {
+    static_assert(std::is_arithmetic_v<To> && std::is_arithmetic_v<From>, "fit is for numbers");
+    To r = static_cast<To>(v);
+    if (static_cast<From>(r) != v || ((v < From{}) != (r < To{})))
+        throw py::value_error(std::string("argument '") + name + "' = " + std::to_string(v) +
+                              " does not fit the kernel's type");
+    return r;
+}
+
+// An array's data as the pointer type the kernel's header declares (`const unsigned char *`, `Bytef *`, a
+// typedef'd pointer): the same bytes, so the element sizes must agree (checked when the code compiles).
+template <typename P, typename T>
+P as(T *p) {
+    static_assert(std::is_pointer_v<P>, "the ctype of an array argument must be a pointer type");
+    using E = pointee<P>;
+    static_assert(std::is_void_v<E> || sizeof(E) == sizeof(T),
+                  "the ctype of an array argument points to elements of another size than its dtype");
+    return (P)(p);  // a C cast: adds or drops const and changes the pointee type, as the header wants
+}
+template <typename P, typename T>
+P as(const T *p) {
+    return as<P>(const_cast<T *>(p));
+}
+
+// An input array for a method (no generated Python layer): converted only when no value changes, by the same
+// rule as functions (wrapgen.bind.runtime.exact), which raises naming the argument otherwise.
+template <typename T>
+py::object exact(py::handle h, const char *fn, const char *name, const char *dtype) {
+    if (py::isinstance<py::array_t<T>>(h)) return py::reinterpret_borrow<py::object>(h);
+    // Kept for the life of the process (released, so no destructor runs after the interpreter is gone).
+    static py::handle rule = py::object(py::module_::import("wrapgen.bind.runtime").attr("exact")).release();
+    return rule(fn, name, h, dtype);
 }
 
 }  // namespace wg
