@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import types
+import warnings
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,8 @@ from .. import proc
 from ..spec import load_spec
 from . import shared
 from .build import build
-from .runtime import KernelError
-from .wrapper import declared_classes, docstring, python_params
+from .runtime import KernelError, KernelWarning, as_buffer
+from .wrapper import declared_classes, declared_warnings, docstring, python_params
 from .errors import BindError, KernelCrashed, KernelExited, KernelOutOfMemory, KernelTimeout
 
 def describe_death(name: str, status: int, tail: str, memory: int | None, what: str) -> BindError:
@@ -58,7 +59,7 @@ class IsolatedFunction:
     """A kernel function whose calls run in a worker process."""
 
     def __init__(self, spec: Path, name: str, cache: str | None, timeout: float | None, memory: int | None,
-                 doc: str | None, params: list[str], declared: dict[str, type[KernelError]],
+                 doc: str | None, params: list[str], declared: dict[str, type[KernelError] | type[KernelWarning]],
                  inout: set[str], strict: set[str]) -> None:
         self._spec, self.__name__, self._cache = spec, name, cache
         self._inout = inout  # arrays the kernel may write: copied back after a clean return
@@ -95,6 +96,11 @@ class IsolatedFunction:
             return self._call(args, kwargs)
 
     def _call(self, args: tuple, kwargs: dict) -> Any:
+        # bytearray/memoryview arguments the kernel writes become ndarrays over the same memory, so that the copy
+        # back after the call lands in the caller's buffer.
+        args = tuple(as_buffer(v) if i < len(self._params) and self._params[i] in self._inout else v
+                     for i, v in enumerate(args))
+        kwargs = {k: as_buffer(v) if k in self._inout else v for k, v in kwargs.items()}
         if self._proc is None or self._proc.poll() is not None:
             self._start()
         assert self._conn is not None and self._proc is not None
@@ -134,7 +140,13 @@ class IsolatedFunction:
                 exc = self._declared[cls_name](message)
                 exc.code = code
                 raise exc
-            _, result, n_returned, small = reply
+            _, result, n_returned, small, warned = reply
+            for w in warned:  # warnings of the call, raised here as if the kernel ran in this process
+                if isinstance(w, tuple):  # a class the spec declares, rebuilt on this side like exceptions
+                    cls_name, message, code = w
+                    w = self._declared[cls_name](message)
+                    w.code = code
+                warnings.warn(w, stacklevel=4)
             for key, value in small.items():  # pickled (small) arrays the kernel may have written
                 name = self._params[key] if isinstance(key, int) and key < len(self._params) else key
                 original = args[key] if isinstance(key, int) else kwargs[key]
@@ -240,6 +252,9 @@ class IsolatedModule(types.ModuleType):
         declared = {name: type(name, (KernelError,), {"__module__": lib.name,
                                                       "__doc__": f"Declared by the {lib.name} spec."})
                     for name in declared_classes(lib)}
+        declared.update({name: type(name, (KernelWarning,), {"__module__": lib.name,
+                                                             "__doc__": f"Declared by the {lib.name} spec."})
+                         for name in declared_warnings(lib)})
         for name, cls in declared.items():
             setattr(self, name, cls)
         self._functions: dict[str, IsolatedFunction] = {}

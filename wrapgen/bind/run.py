@@ -12,6 +12,7 @@ import argparse
 import os
 import pickle
 import sys
+import warnings
 from multiprocessing.connection import Connection
 
 
@@ -55,7 +56,11 @@ def main(argv: list[str] | None = None) -> int:
                                      else v)
         out_segments: list[shared.Segment] = []
         try:
-            result = fn(*call_args, **call_kwargs)
+            with warnings.catch_warnings(record=True) as caught:  # a status row's warning goes to the caller
+                warnings.simplefilter("always")
+                result = fn(*call_args, **call_kwargs)
+            warned = [(w.category.__name__, str(w.message), getattr(w.message, "code", None))
+                      if w.category.__module__ == module.__name__ else w.message for w in caught]
             # inout arrays were updated in the shared pages; returned arrays go back the same way.
 
             def export(value):
@@ -68,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             # Arrays that came pickled (small ones) go back the same way; the caller keeps the inout ones.
             small = {key: value for key, value in [*enumerate(call_args), *call_kwargs.items()]
                      if isinstance(value, np.ndarray) and not any(value is seg.array for seg in segments)}
-            reply = ("ok", shared.replace(result, export), len(out_segments), small)
+            reply = ("ok", shared.replace(result, export), len(out_segments), small, warned)
         except BaseException as exc:  # the exception travels to the caller
             if type(exc).__module__ == module.__name__:
                 # Classes the spec declares live in the generated module, which the caller's

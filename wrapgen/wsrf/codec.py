@@ -16,12 +16,14 @@ import numpy as np
 import pybase64
 from lxml import etree
 
+from ..bind.runtime import as_buffer
 from ..spec.model import INTEGER_DTYPES, Arg, fits_integer
 from .errors import ClientFault
 
-DTYPES = ("int32", "int64", "float32", "float64", "complex64", "complex128", "bool")
-XSD_TYPES = {"int32": "xs:int", "int64": "xs:long", "float32": "xs:float", "float64": "xs:double",
-             "bool": "xs:boolean", "string": "xs:string"}
+DTYPES = (*INTEGER_DTYPES, "float32", "float64", "complex64", "complex128", "bool")
+XSD_TYPES = {"int8": "xs:byte", "uint8": "xs:unsignedByte", "int16": "xs:short", "uint16": "xs:unsignedShort",
+             "int32": "xs:int", "uint32": "xs:unsignedInt", "int64": "xs:long", "uint64": "xs:unsignedLong",
+             "float32": "xs:float", "float64": "xs:double", "bool": "xs:boolean", "string": "xs:string"}
 MAX_RANK = 32
 
 
@@ -71,7 +73,7 @@ def array_from_parts(name: str, dtype: str | None, shape: list[Any] | None, orde
 
 def array_parts(arr: np.ndarray) -> tuple[str, list[int], str, bytes]:
     """(dtype, shape, order, little-endian bytes) of an array, without a transposing copy."""
-    arr = np.asarray(arr)
+    arr = np.asarray(as_buffer(arr))  # bytes and bytearrays travel as uint8 arrays
     dtype = arr.dtype.name if arr.dtype != np.bool_ else "bool"
     if dtype not in DTYPES:
         raise ClientFault(f"cannot send an array of dtype {arr.dtype}")
@@ -164,7 +166,7 @@ def scalar_text(arg: Arg, value: Any) -> str:
     if arg.dtype in ("float32", "float64"):
         v = float(value)
         return "INF" if v == math.inf else "-INF" if v == -math.inf else "NaN" if v != v else repr(v)
-    if arg.dtype in ("int32", "int64"):
+    if arg.dtype in INTEGER_DTYPES:
         return str(int(value))
     return str(value)
 

@@ -9,12 +9,12 @@ from typing import Any
 
 from ..bind.wrapper import python_params, python_returns
 from ..spec import load_spec
-from ..spec.model import Arg, Function, Library
+from ..spec.model import INTEGER_DTYPES, Arg, Function, Library
 from .errors import WSRFError
 from .ns import q
 
 RESERVED = ("blob", "subscriptions", "pullpoints")  # URL paths of the service itself
-SERVABLE = ("int32", "int64", "float32", "float64", "complex64", "complex128", "bool", "string")
+SERVABLE = (*INTEGER_DTYPES, "float32", "float64", "complex64", "complex128", "bool", "string")
 
 
 @dataclass

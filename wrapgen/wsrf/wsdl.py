@@ -10,7 +10,7 @@ from __future__ import annotations
 from lxml import etree
 
 from . import ns as N
-from .codec import XSD_TYPES
+from .codec import DTYPES, XSD_TYPES
 from .model import Operation, ServiceModel
 from .status import Status
 
@@ -240,7 +240,7 @@ def _kernel_schema(E: _B, types: etree._Element, model: ServiceModel) -> None:
     s = _schema(E, types, model.tns, [N.WSA, N.BF])
     nd = E(E(s, "xs:complexType", name="NDArray"), "xs:sequence")
     dt = E(E(E(nd, "xs:element", name="dtype"), "xs:simpleType"), "xs:restriction", base="xs:string")
-    for d in ("int32", "int64", "float32", "float64", "complex64", "complex128", "bool"):
+    for d in DTYPES:
         E(dt, "xs:enumeration", value=d)
     E(nd, "xs:element", name="shape", type="xs:long", minOccurs="0", maxOccurs="unbounded")
     o = E(E(E(nd, "xs:element", name="order", minOccurs="0"), "xs:simpleType"), "xs:restriction", base="xs:string")
