@@ -50,17 +50,21 @@ class Status(int):
 # ---------------------------------------------------------------- conversions that keep every value
 
 ndarray = np.ndarray  # generated code tests `type(x) is _rt.ndarray` on its fast path
+# ... and `x.dtype is DTYPES[...]`: numpy keeps one dtype object per native type, so an identity test is
+# enough there; any other dtype object (byte-swapped, or merely equal) takes the slow path, which compares.
+DTYPES = {d: np.dtype(d) for d in ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
+                                   "float32", "float64", "complex64", "complex128", "bool")}
 
 
 def extent(value: Any, dim: int) -> int:
     """shape(value, dim) as spec expressions read it: 1 past the rank; lists as numpy sees them."""
-    shape = np.shape(value)
+    shape = value.shape if type(value) is ndarray else np.shape(value)
     return int(shape[dim]) if dim < len(shape) else 1
 
 
 def size(value: Any) -> int:
     """size(value): the number of elements."""
-    return int(np.size(value))
+    return value.size if type(value) is ndarray else int(np.size(value))
 
 
 _MANTISSA = {"f": {4: 24, 8: 53, 16: 64}, "c": {8: 24, 16: 53, 32: 64}}  # exact integer bits of a float
@@ -79,27 +83,32 @@ def _widening(src: np.dtype, dst: np.dtype) -> bool:
     return False
 
 
+_UINT8 = np.dtype(np.uint8)
+
+
 def as_buffer(value: Any) -> Any:
     """bytes, bytearray and memoryview as the ndarray over the same memory (bytes stay read-only)."""
-    if isinstance(value, (bytes, bytearray)):
-        return np.frombuffer(value, dtype=np.uint8)
+    if type(value) is bytes or type(value) is bytearray or isinstance(value, (bytes, bytearray)):
+        return np.frombuffer(value, dtype=_UINT8)
     if isinstance(value, memoryview):
         return np.asarray(value)
     return value
 
 
-def exact(fn_name: str, name: str, value: Any, dtype: str) -> Any:
+def exact(fn_name: str, name: str, value: Any, dtype: str, what: str | None = None) -> Any:
     """An input array as dtype, converted only if no element changes on the way; TypeError naming the argument and
     the first element that would change otherwise (a copy is for convenience, never for rounding or wrapping)."""
     value = as_buffer(value)
-    what = f"{fn_name}(): argument '{name}'"
+    if type(value) is ndarray and value.dtype is DTYPES.get(dtype):  # bytes for uint8: the common case, quick
+        return value
+    what = what or f"{fn_name}(): argument '{name}'"
     try:
         src = value if isinstance(value, np.ndarray) else np.asarray(value)
     except (ValueError, TypeError) as exc:
         raise TypeError(f"{what} cannot be read as an array of {dtype}: {exc}") from None
     target = np.dtype(dtype)
     if src.dtype == target:
-        return value
+        return src
     if src.dtype.kind not in "biufc":
         raise TypeError(f"{what} must be numbers that fit {dtype}, got {_kind_of(src)}")
     if target.kind == "b":
@@ -138,10 +147,11 @@ def _kind_of(a: np.ndarray) -> str:
     return str(a.dtype)
 
 
-def exact_integer(fn_name: str, name: str, value: Any, dtype: str, low: int, high: int) -> int:
+def exact_integer(fn_name: str, name: str, value: Any, dtype: str, low: int, high: int,
+                  what: str | None = None) -> int:
     """An integer scalar argument as a Python int, if its value is one the dtype holds: 40.0 is 40, 40.9 and
     2**40 for an int32 are refused (the kernel would see 40 or a wrapped number)."""
-    what = f"{fn_name}(): argument '{name}'"
+    what = what or f"{fn_name}(): argument '{name}'"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{what} must be an integer, got {type(value).__name__}")
     if isinstance(value, (float, np.floating)):
@@ -309,66 +319,48 @@ def _layout(a: np.ndarray) -> str:
     return "a non-contiguous view"
 
 
-def callback_adapter(fn_name: str, cb_name: str, meta: Mapping[str, Any], user: Any,
-                     errors: list[BaseException]) -> Any:
-    """Wrap the user's callable in the signature f2py calls back with.
+def callback_stopper(fn_name: str, cb_name: str, meta: Mapping[str, Any], user: Any) -> Any:
+    """What a generated callback answers once a call-back has failed: the abort protocol's values (the flag set,
+    or the abort return value) and zeros of the right shapes for everything else, so the kernel stops (or, with
+    no abort protocol, runs to its end on zeros). Refuses a user object that is not callable.
 
-    meta (generated from the spec): params (what f2py passes, in order), user (what the user's
-    callable takes), returns (what f2py expects back), user_returns (what the user's callable
-    returns), shapes/dtypes of those, abort (flag name and value, or the return value).
-    If the user's callable raises (or returns something malformed), the exception is kept in
-    `errors`, the kernel is told to stop through the abort protocol, and every later call-back
-    in the same kernel call answers the same way until the kernel returns.
+    meta (generated from the spec): returns (what f2py expects back), shapes/dtypes, abort (flag, value).
     """
     from ..spec import expr
 
     if not callable(user):
         raise TypeError(f"{fn_name}(): argument '{cb_name}' must be callable, got {type(user).__name__}")
-    params, wanted, returns, user_returns = meta["params"], meta["user"], meta["returns"], meta["user_returns"]
-    shapes, dtypes, abort = meta["shapes"], meta["dtypes"], meta["abort"]
-
-    def shape_of(name: str, values: Mapping[str, Any]) -> tuple[int, ...]:
-        scalars = {k: int(v) for k, v in values.items() if isinstance(v, (int, np.integer))}
-        arrays = {k: np.shape(v) for k, v in values.items() if isinstance(v, np.ndarray)}
-        return tuple(expr.parse(item).evaluate(scalars, arrays) for item in shapes[name])
+    returns, shapes, dtypes, abort = meta["returns"], meta["shapes"], meta["dtypes"], meta["abort"]
 
     def stop(values: dict[str, Any]) -> Any:
+        scalars = {k: int(v) for k, v in values.items() if isinstance(v, (int, np.integer))}
+        arrays = {k: np.shape(v) for k, v in values.items() if isinstance(v, np.ndarray)}
         out = []
         for r in returns:
             if abort and abort[0] == r:
                 out.append(abort[1])
             elif r in shapes:
-                out.append(np.zeros(shape_of(r, values), dtype=dtypes[r]))
+                shape = tuple(expr.parse(item).evaluate(scalars, arrays) for item in shapes[r])
+                out.append(np.zeros(shape, dtype=dtypes[r]))
             elif r == "return":
                 out.append(abort[1] if abort and abort[0] == "return" else 0)
             else:
                 out.append(values.get(r, 0))
         return out[0] if len(out) == 1 else tuple(out)
 
-    def adapter(*args: Any) -> Any:
-        values = dict(zip(params, args))
-        if errors:
-            return stop(values)
-        try:
-            got = user(*(values[p] for p in wanted))
-            got = (got,) if len(user_returns) == 1 else tuple(got)
-            if len(got) != len(user_returns):
-                raise TypeError(f"{fn_name}(): callback '{cb_name}' must return {len(user_returns)} values "
-                                f"({', '.join(user_returns)}), got {len(got)}")
-            produced = dict(zip(user_returns, got))
-            for name, value in produced.items():
-                if name in shapes:
-                    want = shape_of(name, values)
-                    if np.shape(value) != want:
-                        raise ValueError(f"{fn_name}(): callback '{cb_name}' returned {name} of shape "
-                                         f"{np.shape(value)}, expected {want}")
-            out = [produced[r] if r in produced else values[r] for r in returns]
-            return out[0] if len(out) == 1 else tuple(out)
-        except BaseException as exc:  # noqa: BLE001 - travels to the caller after the kernel returns
-            errors.append(exc)
-            return stop(values)
+    return stop
 
-    return adapter
+
+def count_of(value: Any) -> str:
+    """How many values a callback returned, for the message that says it was the wrong number."""
+    return f"{len(value)}" if isinstance(value, tuple) else f"one {type(value).__name__}"
+
+
+def real_number(value: Any, what: str) -> float:
+    """A real scalar a callback returned, as a float; refused (naming it) if it is not a real number."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{what} must be a real number, got {type(value).__name__}")
+    return float(value)
 
 
 def raise_callback_error(fn_name: str, errors: list[BaseException], stopped: bool) -> None:

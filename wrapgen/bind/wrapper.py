@@ -148,6 +148,12 @@ def module_source(lib: Library, extension: str, spec_file: str) -> str:
            *([f"from .{extension} import {', '.join(from_ext)}  # C++ classes and exceptions, used directly", ""]
              if from_ext else []),
            f"__all__ = {sorted([*lib.functions, *new_classes, *declared_warnings(lib), *from_ext])!r}", ""]
+    converted = {a.dtype for fn in lib.functions.values() for a in fn.args.values()
+                 if a.is_array and a.intent == "in" and a.dtype in _NUMERIC}
+    converted |= {a.dtype for fn in lib.functions.values() for cb in fn.callbacks.values()
+                  for a in [*cb.args.values(), *([cb.result] if cb.result else [])] if a.is_array}
+    out += ["_ndarray = _rt.ndarray  # one global lookup on the fast path"]
+    out += [f"_dt_{d} = _rt.DTYPES[{d!r}]  # tested by identity on the fast path" for d in sorted(converted)]
     for cls in new_classes:
         out += ["", f"class {cls}(_rt.KernelError):", f'    """Declared by the {lib.name} spec for a kernel error code."""', ""]
     for cls in declared_warnings(lib):
@@ -180,8 +186,7 @@ def _function_source(lib: Library, fname: str, fn: Function) -> list[str]:
     req, opt = python_params(fn)
     ext_req, _ = extension_params(fn)
     params = req + [f"{o}={fn.args[o].default!r}" for o in opt]
-    first_kw = next((i for i, n in enumerate(ext_req) if n not in req), len(ext_req))  # computed ones go by name
-    call_args = ext_req[:first_kw] + [f"{n}={n}" for n in ext_req[first_kw:]] + [f"{o}={o}" for o in opt]
+    call_args = ext_req + [f"{o}={o}" for o in opt]  # by position where possible: keywords cost in pybind11
     ext_rets = _extension_returns(fn)
     rets = python_returns(fn)
     status = fn.errors.source if fn.errors else None
@@ -219,12 +224,7 @@ def _function_source(lib: Library, fname: str, fn: Function) -> list[str]:
     if fn.callbacks:
         out.append("    _cb_errors = []")
     for cname, cb in fn.callbacks.items():
-        cparams = ", ".join(callback_meta(cb)["params"])
-        out += [f"    _cbh_{cname} = _rt.callback_adapter({fname!r}, {cname!r}, _cbmeta_{fname}_{cname}, {cname}, "
-                f"_cb_errors)",
-                # f2py passes as many arguments as the callable's signature names, so spell them out.
-                f"    def _cb_{cname}({cparams}):",
-                f"        return _cbh_{cname}({cparams})"]
+        out += _callback_source(fname, cname, cb)
         call_args = [f"_cb_{cname}" if a == cname else a for a in call_args]
     call = f"_f_{fname}({', '.join(call_args)})"
     body = [f"{', '.join(ext_rets)} = {call}" if ext_rets else call]  # one output comes back bare, not as a tuple
@@ -250,6 +250,53 @@ def _function_source(lib: Library, fname: str, fn: Function) -> list[str]:
     return out
 
 
+def _callback_source(fname: str, cname: str, cb: Callback) -> list[str]:
+    """The function f2py calls back, written out for this callback's signature: the user's callable, what it
+    returned checked (count, dtype without a value change, shape) in a few inline tests, and on any failure the
+    abort protocol (the runtime's stopper, which also answers every later call until the kernel returns)."""
+    meta = callback_meta(cb)
+    params = ", ".join(meta["params"])  # f2py passes as many arguments as the signature names: spell them out
+    values = "{" + ", ".join(f"{p!r}: {p}" for p in meta["params"]) + "}"
+    user_returns = meta["user_returns"]
+    local = {r: "_ret" if r == "return" else f"_r_{r}" for r in meta["returns"]}
+    body = [f"_got = _cbu_{cname}({', '.join(meta['user'])})"]
+    if len(user_returns) == 1:
+        body.append(f"{local[user_returns[0]]} = _got")
+    elif user_returns:
+        body += [f"if type(_got) is not tuple or len(_got) != {len(user_returns)}:",
+                 f"    raise TypeError({f'{fname}(): callback {cname!r} must return {len(user_returns)} values ('!r} "
+                 f"+ {', '.join(user_returns)!r} + '), got ' + _rt.count_of(_got))",
+                 f"{', '.join(local[r] for r in user_returns)}, = _got"]
+    for r in user_returns:
+        arg = cb.result if r == "return" else cb.args[r]
+        v, shown = local[r], "its result" if r == "return" else r
+        what = f"{fname}(): the value {shown} returned by callback {cname!r}"
+        if arg.is_array:
+            want = "(" + "".join(f"{_py_expr(i)}, " for i in arg.shape) + ")"
+            body += [f"if type({v}) is not _ndarray or {v}.dtype is not _dt_{arg.dtype}:",
+                     f"    {v} = _rt.exact({fname!r}, {r!r}, {v}, {arg.dtype!r}, what={what!r})",
+                     f"if {v}.shape != {want}:",
+                     f"    raise ValueError({f'{fname}(): callback {cname!r} returned {shown} of shape '!r} + "
+                     f"str({v}.shape) + ', expected ' + str({want}))"]
+        elif arg.dtype in INTEGER_DTYPES:
+            low, high = INTEGER_BOUNDS[arg.dtype]
+            body += [f"if type({v}) is not int or not {low} <= {v} <= {high}:",
+                     f"    {v} = _rt.exact_integer({fname!r}, {r!r}, {v}, {arg.dtype!r}, {low}, {high}, what={what!r})"]
+        elif arg.dtype in ("float32", "float64"):
+            body += [f"if type({v}) is not float:", f"    {v} = _rt.real_number({v}, what={what!r})"]
+    outs = [local[r] if r in user_returns else r for r in meta["returns"]]
+    body.append(f"return {', '.join(outs)}" if outs else "return None")
+    return [f"    _cbstop_{cname} = _rt.callback_stopper({fname!r}, {cname!r}, _cbmeta_{fname}_{cname}, {cname})",
+            f"    _cbu_{cname} = {cname}  # the callback's own argument names must not hide the user's callable",
+            f"    def _cb_{cname}({params}):",
+            "        if _cb_errors:  # a call-back failed: the kernel is being stopped",
+            f"            return _cbstop_{cname}({values})",
+            "        try:", *(f"            {b}" for b in body),
+            "        except BaseException as exc:  # noqa: BLE001 - re-raised once the kernel has returned",
+            "            _cb_errors.append(exc)",
+            f"            return _cbstop_{cname}({values})"]
+
+
 def _status_row(c) -> str:
     if c.outcome == "ok":
         return f"({c.code!r}, 'ok', {c.ok!r}, '')"
@@ -264,10 +311,10 @@ def _conversions(fname: str, fn: Function, names: list[str]) -> list[str]:
     for name in names:
         arg = fn.args[name]
         if arg.is_array and arg.intent == "in" and arg.convert != "error" and arg.dtype in _NUMERIC:
-            out += [f"    if type({name}) is not _rt.ndarray or {name}.dtype != {arg.dtype!r}:",
+            out += [f"    if type({name}) is not _ndarray or {name}.dtype is not _dt_{arg.dtype}:",
                     f"        {name} = _rt.exact({fname!r}, {name!r}, {name}, {arg.dtype!r})"]
         elif arg.is_array and arg.dtype in _NUMERIC:  # used in place: bytearray/memoryview as the same memory
-            out += [f"    if type({name}) is not _rt.ndarray:", f"        {name} = _rt.as_buffer({name})"]
+            out += [f"    if type({name}) is not _ndarray:", f"        {name} = _rt.as_buffer({name})"]
         elif not arg.is_array and arg.dtype in INTEGER_DTYPES:
             low, high = INTEGER_BOUNDS[arg.dtype]
             out += [f"    if type({name}) is not int or not {low} <= {name} <= {high}:",
