@@ -268,7 +268,20 @@ def _wrapper(fname: str, fn: Function, language: str, owner: str | None = None,
         if not a.is_array:
             continue
         t = C_TYPES[a.dtype]
-        if a.convert == "error" or a.intent == "inout":
+        if a.dtype == "uint8" and not owner:  # bytes and bytearray taken as they are: no numpy call per argument
+            body.append(f"py::buffer_info {n}_lock;  // holds the buffer export: a bytearray cannot be resized "
+                        f"during the call")
+            if a.convert == "error" or a.intent == "inout":
+                body.append(f'auto {n}_a = wg::is_bytes({n}_h) ? wg::bytes_view({n}_h, {n}_lock, '
+                            f'{str(a.intent == "inout").lower()}) : wg::strict<{t}>({n}_h, "{n}", '
+                            f"{str(a.intent == 'inout').lower()}, '{a.order}');")
+            else:
+                style = "py::array::f_style" if a.order == "F" else "py::array::c_style"
+                body.append(f"auto {n}_a = wg::is_bytes({n}_h) ? wg::bytes_view<py::array_t<{t}, {style} | "
+                            f"py::array::forcecast>>({n}_h, {n}_lock, false) : "
+                            f"py::array_t<{t}, {style} | py::array::forcecast>::ensure({n}_h);")
+                body.append(f'if (!{n}_a) throw py::type_error("argument \'{n}\' cannot be read as {a.dtype}");')
+        elif a.convert == "error" or a.intent == "inout":
             body.append(f'auto {n}_a = wg::strict<{t}>({n}_h, "{n}", {str(a.intent == "inout").lower()}, '
                         f"'{a.order}');")
         else:

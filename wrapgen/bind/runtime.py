@@ -58,13 +58,17 @@ DTYPES = {d: np.dtype(d) for d in ("int8", "uint8", "int16", "uint16", "int32", 
 
 def extent(value: Any, dim: int) -> int:
     """shape(value, dim) as spec expressions read it: 1 past the rank; lists as numpy sees them."""
+    if type(value) is bytes or type(value) is bytearray:
+        return len(value) if dim == 0 else 1
     shape = value.shape if type(value) is ndarray else np.shape(value)
     return int(shape[dim]) if dim < len(shape) else 1
 
 
 def size(value: Any) -> int:
     """size(value): the number of elements."""
-    return value.size if type(value) is ndarray else int(np.size(value))
+    if type(value) is ndarray:
+        return value.size
+    return len(value) if type(value) is bytes or type(value) is bytearray else int(np.size(value))
 
 
 _MANTISSA = {"f": {4: 24, 8: 53, 16: 64}, "c": {8: 24, 16: 53, 32: 64}}  # exact integer bits of a float
@@ -282,6 +286,11 @@ def diagnose(fn_name: str, spec_json: str, given: Mapping[str, Any], original: E
 def _array_problem(name: str, arg: Any, value: Any) -> Exception | None:
     ndim = len(arg.shape)
     strict = arg.convert == "error"
+    if isinstance(value, bytes) and arg.intent == "inout":
+        return ValueError(f"{_where(name)} is intent inout but the array is read-only: bytes are read-only, pass "
+                          f"a bytearray")
+    if isinstance(value, (bytes, bytearray)):
+        value = np.frombuffer(value, dtype=np.uint8)
     if not isinstance(value, np.ndarray):
         if strict:
             return TypeError(f"{_where(name)} must be a numpy.ndarray of {arg.dtype} (intent {arg.intent}, no "

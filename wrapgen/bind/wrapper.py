@@ -201,7 +201,7 @@ def _function_source(lib: Library, fname: str, fn: Function) -> list[str]:
     for cname, cb in fn.callbacks.items():
         out.append(f"_cbmeta_{fname}_{cname} = {callback_meta(cb)!r}")
     out += ["", "", f"def {fname}({', '.join(params)}):", f"    {docstring(lib, fname, fn) + '    '!r}"]
-    out += _conversions(fname, fn, req + opt)
+    out += _conversions(fname, fn, req + opt, native_bytes=lib.language != "fortran")
     for name in req + opt:
         r = fn.args[name].range
         if r is not None:
@@ -304,17 +304,20 @@ def _status_row(c) -> str:
     return f"({c.code!r}, {c.outcome!r}, _rt.resolve_exception({name!r}, globals()), {c.message!r})"
 
 
-def _conversions(fname: str, fn: Function, names: list[str]) -> list[str]:
+def _conversions(fname: str, fn: Function, names: list[str], native_bytes: bool = False) -> list[str]:
     """Inline checks that cost one type test when the caller passes what the kernel takes, and otherwise call the
-    runtime, which converts only when no value changes (an int32 scalar of 40.9 or 2**40 is refused)."""
+    runtime, which converts only when no value changes (an int32 scalar of 40.9 or 2**40 is refused).
+    native_bytes: the extension takes bytes and bytearray for uint8 arrays itself (pybind11 code does)."""
     out = []
     for name in names:
         arg = fn.args[name]
+        passes = f" and type({name}) is not bytes and type({name}) is not bytearray" \
+            if native_bytes and arg.dtype == "uint8" else ""
         if arg.is_array and arg.intent == "in" and arg.convert != "error" and arg.dtype in _NUMERIC:
-            out += [f"    if type({name}) is not _ndarray or {name}.dtype is not _dt_{arg.dtype}:",
+            out += [f"    if (type({name}) is not _ndarray or {name}.dtype is not _dt_{arg.dtype}){passes}:",
                     f"        {name} = _rt.exact({fname!r}, {name!r}, {name}, {arg.dtype!r})"]
         elif arg.is_array and arg.dtype in _NUMERIC:  # used in place: bytearray/memoryview as the same memory
-            out += [f"    if type({name}) is not _ndarray:", f"        {name} = _rt.as_buffer({name})"]
+            out += [f"    if type({name}) is not _ndarray{passes}:", f"        {name} = _rt.as_buffer({name})"]
         elif not arg.is_array and arg.dtype in INTEGER_DTYPES:
             low, high = INTEGER_BOUNDS[arg.dtype]
             out += [f"    if type({name}) is not int or not {low} <= {name} <= {high}:",

@@ -28,6 +28,19 @@ py::array_t<T> strict(py::handle h, const char *name, bool writeable, char order
     return py::reinterpret_borrow<py::array_t<T>>(a);
 }
 
+// bytes and bytearray arguments of uint8 arrays, taken without a numpy call: a 1-D view of their memory.
+inline bool is_bytes(py::handle h) { return PyBytes_CheckExact(h.ptr()) || PyByteArray_CheckExact(h.ptr()); }
+
+// The view keeps the object alive (its base) and `lock` holds a buffer export until the call returns, so the
+// memory cannot move (a bytearray refuses to resize while exported). bytes are read-only: refused for output.
+template <typename A = py::array_t<uint8_t>>
+A bytes_view(py::handle h, py::buffer_info &lock, bool writeable) {
+    if (writeable && PyBytes_CheckExact(h.ptr()))
+        throw py::value_error("the array is read-only");
+    lock = py::reinterpret_borrow<py::buffer>(h).request(writeable);
+    return A({lock.size}, {py::ssize_t{1}}, static_cast<uint8_t *>(lock.ptr), h);
+}
+
 // Extent i of an array, 1 past its rank (as in spec expressions).
 inline long long extent(const py::array &a, int i) { return i < a.ndim() ? static_cast<long long>(a.shape(i)) : 1; }
 
