@@ -81,3 +81,41 @@ def test_without_the_xerbla_replacement_lapack_stops_the_whole_process(tmp_path)
     assert "parameter number  7 had an illegal value" in proc.stdout + proc.stderr
     assert "still alive" not in proc.stdout  # not even a finally: block ran
     assert proc.returncode == 0  # and the process "succeeded": the trap isolation mode must catch
+
+
+OTHER_LAPACK = """
+    import numpy as np
+    from pathlib import Path
+    from wrapgen.bind.loader import load
+    cache = {cache!r}
+    other = Path({other!r})  # another spec on the system LAPACK, with LAPACK's own XERBLA
+    mods = {{}}
+    for name in {order!r}:
+        if name == "scipy":
+            import scipy.linalg
+            scipy.linalg.solve(np.eye(2), np.ones(2))
+        else:
+            mods[name] = load(other if name == "other" else {lapack!r}, cache=cache)
+            if name == "other":
+                mods[name].dgesv(np.asfortranarray(np.eye(2)), np.asfortranarray(np.ones((2, 1))))
+    try:
+        mods["lapack"].dgesv(np.asfortranarray(np.eye(3)), np.asfortranarray(np.ones((2, 1))))
+    except ValueError as exc:
+        print("caught:", exc)
+"""
+
+
+@pytest.mark.parametrize("order", [("other", "lapack"), ("lapack", "other"), ("scipy", "other", "lapack"),
+                                   ("scipy", "lapack")])
+def test_the_replacement_xerbla_holds_whatever_was_loaded_first(tmp_path, order) -> None:
+    """lapack.yaml links a private static LAPACK and its module binds its own routines first
+    (-Bsymbolic-functions): the system liblapack loaded earlier by another module, with its XERBLA
+    bound (BIND_NOW), cannot take the call."""
+    other = tmp_path / "other.yaml"
+    other.write_text(LAPACK.read_text().replace("sources: [../legacy/lapack/xerbla.f]\n", "").replace(
+        "name: lapack", "name: otherlapack").replace('[":liblapack_pic.a", blas, gfortran]', "[lapack, blas]"))
+    code = textwrap.dedent(OTHER_LAPACK).format(cache=str(tmp_path / "cache"), other=str(other), order=list(order),
+                                                lapack=str(LAPACK))
+    proc = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True, timeout=600)
+    assert proc.stdout.strip() == "caught: dgesv: argument 7 had an illegal value", proc.stdout + proc.stderr
+    assert proc.returncode == 0

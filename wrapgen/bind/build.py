@@ -30,6 +30,9 @@ Python_add_library({ext} MODULE WITH_SOABI
 target_include_directories({ext} PRIVATE "${{F2PY_INCLUDE_DIR}}" {include_dirs})
 target_link_directories({ext} PRIVATE {library_dirs})
 target_link_libraries({ext} PRIVATE Python::NumPy {libraries})
+# A kernel calls the routines of its own module first, whatever another module loaded before it
+# (a replacement XERBLA must win over the one in a LAPACK already in the process).
+target_link_options({ext} PRIVATE "-Wl,-Bsymbolic-functions")
 target_compile_options({ext} PRIVATE $<$<COMPILE_LANGUAGE:Fortran>:{flags}>)
 """
 
@@ -44,6 +47,9 @@ pybind11_add_module({ext} MODULE {generated} {sources})
 target_include_directories({ext} PRIVATE "{wrapgen_include}" {include_dirs})
 target_link_directories({ext} PRIVATE {library_dirs})
 target_link_libraries({ext} PRIVATE {libraries})
+# A kernel calls the routines of its own module first, whatever another module loaded before it
+# (a replacement XERBLA must win over the one in a LAPACK already in the process).
+target_link_options({ext} PRIVATE "-Wl,-Bsymbolic-functions")
 target_compile_options({ext} PRIVATE {flags})
 """
 

@@ -212,7 +212,9 @@ class Library(_Model):
     doc: str = ""
     sources: list[str] = Field([], description="source files, relative to the spec file")
     headers: list[str] = Field([], description="C/C++ headers to include, relative to the spec file")
-    libraries: list[str] = Field([], description="prebuilt libraries to link, e.g. lapack for -llapack")
+    libraries: list[str] = Field([], description="prebuilt libraries to link, e.g. lapack for -llapack, or "
+                                 "':liblapack_pic.a' for a private static copy that routines of your sources "
+                                 "(a replacement XERBLA) override whatever else the process has loaded")
     library_dirs: list[str] = []
     include_dirs: list[str] = []
     flags: list[str] = Field([], description="extra compiler flags")
