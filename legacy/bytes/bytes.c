@@ -65,3 +65,13 @@ void call_count(size_t *count) {
     calls = *count ? *count : calls + 1;
     *count = calls;
 }
+
+struct codec_state {
+    int level;
+};
+
+int codec_reset(codec_handle h) {
+    if (!h) return BYTES_DATA_ERROR;
+    h->level = 0;
+    return BYTES_OK;
+}

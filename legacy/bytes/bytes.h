@@ -36,4 +36,8 @@ void fill_bytes(unsigned char *out, size_t cap, unsigned char value);
 /* How many calls so far; reset by passing a count to set (the counter is passed back). */
 void call_count(size_t *count);
 
+/* An opaque handle, as C libraries keep their state: not something Python can pass as it is. */
+typedef struct codec_state *codec_handle;
+int codec_reset(codec_handle h);
+
 #endif

@@ -115,3 +115,32 @@ def test_unparsable_headers_and_mixed_languages(tmp_path) -> None:
         draft([bad], tmp_path / "x.yaml")
     with pytest.raises(SpecError, match="mixed Fortran and C/C"):
         draft([ROOT / "legacy" / "blas1" / "saxpy.f", ROOT / "legacy" / "md" / "lj.c"], tmp_path / "x.yaml")
+
+
+def test_a_c_library_header_drafts_a_safe_spec_that_builds(tmp_path) -> None:
+    """legacy/bytes/bytes.h as a system library's header looks: typedef'd pointers, const unsigned char *, a
+    capacity/length pointer, error #defines, an opaque handle."""
+    out = tmp_path / "bytes.yaml"
+    text = draft([ROOT / "legacy" / "bytes" / "bytes.h"], out)
+    lib = load_spec(out)  # the draft validates as it is
+    assert lib.name == "bytes_wrapped"  # not a module that would hide the builtin name
+    assert lib.warnings == []  # every buffer's extent is tied to a length
+    enc = lib.functions["rle_encode"].args
+    assert (enc["dst"].dtype, enc["dst"].intent, enc["dst"].ctype) == ("uint8", "inout", "bytebuf")
+    assert (enc["dstlen"].intent, enc["dstlen"].ctype, enc["dstlen"].value) == ("inout", "ulen *", "size(dst)")
+    assert (enc["src"].dtype, enc["src"].intent, enc["src"].ctype) == ("uint8", "in", "const Byte *")
+    assert (enc["srclen"].intent, enc["srclen"].value) == ("hide", "size(src)")
+    assert 'message: "BYTES_BUF_ERROR ({code})"' in text  # codes from the header's #defines
+    assert "#   codec_reset: h is codec_handle" in text and "codec_reset" not in lib.functions
+    assert lib.functions["sum16"].args["samples"].dtype == "int16"
+    assert lib.functions["call_count"].args["count"].intent == "inout"
+    # The decision the TODO asks for: link the sources instead of a library; then it builds and works.
+    out.write_text(text.replace("libraries: [bytes]", f"sources: [{ROOT / 'legacy' / 'bytes' / 'bytes.c'}]")
+                   .replace("sources: []\n", ""))
+    mod = load(out, cache=tmp_path / "cache")
+    dst = bytearray(16)
+    assert mod.rle_encode(dst, b"aaab") == 4 and bytes(dst[:4]) == b"\x03a\x01b"
+    assert mod.adler32_of(b"abc") == 0x024D0127
+    assert mod.call_count(41) == 41
+    with pytest.raises(RuntimeError, match="rle_encode: BYTES_BUF_ERROR"):
+        mod.rle_encode(bytearray(1), b"aaab")

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import keyword
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +40,8 @@ class DraftFunction:
     result: dict[str, object] | None = None
     errors_from: str | None = None
     todo: list[str] = field(default_factory=list)
+    codes: dict[str, int] = field(default_factory=dict)  # error macros of the header (NAME_ERROR -> -5)
+    skip: str | None = None  # why it cannot be wrapped as it is (listed at the end of the draft, not drafted)
 
 
 def _fortran_dtype(var: dict, params: dict[str, str]) -> tuple[str, str | None]:
@@ -169,6 +173,9 @@ def render(name: str, language: str, sources: list[str], functions: list[DraftFu
              "# Lines marked TODO are guesses only a person can confirm: intents, extents and error codes.",
              "# Check with `wrapgen check THIS_FILE`, build with `wrapgen build THIS_FILE`.",
              f"name: {name}", f"language: {language}", 'version: "0"', f"sources: {_value(sources)}"]
+    if not sources:  # a header alone: the library it declares must be linked (a draft always validates)
+        lib = _guess_library(Path(origin.split(", ")[0]).stem)
+        lines.append(f"libraries: [{lib}]  # TODO: the library to link (-l{lib}), or give its .c sources instead")
     if headers:
         lines.append(f"headers: {_value(list(headers))}")
     if exceptions:
@@ -196,6 +203,8 @@ def render(name: str, language: str, sources: list[str], functions: list[DraftFu
                 lines.append("    properties:")
                 lines += [f"      {n}: {{{', '.join(f'{k}: {_value(v)}' for k, v in f.items())}}}"
                           for n, f in cls.properties]
+    skipped = [fn for fn in functions if fn.skip]
+    functions = [fn for fn in functions if not fn.skip]
     lines.append("functions:" if functions else "functions: {}")
     for fn in functions:
         lines.append(f"  {fn.name}:")
@@ -214,19 +223,35 @@ def render(name: str, language: str, sources: list[str], functions: list[DraftFu
         if fn.errors_from == "return":
             lines += ["    errors:  # TODO: is the int result a status? then list its codes; else delete this",
                       "      from: return",
-                      "      codes:",
-                      '        - {code: "!=0", exception: RuntimeError, message: "failed with status {code}"}']
+                      "      codes:"]
+            lines += [f'        - {{code: {v}, exception: RuntimeError, message: "{k} ({{code}})"}}  # TODO: from the '
+                      f"header's #define; choose the exception" for k, v in fn.codes.items()]
+            lines.append('        - {code: "!=0", exception: RuntimeError, message: "failed with status {code}"}')
         elif fn.errors_from:
             lines += ["    errors:  # TODO: the codes the routine documents",
                       f"      from: {fn.errors_from}",
                       "      codes:",
                       '        - {code: "<0", exception: ValueError, message: "argument {-code} had an illegal value"}',
                       '        - {code: ">0", exception: RuntimeError, message: "failed with status {code}"}']
+    if skipped:
+        lines += ["# Left out: wrapgen cannot pass these from Python as they are (bind them in a small C or C++ helper",
+                  "# that takes arrays and numbers, and wrap that):"]
+        lines += [f"#   {fn.name}: {fn.skip}" for fn in skipped]
     return "\n".join(lines) + "\n"
 
 
 _C_SCALARS = {"int": "int32", "int32_t": "int32", "long": "int64", "long long": "int64", "int64_t": "int64",
-              "double": "float64", "float": "float32", "bool": "bool", "_Bool": "bool"}
+              "double": "float64", "float": "float32", "bool": "bool", "_Bool": "bool",
+              # canonical spellings of typedefs (size_t, uLong, Bytef, int16_t, ...)
+              "signed char": "int8", "unsigned char": "uint8", "char": "uint8", "short": "int16",
+              "unsigned short": "uint16", "unsigned int": "uint32", "unsigned long": "uint64",
+              "long int": "int64", "unsigned long long": "uint64", "void": "uint8"}
+# How wrapgen spells each dtype in C: a header type spelled otherwise (a typedef) is kept as the ctype.
+_DTYPE_C = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "uint16": "uint16_t", "int32": "int",
+            "uint32": "uint32_t", "int64": "int64_t", "uint64": "uint64_t", "float64": "double", "float32": "float",
+            "bool": "bool"}
+LENGTH_NAMES = re.compile(r"^(n|m|k|nn|len|length|size|count|cap|capacity|num|nbytes|nelem|n_\w+|\w*len|\w*size|"
+                          r"\w*count)$", re.I)
 
 
 def _clang_args(language: str) -> list[str]:
@@ -243,7 +268,7 @@ def _clang_args(language: str) -> list[str]:
 
 
 def _c_type(t, name: str, ints: list[str]) -> tuple[dict[str, object], list[str]]:
-    """Spec fields and TODOs for a clang type."""
+    """Spec fields and TODOs for a clang type (a typedef is kept as ctype, so the real header compiles)."""
     from clang.cindex import TypeKind
 
     spelling = t.spelling
@@ -255,24 +280,78 @@ def _c_type(t, name: str, ints: list[str]) -> tuple[dict[str, object], list[str]
         return {"dtype": dtype, "shape": [":"], "ctype": f"std::vector<{inner.group(1).strip() if inner else 'double'}>"}, []
     if "basic_string" in canonical or bare in ("std::string", "string"):
         return {"dtype": "string"}, []
-    if t.kind == TypeKind.POINTER:
-        pointee = t.get_pointee()
-        base = re.sub(r"\bconst\b", "", pointee.spelling).strip()
-        if base == "char" and pointee.is_const_qualified():
+    if t.get_canonical().kind == TypeKind.POINTER:
+        pointee = t.get_canonical().get_pointee()
+        base = re.sub(r"\b(const|volatile)\b", "", pointee.spelling).strip()
+        if base == "char" and pointee.is_const_qualified() and "unsigned" not in spelling:
             return {"dtype": "string"}, []
         if base in _C_SCALARS:
-            size = next((i for i in ints if i.lower() in ("n", "m", "size", "count", "len")), ints[0] if ints else None)
-            fields: dict[str, object] = {"dtype": _C_SCALARS[base], "shape": [size or ":"]}
-            todos = [f"extent guessed as {size}; give the real one" if size else "give the array's extent"]
+            dtype = _C_SCALARS[base]
+            fields: dict[str, object] = {"dtype": dtype}
+            plain = {_DTYPE_C.get(dtype), "_Bool" if dtype == "bool" else None} - {None}
+            ctype = None if any(spelling.replace(" ", "") in (f"{c}*", f"const{c}*") for c in plain) else spelling
+            if not pointee.is_const_qualified() and LENGTH_NAMES.match(name) and base != "void":
+                # size_t *len: a length going in and coming back, not an array
+                fields.update({"intent": "inout"})
+                if ctype:
+                    fields["ctype"] = ctype
+                return fields, ["a length passed by pointer: tie it to its buffer (value: 'size(BUF)' to compute it "
+                                "from the buffer, or limit: 'size(BUF)'), or make it intent out"]
+            size = next((i for i in ints if LENGTH_NAMES.match(i)), ints[0] if ints else None)
+            fields["shape"] = [size or ":"]
+            todos = [f"extent guessed as {size}; give the real one" if size
+                     else "give the array's extent, or tie a length argument to it (limit: 'size(" + name + ")')"]
+            if base == "void":
+                todos.insert(0, "a void * buffer: say what it holds (dtype)")
             if pointee.is_const_qualified():
                 fields["intent"] = "in"
             else:
                 fields["intent"] = "inout"
                 todos.append("intent inout or out? or a single output value: then no shape and intent out")
+            if ctype:
+                fields["ctype"] = ctype
             return fields, todos
-    if bare in _C_SCALARS or canonical in _C_SCALARS:
-        return {"dtype": _C_SCALARS.get(bare, _C_SCALARS.get(canonical))}, []
+        return {"dtype": "object", "ctype": spelling}, [f"a pointer to {pointee.spelling}, which wrapgen cannot pass "
+                                                        "from Python: bind it in a small C++ helper, or leave the "
+                                                        "function out"]
+    dtype = _C_SCALARS.get(bare) or _C_SCALARS.get(canonical)
+    if dtype and dtype != "uint8" or canonical in ("unsigned char", "signed char"):
+        dtype = dtype or _C_SCALARS[canonical]
+        return {"dtype": dtype}, []  # by value: C++ converts to the header's own type (size_t, uLong) itself
     return {"dtype": "object", "ctype": canonical}, [f"passed as the C++ type {canonical}; check it is bound"]
+
+
+def _guess_library(stem: str) -> str:
+    """The library a header declares: zlib.h -> z, libpng.h -> png, foo.h -> foo (the first one installed)."""
+    import ctypes.util
+
+    candidates = [stem, stem.removeprefix("lib"), stem.removesuffix("lib")]
+    return next((c for c in candidates if c and ctypes.util.find_library(c)), stem.removeprefix("lib") or stem)
+
+
+def _tie_lengths(args: list[DraftArg]) -> None:
+    """A C API passes a buffer's length next to it: `(buf, n)` or `(dst, size_t *dstlen)`. Tie them, so that the
+    draft is safe as written (the kernel never trusts a length the caller could get wrong)."""
+    for i, arg in enumerate(args[:-1]):
+        nxt = args[i + 1]
+        if "shape" not in arg.fields or arg.fields.get("ctype", "").startswith("std::"):
+            continue
+        by_pointer = "shape" not in nxt.fields and nxt.fields.get("intent") == "inout"
+        by_value = "shape" not in nxt.fields and "intent" not in nxt.fields and \
+            str(nxt.fields.get("dtype", "")).startswith(("int", "uint")) and \
+            (LENGTH_NAMES.match(nxt.name) or nxt.name.lower().startswith(arg.name.lower()))
+        if not (by_pointer or by_value):
+            continue
+        arg.fields["shape"] = [":"]
+        arg.todo = [t for t in arg.todo if not t.startswith(("extent guessed", "give the array's extent"))]
+        nxt.fields["value"] = f"size({arg.name})"
+        if by_pointer:  # the capacity going in, the length written coming back
+            nxt.todo = [f"the capacity of {arg.name} going in (computed), the length written coming back"]
+        else:
+            nxt.fields["intent"] = "hide"
+            nxt.fields = {k: nxt.fields[k] for k in ("dtype", "intent", "value", "ctype") if k in nxt.fields}
+            nxt.todo = [f"computed as the size of {arg.name}; if the caller may pass less, make it a parameter with "
+                        f"limit: 'size({arg.name})' instead"]
 
 
 def _qualified(cursor) -> str:
@@ -313,24 +392,39 @@ def draft_c(paths: list[Path], language: str) -> tuple[list[DraftFunction], list
 
     def function(c, owner: str | None = None) -> DraftFunction:
         params = list(c.get_arguments())
-        ints = [a.spelling for a in params if a.type.get_canonical().spelling in ("int", "long", "long long")]
+        ints = [a.spelling for a in params if _C_SCALARS.get(a.type.get_canonical().spelling, "").startswith(
+            ("int", "uint")) and a.type.get_canonical().spelling not in ("char", "unsigned char", "signed char")]
         args = []
         for a in params:
             fields, todos = _c_type(a.type, a.spelling, ints)
-            args.append(DraftArg(a.spelling or f"arg{len(args)}", fields, todos))
+            name = a.spelling or f"arg{len(args)}"
+            if keyword.iskeyword(name):  # C may name a parameter `in` or `from`; the binding passes by position
+                name, todos = f"{name}_", [*todos, f"renamed from {name!r}, a Python keyword"]
+            args.append(DraftArg(name, fields, todos))
+        _tie_lengths(args)
         result = None
         errors_from = None
         rt = c.result_type
         if rt.spelling != "void":
             fields, _ = _c_type(rt, "result", [])
             fields.pop("intent", None)
-            if fields.get("shape") and "ctype" not in fields:
+            if fields.get("shape") and not str(fields.get("ctype", "")).startswith("std::vector"):
+                # a pointer result: its extent is unknown to anyone but the documentation
                 fields = {"dtype": "object", "ctype": rt.spelling}
             result = fields
             if fields.get("dtype") == "int32" and owner is None and language == "c":
                 errors_from = "return"
         symbol = _qualified(c) if owner is None and "::" in _qualified(c) else None
-        return DraftFunction(c.spelling, symbol, args, result, errors_from)
+        fn = DraftFunction(c.spelling, symbol, args, result, errors_from)
+        if language == "c":  # C has no classes to bind: a struct pointer, handle or va_list cannot come from Python
+            opaque = [(a.name, a.fields["ctype"]) for a in args if a.fields.get("dtype") == "object"]
+            if result and result.get("dtype") == "object":
+                opaque.append(("its result", result["ctype"]))
+            if c.type.is_function_variadic():
+                opaque.append(("...", "variadic arguments"))
+            if opaque:
+                fn.skip = "; ".join(f"{n} is {t}" for n, t in opaque)
+        return fn
 
     def visit(cursor) -> None:
         for c in cursor.get_children():
@@ -374,15 +468,37 @@ def draft_c(paths: list[Path], language: str) -> tuple[list[DraftFunction], list
                                          for a in ctor.get_arguments()])
                 classes.append(DraftClass(c.spelling, _qualified(c), constructors, plain, props))
 
+    from clang.cindex import TranslationUnit
+
     for p in paths:
-        tu = index.parse(str(p), args=_clang_args(language))
+        tu = index.parse(str(p), args=_clang_args(language),
+                         options=TranslationUnit.PARSE_DETAILED_PROCESSING_RECORD)  # keeps #defines
         errors = [d for d in tu.diagnostics if d.severity >= 3]
         if errors:
             d = errors[0]
             raise SpecError([SpecIssue(str(d.location.file or p), d.location.line, d.location.column, "",
                                        f"cannot parse: {d.spelling}")])
         visit(tu.cursor)
+        codes = _error_macros(tu.cursor, in_files)
+        for fn in functions:
+            if fn.errors_from == "return":
+                fn.codes.update(codes)
     return functions, classes, exceptions
+
+
+def _error_macros(root, in_files) -> dict[str, int]:
+    """`#define NAME_ERROR (-5)` in the drafted files: negative integer constants are, in C APIs, error codes."""
+    from clang.cindex import CursorKind
+
+    found: dict[str, int] = {}
+    for c in root.get_children():
+        if c.kind != CursorKind.MACRO_DEFINITION or not in_files(c):
+            continue
+        text = "".join(t.spelling for t in list(c.get_tokens())[1:])
+        m = re.fullmatch(r"\(?(-\d+)\)?", text)
+        if m:
+            found[c.spelling] = int(m.group(1))
+    return found
 
 
 LANGUAGES = {".f": "fortran", ".for": "fortran", ".f77": "fortran", ".f90": "fortran", ".f95": "fortran",
@@ -403,6 +519,9 @@ def draft(sources: list[str | os.PathLike[str]], output: str | os.PathLike[str],
                                                      f"{', '.join(sorted(LANGUAGES))}")])
     out = Path(output)
     lib_name = name or re.sub(r"\W", "_", paths[0].stem)
+    if not name and (lib_name in sys.stdlib_module_names or lib_name in ("wrapgen", "numpy", "bytes")
+                     or keyword.iskeyword(lib_name) or not lib_name.isidentifier()):
+        lib_name = f"{lib_name}_wrapped"  # zlib.h must not make a module that hides the standard zlib
     origin = ", ".join(str(p) for p in paths)
 
     def rel(ps: list[Path]) -> list[str]:

@@ -58,7 +58,7 @@ def _unchecked_extents(lib: Library, located: Located) -> Iterator[SpecIssue]:
             continue
         tied: set[str] = set()
         for a in fn.args.values():
-            for text in (a.limit, a.value if a.intent == "inout" else None):
+            for text in (a.limit, a.value if a.intent in ("inout", "hide") else None):
                 if text is not None:
                     try:
                         tied |= expr.parse(text).arrays
