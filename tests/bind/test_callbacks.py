@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -98,3 +101,85 @@ def test_the_gil_is_released_around_the_fortran_and_retaken_in_callbacks(ode, pr
     total = sum(range(200_000))
     t.join()
     assert total == 19999900000 and out == [None]
+
+
+# ---------------------------------------------------------------- callbacks of isolated calls
+
+
+@pytest.fixture(scope="module")
+def ode_isolated(tmp_path_factory):
+    mod = load(ODE, cache=tmp_path_factory.mktemp("cache"), isolate=True)
+    yield mod
+    mod.close()
+
+
+def test_lambdas_and_closures_work_in_isolated_calls(ode_isolated) -> None:
+    """The callable stays in the caller's process; the kernel in the worker calls it back over the channel."""
+    k = 0.5
+    y = np.ones(2)
+    seen = []
+
+    def rhs(t, y):
+        seen.append(t)  # a closure over the caller's state: it sees every call-back
+        return -k * y
+
+    assert ode_isolated.rk4(lambda t, y: -k * y, y, 0.0, 1.0, 50) is None
+    assert y == pytest.approx(np.exp(-0.5) * np.ones(2), rel=1e-8)
+    ode_isolated.rk4(rhs, np.ones(2), 0.0, 1.0, 10)
+    assert len(seen) == 40 and seen[0] == 0.0
+
+
+def test_a_callback_exception_in_an_isolated_call_is_the_callers_own(ode_isolated) -> None:
+    class Stop(Exception):
+        pass
+
+    raised = Stop("enough")
+
+    def rhs(t, y):
+        if t > 0.5:
+            raise raised
+        return -y
+
+    y = np.ones(2)
+    with pytest.raises(Stop) as info:
+        ode_isolated.rk4(rhs, y, 0.0, 1.0, 10)
+    assert info.value is raised  # the very object, though the kernel ran in another process
+    assert info.value.__notes__ == ["raised in a callback of rk4(); the computation was stopped"]
+    assert y.tolist() == [1.0, 1.0]  # an isolated call changes the caller's arrays only after a clean return
+
+
+def test_malformed_callbacks_of_isolated_calls_name_the_callback(ode_isolated) -> None:
+    with pytest.raises(TypeError, match=r"rk4\(\): the value dydt returned by callback 'f' must be numbers that fit "
+                                        r"float64, got text"):
+        ode_isolated.rk4(lambda t, y: "text", np.ones(2), 0.0, 1.0, 10)
+    with pytest.raises(TypeError, match=r"rk4\(\): argument 'f' must be callable, got int"):
+        ode_isolated.rk4(5, np.ones(2), 0.0, 1.0, 10)
+    assert ode_isolated.rk4(lambda t, y: -y, np.ones(2), 0.0, 1.0, 1) is None  # the worker is still in step
+
+
+def test_a_main_module_function_works_in_an_isolated_call(tmp_path) -> None:
+    script = tmp_path / "main.py"
+    script.write_text(textwrap.dedent(f"""
+        import numpy as np
+        from wrapgen.bind.loader import load
+
+        def rhs(t, y):
+            return -y
+
+        mod = load({str(ODE)!r}, cache={str(tmp_path / 'cache')!r}, isolate=True)
+        y = np.ones(2)
+        mod.rk4(rhs, y, 0.0, 1.0, 20)
+        print(round(float(y[0]), 6))
+        mod.close()
+    """))
+    r = subprocess.run([sys.executable, "-P", str(script)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == str(round(float(np.exp(-1.0)), 6))
+
+
+def test_callback_values_are_checked_without_f2py_printing(ode, capfd) -> None:
+    for bad in (lambda t, y: "text", lambda t, y: object(), lambda t, y: [1.5, "x"]):
+        with pytest.raises(TypeError, match="returned by callback 'f'"):
+            ode.rk4(bad, np.ones(2), 0.0, 1.0, 2)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""  # nothing printed by f2py: the value never reached it

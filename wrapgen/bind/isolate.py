@@ -6,12 +6,15 @@
 Each function gets its own long-lived worker (`python -m wrapgen.run`), limited by the spec's
 `resources` (memory, timeout). A worker that dies is replaced on the next call. Arguments and results
 are passed through shared memory (memfd; see wrapgen.bind.shared), everything else pickled; intent
-inout arrays are copied back into the caller's arrays only after a clean return.
+inout arrays are copied back into the caller's arrays only after a clean return. A callback stays in the
+caller's process (lambdas, closures and functions of __main__ need not pickle): the kernel calls it back over
+the worker's channel, and an exception it raises comes back to the caller as the very object it raised.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import socket
 import subprocess
 import sys
@@ -49,6 +52,16 @@ def describe_death(name: str, status: int, tail: str, memory: int | None, what: 
 log_tail = proc.log_tail
 
 
+def _portable(exc: BaseException) -> BaseException:
+    """An exception that pickles: the callback's own if it does, else a RuntimeError saying what it was (the
+    caller keeps the original either way)."""
+    try:
+        pickle.dumps(exc)
+        return exc
+    except Exception:  # noqa: BLE001 - any failure to pickle
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
 def _stand_ins(value: Any) -> list[shared.SharedArray]:
     found: list[shared.SharedArray] = []
     shared.replace(value, lambda v: found.append(v) if isinstance(v, shared.SharedArray) else None)
@@ -60,10 +73,11 @@ class IsolatedFunction:
 
     def __init__(self, spec: Path, name: str, cache: str | None, timeout: float | None, memory: int | None,
                  doc: str | None, params: list[str], declared: dict[str, type[KernelError] | type[KernelWarning]],
-                 inout: set[str], strict: set[str]) -> None:
+                 inout: set[str], strict: set[str], callbacks: set[str] = frozenset()) -> None:  # type: ignore[assignment]
         self._spec, self.__name__, self._cache = spec, name, cache
         self._inout = inout  # arrays the kernel may write: copied back after a clean return
         self._strict = strict  # arrays that must match exactly (no silent copy)
+        self._callbacks = callbacks  # callables: they run here, the worker calls them back
         self._lock = threading.Lock()
         self._pool: list[shared.Segment] = []  # reused across calls
         self._declared = declared
@@ -124,15 +138,51 @@ class IsolatedFunction:
                 return stand_in
             return value
 
+        callables: list[Any] = []
+
+        def refer(name: Any, value: Any) -> Any:
+            if name in self._callbacks and callable(value):
+                callables.append(value)
+                return shared.CallbackRef(len(callables) - 1)
+            return value
+
         try:
-            call_args, call_kwargs = shared.replace(args, export), shared.replace(kwargs, export)
+            call_args = tuple(refer(self._params[i] if i < len(self._params) else i, v) for i, v in enumerate(args))
+            call_kwargs = {k: refer(k, v) for k, v in kwargs.items()}
+            call_args, call_kwargs = shared.replace(call_args, export), shared.replace(call_kwargs, export)
             stand_ins = [s for s in _stand_ins(call_args) + _stand_ins(call_kwargs)]
             try:
                 self._conn.send(("call", call_args, call_kwargs, sorted(stand_ins, key=lambda s: s.index)))
                 shared.send_segments(self._conn, segments, self._proc.pid)
             except (BrokenPipeError, ConnectionResetError):
                 self._receive(timeout=0, what="receiving the call")  # raises with the cause
+            except (pickle.PicklingError, TypeError, AttributeError) as exc:
+                # Nothing was sent (pickling happens before the write): the worker is still in step.
+                raise TypeError(f"{self.__name__}(): an argument cannot be sent to the isolated worker: {exc}; "
+                                f"pass numbers, strings and arrays (callables only where the spec declares a "
+                                f"callback)") from None
+            raised: list[BaseException] = []
             reply = self._receive(timeout=self.timeout, what="running")
+            while reply[0] == "callback":  # the kernel calls back: the callable runs here, in the caller
+                _, index, cb_args = reply
+                try:
+                    answer: tuple[str, Any] = ("return", callables[index](*cb_args))
+                except BaseException as exc:  # noqa: BLE001 - the kernel's abort protocol takes it from here
+                    raised.append(exc)
+                    answer = ("raise", _portable(exc))
+                try:
+                    self._conn.send(answer)
+                except (pickle.PicklingError, TypeError, AttributeError) as exc:
+                    raised.append(TypeError(f"{self.__name__}(): a callback returned a value that cannot be sent "
+                                            f"to the isolated kernel: {exc}"))
+                    self._conn.send(("raise", _portable(raised[-1])))
+                reply = self._receive(timeout=self.timeout, what="running")
+            if reply[0] == "error" and raised:
+                # The worker re-raised a callback's exception after the kernel stopped: raise the original
+                # object (the caller's own class and attributes), with the worker's note on what happened.
+                for note in getattr(reply[1], "__notes__", []):
+                    raised[0].add_note(note)
+                raise raised[0]
             if reply[0] == "error":
                 raise reply[1]
             if reply[0] == "declared":  # an exception class the spec declares: rebuilt on this side
@@ -265,7 +315,8 @@ class IsolatedModule(types.ModuleType):
                                  timeout if timeout is not None else r.timeout, r.memory,
                                  docstring(lib, name, fn), required + optional, declared,
                                  {n for n, a in fn.args.items() if a.intent == "inout" and a.is_array},
-                                 {n for n, a in fn.args.items() if a.is_array and a.convert == "error"})
+                                 {n for n, a in fn.args.items() if a.is_array and a.convert == "error"},
+                                 set(fn.callbacks))
             self._functions[name] = f
             setattr(self, name, f)
 

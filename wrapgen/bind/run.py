@@ -16,6 +16,22 @@ import warnings
 from multiprocessing.connection import Connection
 
 
+def _caller(conn: Connection, ref: object) -> object:
+    """A function that runs the caller's callable number ref.index in the caller's process: the arguments go
+    over the channel, the result (or the exception it raised) comes back. The generated code around it checks
+    what it returns and runs the abort protocol, exactly as for a callable in this process."""
+    index = ref.index  # type: ignore[attr-defined]
+
+    def call_back(*args: object) -> object:
+        conn.send(("callback", index, args))
+        kind, value = conn.recv()
+        if kind == "raise":
+            raise value
+        return value
+
+    return call_back
+
+
 def main(argv: list[str] | None = None) -> int:
     """Serve isolated calls of one function until the parent closes the connection."""
     ap = argparse.ArgumentParser(prog="python -m wrapgen.bind.run")
@@ -54,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         call_args = shared.replace(call_args, lambda v: arrays[v.index] if isinstance(v, shared.SharedArray) else v)
         call_kwargs = shared.replace(call_kwargs, lambda v: arrays[v.index] if isinstance(v, shared.SharedArray)
                                      else v)
+        call_args = tuple(_caller(conn, v) if isinstance(v, shared.CallbackRef) else v for v in call_args)
+        call_kwargs = {k: _caller(conn, v) if isinstance(v, shared.CallbackRef) else v for k, v in call_kwargs.items()}
         out_segments: list[shared.Segment] = []
         try:
             with warnings.catch_warnings(record=True) as caught:  # a status row's warning goes to the caller

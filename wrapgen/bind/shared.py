@@ -26,6 +26,15 @@ class SharedArray:
     fortran: bool
 
 
+@dataclass(frozen=True)
+class CallbackRef:
+    """Stands in a pickled message for the caller's callable number index: the callable stays in the caller's
+    process (a lambda, a closure, a function of __main__ need not pickle), and the worker calls it back over the
+    same channel."""
+
+    index: int
+
+
 #: Smaller arrays are pickled: setting up shared pages costs more than copying them through the socket.
 MIN_SHARED_BYTES = 64 * 1024
 
