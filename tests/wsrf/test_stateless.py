@@ -63,6 +63,24 @@ def test_the_c_md_kernel_is_served(server) -> None:
     assert info.value.code == 1
 
 
+def test_a_declared_error_class_is_one_class_locally_isolated_and_remotely(server) -> None:
+    """An except clause written for the local module catches the same error from an isolated call and from
+    the service: the spec's classes are one object per process (the remote one derives from it, carrying the
+    fault's details)."""
+    local = wrapgen.load(ROOT / "services" / "md.yaml")
+    isolated = wrapgen.load(ROOT / "services" / "md.yaml", isolate=True)
+    remote = wrapgen.connect(f"{server.url}/md")
+    try:
+        assert isolated.CoincidentParticlesError is local.CoincidentParticlesError
+        for mod in (local, isolated, remote):
+            with pytest.raises(local.CoincidentParticlesError, match="two particles share a position"):
+                mod.lj_forces(np.zeros((2, 3)), 1.0, 1.0)
+        assert issubclass(remote.CoincidentParticlesError, local.CoincidentParticlesError)
+        assert issubclass(remote.CoincidentParticlesError, wrapgen.wsrf.RemoteFault)
+    finally:
+        isolated.close()
+
+
 def test_declared_errors_are_faults_with_a_ws_basefault_detail(server) -> None:
     client = zeep.Client(f"{server.url}/heat?wsdl")
     with pytest.raises(zeep.exceptions.Fault) as info:

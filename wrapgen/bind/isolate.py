@@ -32,7 +32,7 @@ from .. import proc
 from ..spec import load_spec
 from . import shared
 from .build import build
-from .runtime import KernelError, KernelWarning, as_buffer
+from .runtime import KernelError, KernelWarning, as_buffer, declared_class
 from .wrapper import declared_classes, declared_warnings, docstring, python_params
 from .errors import BindError, KernelCrashed, KernelExited, KernelOutOfMemory, KernelTimeout
 
@@ -299,12 +299,8 @@ class IsolatedModule(types.ModuleType):
         # kernel's libraries at all (their constructors and symbol bindings would run here too).
         build(path, cache=cache)
         super().__init__(lib.name, f"{lib.name} {lib.version}: {lib.doc or 'wrapped by wrapgen'} (isolated calls)")
-        declared = {name: type(name, (KernelError,), {"__module__": lib.name,
-                                                      "__doc__": f"Declared by the {lib.name} spec."})
-                    for name in declared_classes(lib)}
-        declared.update({name: type(name, (KernelWarning,), {"__module__": lib.name,
-                                                             "__doc__": f"Declared by the {lib.name} spec."})
-                         for name in declared_warnings(lib)})
+        declared = {name: declared_class(lib.name, name) for name in declared_classes(lib)}
+        declared.update({name: declared_class(lib.name, name, warning=True) for name in declared_warnings(lib)})
         for name, cls in declared.items():
             setattr(self, name, cls)
         self._functions: dict[str, IsolatedFunction] = {}

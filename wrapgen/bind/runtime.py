@@ -30,6 +30,24 @@ class KernelWarning(UserWarning):
     code: int | None = None
 
 
+# (library, class name) -> the class: one identity per process for the error and warning classes a spec declares,
+# so the module, its isolated twin and a client of its service raise the same class (a cache of identities, as
+# sys.modules is; entries are never changed once made).
+_DECLARED: dict[tuple[str, str], type] = {}
+
+
+def declared_class(library: str, name: str, warning: bool = False) -> type:
+    """The class a spec's status table declares (`exception: BufferTooSmall`), the same object wherever it is
+    asked for in this process: the generated module, wrapgen.load(..., isolate=True), wrapgen.connect()."""
+    cls = _DECLARED.get((library, name))
+    if cls is None:
+        base = KernelWarning if warning else KernelError
+        what = "a status code that still gives results" if warning else "a kernel error code"
+        made = type(name, (base,), {"__module__": library, "__doc__": f"Declared by the {library} spec for {what}."})
+        cls = _DECLARED.setdefault((library, name), made)  # atomic: two threads agree on one class
+    return cls
+
+
 class Status(int):
     """A status code the spec names a success (`ok: converged`): an int that also has `.name`."""
 

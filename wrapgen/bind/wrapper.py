@@ -154,11 +154,9 @@ def module_source(lib: Library, extension: str, spec_file: str) -> str:
                   for a in [*cb.args.values(), *([cb.result] if cb.result else [])] if a.is_array}
     out += ["_ndarray = _rt.ndarray  # one global lookup on the fast path"]
     out += [f"_dt_{d} = _rt.DTYPES[{d!r}]  # tested by identity on the fast path" for d in sorted(converted)]
-    for cls in new_classes:
-        out += ["", f"class {cls}(_rt.KernelError):", f'    """Declared by the {lib.name} spec for a kernel error code."""', ""]
-    for cls in declared_warnings(lib):
-        out += ["", f"class {cls}(_rt.KernelWarning):",
-                f'    """Declared by the {lib.name} spec for a status code that still gives results."""', ""]
+    # One class per name in the process: the same objects as an isolated call's and a service client's.
+    out += [f"{cls} = _rt.declared_class({lib.name!r}, {cls!r})" for cls in new_classes]
+    out += [f"{cls} = _rt.declared_class({lib.name!r}, {cls!r}, warning=True)" for cls in declared_warnings(lib)]
     for fname, fn in lib.functions.items():
         out += ["", *_function_source(lib, fname, fn)]
     return "\n".join(out) + "\n"

@@ -11,7 +11,7 @@ import numpy as np
 from lxml import etree
 
 from ...bind import errors as bind_errors
-from ...bind.runtime import KernelError
+from ...bind.runtime import declared_class
 from .. import ns as N
 from ..codec import array_from_parts, array_parts, write_ndarray
 from ..errors import RemoteFault, ResourceUnknown, WSRFError
@@ -88,8 +88,10 @@ class FaultTranslator:
         if name not in self._classes:
             isolated = getattr(bind_errors, name, None) if name in ISOLATED else None
             # a worker's STOP, crash, timeout or memory limit: the class an isolated local call raises is a base,
-            # so one except clause serves both; a spec's own classes derive from KernelError as they do locally
-            bases = (RemoteFault, isolated) if isolated is not None else (RemoteFault, KernelError)
+            # so one except clause serves both; a spec's own classes derive from the very class the local module
+            # raises (wrapgen.bind.runtime.declared_class: one per library and name in the process)
+            bases = (RemoteFault, isolated) if isolated is not None else \
+                (RemoteFault, declared_class(self.library, name))
             self._classes[name] = type(name, bases, {"__module__": self.library, "__doc__": f"Raised by {self.url}."})
         return self._classes[name]
 
