@@ -1,6 +1,8 @@
 #include "particles.hpp"
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 namespace sim {
@@ -58,6 +60,10 @@ std::string ParticleSystem::describe() const {
     std::ostringstream s;
     s << label << ": " << n_ << " particles in a box of " << box_;
     return s.str();
+}
+
+ParticleSystem::~ParticleSystem() {
+    if (std::getenv("PARTICLES_TRACE")) std::fprintf(stderr, "~ParticleSystem(%s, %d particles)\n", label.c_str(), n_);
 }
 
 }  // namespace sim

@@ -18,6 +18,8 @@ public:
     ParticleSystem(int n, double box);
     // Copy of another system with a new label.
     ParticleSystem(const ParticleSystem &other, const std::string &label);
+    // With PARTICLES_TRACE set in the environment, says so on stderr (legacy-style tracing).
+    ~ParticleSystem();
 
     int size() const { return n_; }
     double box() const { return box_; }

@@ -219,10 +219,12 @@ def test_requests_over_the_size_cap_are_refused_before_parsing(tmp_path) -> None
         assert u[1, 1] > 0
 
 
-def test_a_library_of_classes_alone_says_why_it_cannot_be_served() -> None:
+def test_a_library_with_nothing_servable_says_why(tmp_path) -> None:
     from wrapgen.wsrf.errors import WSRFError
     from wrapgen.wsrf.model import service_model
 
-    with pytest.raises(WSRFError, match=r"no function of library 'particles' can be served: it declares no "
-                                        r"functions; its classes \(ParticleSystem\) are not served as WS-Resources yet"):
-        service_model(ROOT / "services" / "particles.yaml")
+    spec = tmp_path / "cb.yaml"
+    spec.write_text((ROOT / "services" / "ode.yaml").read_text().replace("../legacy", str(ROOT / "legacy")))
+    with pytest.raises(WSRFError, match=r"nothing of library 'ode' can be served: rk4: argument 'f' has dtype "
+                                        r"callback, which cannot travel over SOAP"):
+        service_model(spec)

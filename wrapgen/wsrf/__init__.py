@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import RemoteFault, SoapFault, WSRFError
+from .errors import RemoteFault, ResourceUnknown, SoapFault, WSRFError
 
-__all__ = ["RemoteFault", "Server", "SoapFault", "WSRFError", "connect"]
+__all__ = ["RemoteFault", "ResourceUnknown", "Server", "SoapFault", "WSRFError", "connect"]
 
 
 def __getattr__(name: str) -> Any:

@@ -28,6 +28,8 @@ from . import ns as N
 from .codec import Splicer
 from .envelope import Request, envelope, fault_envelope, parse_request, serialize
 from .errors import ClientFault, SoapFault, WSRFError
+from .faults import kernel_fault
+from .instances import InstanceHandlers
 from .model import ServiceModel, service_model
 from .notify import NotificationHandlers
 from .resource import ResourceHandlers
@@ -80,26 +82,6 @@ class ServiceConfig:
         return cls(**json.loads(os.environ["WRAPGEN_WSRF_CONFIG"]))
 
 
-def kernel_fault(exc: BaseException, tns: str) -> SoapFault:
-    """The SOAP fault ({tns}KernelFault) for an exception a kernel call raised (declared errors, refusals, crashes)."""
-    from ..bind.errors import IsolatedCallError
-    from ..bind.runtime import KernelError
-
-    if isinstance(exc, SoapFault):
-        return exc
-    name = type(exc).__name__
-    element = N.q(tns, "KernelFault")
-    if isinstance(exc, KernelError):
-        return ClientFault(str(exc), element=element, exception=name,
-                           error_code=None if exc.code is None else str(exc.code))
-    if isinstance(exc, (ValueError, TypeError)):
-        return ClientFault(str(exc), element=element, exception=name)
-    if isinstance(exc, IsolatedCallError):
-        return SoapFault(str(exc), element=element, exception=name)
-    log.exception("unexpected error in a kernel call")
-    return SoapFault(f"{name}: {exc}", element=element, exception=name)
-
-
 @dataclass
 class Call:
     """One HTTP request's context."""
@@ -124,6 +106,7 @@ class WsrfApp:
             self.models[m.name] = m
         self.store = Store(config.state)
         self.resources = ResourceHandlers(self)
+        self.instances = InstanceHandlers(self)
         self.notifications = NotificationHandlers(self)
         self._modules: dict[str, Any] = {}
         self._modules_lock = threading.Lock()
@@ -188,11 +171,11 @@ class WsrfApp:
             return self._get(call, path, environ, start_response)
         if method != "POST":
             return self._text(start_response, "405 Method Not Allowed", "use POST for SOAP, GET for ?wsdl\n")
-        op = None
+        op = cm = None
         special = len(path) == 2 and path[1] in ("subscriptions", "pullpoints")
         if len(path) == 2 and not special:
-            op = model.operations.get(path[1])
-        if len(path) > 2 or (len(path) == 2 and op is None and not special):
+            op, cm = model.operations.get(path[1]), model.classes.get(path[1])
+        if len(path) > 2 or (len(path) == 2 and op is None and cm is None and not special):
             return self._text(start_response, "404 Not Found", f"no resource type at /{'/'.join(path)}\n")
         ctype = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
         if ctype and not (ctype.endswith("/xml") or ctype.endswith("+xml")):
@@ -203,6 +186,8 @@ class WsrfApp:
             call.request = parse_request(body)
             if special:
                 env = (self.notifications.manager if path[1] == "subscriptions" else self.notifications.pullpoint)(call)
+            elif cm is not None:
+                env = self.instances.dispatch(call, cm)
             elif op is None:
                 env = self._library_call(call)
             else:
@@ -292,11 +277,17 @@ class WsrfApp:
                                       ("Content-Length", str(len(data)))])
             return [data]
         if query.lower() in ("wsdl", "wsdl=") and (len(path) == 1 or (len(path) == 2 and (
-                path[1] in call.model.operations or path[1] in ("subscriptions", "pullpoints")))):
+                path[1] in call.model.operations or path[1] in call.model.classes
+                or path[1] in ("subscriptions", "pullpoints")))):
             resource = path[1] if len(path) == 2 else None
             key = (call.model.name, call.base_url, resource or "")
             if key not in self._wsdl:
-                self._wsdl[key] = build_wsdl(call.model, call.base_url, resource)
+                if resource in call.model.classes:
+                    from .wsdl_objects import build_object_wsdl
+
+                    self._wsdl[key] = build_object_wsdl(call.model, call.model.classes[resource], call.base_url)
+                else:
+                    self._wsdl[key] = build_wsdl(call.model, call.base_url, resource)
             data = self._wsdl[key]
             start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(data)))])
             return [data]
@@ -305,7 +296,8 @@ class WsrfApp:
     def _index(self, base: str) -> str:
         lines = ["wrapgen WS-RF services", ""]
         for m in self.models.values():
-            lines.append(f"{m.name} {m.lib.version}: {base}/{m.name}?wsdl  operations: {', '.join(m.operations)}")
+            lines.append(f"{m.name} {m.lib.version}: {base}/{m.name}?wsdl  operations: {', '.join(m.operations)}"
+                         + "".join(f"; objects: {base}/{m.name}/{c}?wsdl" for c in m.classes))
             for fname, why in m.skipped.items():
                 lines.append(f"    not served: {fname}: {why}")
         return "\n".join(lines) + "\n"
@@ -353,6 +345,8 @@ class WsrfApp:
             return envelope(body, kernel_action(model, op.name, True), req.message_id)
         if local.startswith("Create_") and local[7:] in model.operations:
             return self.resources.create(call, model.operations[local[7:]])
+        if local.startswith("Create_") and local[7:] in model.classes:
+            return self.instances.create(call, model.classes[local[7:]])
         raise ClientFault(f"unknown operation {local!r} on /{model.name}; operations: {', '.join(model.operations)}; "
                           f"factories: {', '.join('Create_' + o for o in model.operations)}")
 

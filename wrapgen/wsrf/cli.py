@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -80,9 +81,11 @@ def _serve(args: argparse.Namespace) -> int:
     from .app import WsrfApp
 
     for name, model in WsrfApp(srv.config).models.items():
-        print(f"serving {name} at {srv.url}/{name}?wsdl  ({', '.join(model.operations)})", flush=True)
-        for fname, why in model.skipped.items():
-            print(f"  not served: {fname}: {why}", flush=True)
+        served = [*model.operations, *(f"{c} (objects)" for c in model.classes)]
+        print(f"serving {name} at {srv.url}/{name}?wsdl  ({', '.join(served)})", flush=True)
+        skipped = {**model.skipped, **{k: v for c in model.classes.values() for k, v in c.skipped.items()}}
+        for fname, why in skipped.items():
+            print(f"  not served: {fname}: {why}", file=sys.stderr, flush=True)
 
     class _Stop(Exception):
         pass

@@ -204,22 +204,25 @@ def ndarray_fields(elem: etree._Element, ns: str) -> tuple[str, list[str | None]
 
 def encode_value(parent: etree._Element, ns: str, name: str, arg: Arg, value: Any,
                  offload: Callable[[np.ndarray], str | None] | None = None,
-                 splicer: Splicer | None = None) -> etree._Element:
-    """Append <name> holding value (scalar text, Complex or NDArray) under parent."""
+                 splicer: Splicer | None = None, inner: str | None = None) -> etree._Element:
+    """Append <name> holding value (scalar text, Complex or NDArray) under parent; inner: the namespace of the
+    NDArray and Complex fields (their types' schema), when it is not ns (a class's messages)."""
     elem = _child(parent, ns, name)
+    inner = inner or ns
     if arg.is_array:
-        write_ndarray(elem, ns, value, offload, splicer)
+        write_ndarray(elem, inner, value, offload, splicer)
     elif arg.dtype in ("complex64", "complex128"):
         c = complex(value)
-        _child(elem, ns, "re", repr(c.real))
-        _child(elem, ns, "im", repr(c.imag))
+        _child(elem, inner, "re", repr(c.real))
+        _child(elem, inner, "im", repr(c.imag))
     else:
         elem.text = scalar_text(arg, value)
     return elem
 
 
 def decode_value(elem: etree._Element, ns: str, name: str, arg: Arg) -> Any:
-    """The Python value of an element written by encode_value (or by any client following the WSDL)."""
+    """The Python value of an element written by encode_value (or by any client following the WSDL); ns is the
+    namespace of its NDArray or Complex fields."""
     if arg.is_array:
         dtype, shape, order, data, href = ndarray_fields(elem, ns)
         if href is not None:

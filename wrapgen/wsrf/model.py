@@ -9,11 +9,12 @@ from typing import Any
 
 from ..bind.wrapper import python_params, python_returns
 from ..spec import load_spec
-from ..spec.model import INTEGER_DTYPES, Arg, Function, Library
+from ..spec.model import INTEGER_DTYPES, Arg, Class, Function, Library
 from .errors import WSRFError
 from .ns import q
 
 RESERVED = ("blob", "subscriptions", "pullpoints")  # URL paths of the service itself
+OBJECT_RESERVED = ("destroy", "set_termination")  # names the client's remote objects use themselves
 SERVABLE = (*INTEGER_DTYPES, "float32", "float64", "complex64", "complex128", "bool", "string")
 
 
@@ -37,6 +38,20 @@ class Operation:
 
 
 @dataclass
+class ClassModel:
+    """A C++ class as a WS-Resource type: Create_<Class> constructs, methods are operations on the resource,
+    readable properties are resource properties, Destroy runs the destructor."""
+
+    name: str
+    cls: Class
+    constructor: Operation  # the served constructor's arguments (inputs only)
+    methods: dict[str, Operation]
+    property_args: dict[str, Arg]  # readable properties, as the values they are
+    namespace: str  # of the method messages and the property document
+    skipped: dict[str, str] = field(default_factory=dict)  # method or constructor -> why it is not served
+
+
+@dataclass
 class ServiceModel:
     """A spec's library as a service."""
 
@@ -44,6 +59,7 @@ class ServiceModel:
     spec: Path
     operations: dict[str, Operation] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # function -> why it cannot be served
+    classes: dict[str, ClassModel] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -88,16 +104,63 @@ def service_model(spec: str | Path) -> ServiceModel:
         if why:
             model.skipped[fname] = why
             continue
-        required, optional = python_params(fn)
-        inputs = [(n, fn.args[n], True) for n in required] + [(n, fn.args[n], False) for n in optional]
-        outputs = [(n, fn.args[n]) for n in required + optional if fn.args[n].intent == "inout" and fn.args[n].is_array]
-        outputs += [(r, fn.result if r == "result" else fn.args[r]) for r in python_returns(fn)]  # type: ignore[misc]
-        model.operations[fname] = Operation(fname, fn, inputs, outputs, f"{model.tns}:{fname}")
-    if not model.operations:
+        model.operations[fname] = _operation(fname, fn, f"{model.tns}:{fname}")
+    for cname, cls in lib.classes.items():
+        served = _class_model(model, cname, cls)
+        if isinstance(served, str):
+            model.skipped[cname] = served
+        else:
+            model.classes[cname] = served
+    if not model.operations and not model.classes:
         if model.skipped:
             why = "; ".join(f"{k}: {v}" for k, v in model.skipped.items())
-        else:  # the reason was empty for a library of classes alone (issue 15)
-            why = "it declares no functions" + (f"; its classes ({', '.join(lib.classes)}) are not served as "
-                                                "WS-Resources yet" if lib.classes else "")
-        raise WSRFError(f"{path}: no function of library {lib.name!r} can be served: {why}")
+        else:
+            why = "it declares no functions and no classes"
+        raise WSRFError(f"{path}: nothing of library {lib.name!r} can be served: {why}")
     return model
+
+
+def _operation(name: str, fn: Function, namespace: str) -> Operation:
+    required, optional = python_params(fn)
+    inputs = [(n, fn.args[n], True) for n in required] + [(n, fn.args[n], False) for n in optional]
+    outputs = [(n, fn.args[n]) for n in required + optional if fn.args[n].intent == "inout" and fn.args[n].is_array]
+    outputs += [(r, fn.result if r == "result" else fn.args[r]) for r in python_returns(fn)]  # type: ignore[misc]
+    return Operation(name, fn, inputs, outputs, namespace)
+
+
+def _class_model(model: ServiceModel, cname: str, cls: Class) -> ClassModel | str:
+    """The class as a resource type, or why it cannot be one. Methods and constructors whose arguments cannot
+    travel (objects, callbacks) are left out, each with its reason; the rest is served."""
+    if cname in model.operations or cname in RESERVED or cname.startswith("Create_"):
+        return f"its name is taken by a function or reserved by the service (/{cname})"
+    namespace = f"{model.tns}:{cname}"
+    skipped: dict[str, str] = {}
+    constructor = None
+    for i, ctor in enumerate(cls.constructors):
+        why = _why_not(cname, Function(args=ctor.args))
+        if why is None and constructor is None:
+            constructor = _operation(f"Create_{cname}", Function(args=ctor.args, doc=ctor.doc), namespace)
+        elif why is not None:
+            skipped[f"{cname} constructor {i + 1}"] = why
+        else:
+            skipped[f"{cname} constructor {i + 1}"] = "a served class has one factory: the first constructor whose " \
+                                                      "arguments can travel is served"
+    if constructor is None:
+        return "no constructor's arguments can travel over SOAP: " + "; ".join(skipped.values())
+    methods = {}
+    for mname, method in cls.methods.items():
+        why = _why_not(mname, method)
+        if why is None and mname in OBJECT_RESERVED:
+            why = "its name is an operation of every object resource"
+        if why is not None:
+            skipped[f"{cname}.{mname}"] = why
+        else:
+            methods[mname] = _operation(mname, method, namespace)
+    props = {}
+    for pname, prop in cls.properties.items():
+        if prop.dtype in SERVABLE and prop.shape is None:
+            props[pname] = Arg(dtype=prop.dtype, doc=prop.doc)
+        else:
+            skipped[f"{cname}.{pname}"] = f"property of dtype {prop.dtype}{' with a shape' if prop.shape else ''} " \
+                                          "cannot be a resource property"
+    return ClassModel(cname, cls, constructor, methods, props, namespace, skipped)

@@ -16,8 +16,10 @@ def _describe(arg: Any) -> str:
     return f"{arg.dtype} array" if arg.is_array else arg.dtype
 
 
-def decode_params(parent: etree._Element, ns: str, op: Operation, require: bool) -> dict[str, Any]:
-    """Arguments from the children of parent; unknown, repeated or (if require) missing ones are refused."""
+def decode_params(parent: etree._Element, ns: str, op: Operation, require: bool,
+                  inner: str | None = None) -> dict[str, Any]:
+    """Arguments from the children of parent; unknown, repeated or (if require) missing ones are refused.
+    inner: the namespace of NDArray and Complex fields when it is not ns."""
     inputs = {n: (a, req) for n, a, req in op.inputs}
     values: dict[str, Any] = {}
     for child in parent:
@@ -29,7 +31,7 @@ def decode_params(parent: etree._Element, ns: str, op: Operation, require: bool)
                               f"{', '.join(inputs) or 'none'} in {ns}")
         if local in values:
             raise ClientFault(f"{op.name}: argument {local!r} is given twice")
-        values[local] = decode_value(child, ns, local, inputs[local][0])
+        values[local] = decode_value(child, inner or ns, local, inputs[local][0])
     if require:
         missing = [n for n, (a, req) in inputs.items() if req and n not in values]
         if missing:
@@ -52,7 +54,8 @@ def encode_params(parent: etree._Element, ns: str, op: Operation, values: dict[s
 
 
 def encode_outputs(parent: etree._Element, ns: str, op: Operation, values: dict[str, Any],
-                   offload: Callable[[Any], str | None] | None, splicer: Splicer | None = None) -> None:
+                   offload: Callable[[Any], str | None] | None, splicer: Splicer | None = None,
+                   inner: str | None = None) -> None:
     """Append every output; large arrays become download URLs through offload."""
     for n, arg in op.outputs:
-        encode_value(parent, ns, n, arg, values[n], offload, splicer)
+        encode_value(parent, ns, n, arg, values[n], offload, splicer, inner)

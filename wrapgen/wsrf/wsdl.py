@@ -268,6 +268,11 @@ def _kernel_schema(E: _B, types: etree._Element, model: ServiceModel) -> None:
         E(s, "xs:element", name=f"{op.name}Response", type=f"tns:{op.name}ResponseType")
         E(s, "xs:element", name=f"Create_{op.name}", type=f"tns:{op.name}ParametersType")
         E(_seq(E, E(s, "xs:element", name=f"Create_{op.name}Response")), "xs:element", ref="wsa:EndpointReference")
+    for cm in model.classes.values():  # factories of served C++ classes: the constructor's arguments
+        seq = _seq(E, E(s, "xs:element", name=f"Create_{cm.name}"))
+        for n, arg, req in cm.constructor.inputs:
+            _value_type(E, E(seq, "xs:element", name=n), arg, req)
+        E(_seq(E, E(s, "xs:element", name=f"Create_{cm.name}Response")), "xs:element", ref="wsa:EndpointReference")
 
 
 def _resource_schema(E: _B, types: etree._Element, op: Operation, p: str) -> None:
@@ -367,6 +372,12 @@ def build_wsdl(model: ServiceModel, base_url: str, resource: str | None = None) 
         operation(lib_pt, lib_bd, create, f"tns:{create}", f"tns:{create}Response", kernel_action(model, create),
                   kernel_action(model, create, True), [],
                   f"Create a WS-Resource for one {op.name} computation; returns its EndpointReference.")
+    for cm in model.classes.values() if not resource else []:
+        create = f"Create_{cm.name}"
+        operation(lib_pt, lib_bd, create, f"tns:{create}", f"tns:{create}Response", kernel_action(model, create),
+                  kernel_action(model, create, True), ["tns:KernelFault"],
+                  f"Construct a {cm.name} on the server (its constructor); returns the object's EndpointReference "
+                  f"(its port: {cm.name}?wsdl).")
     if not resource:
         operation(lib_pt, lib_bd, "CreatePullPoint", "wsnt:CreatePullPoint", "wsnt:CreatePullPointResponse",
                   N.action("CreatePullPoint"), N.action("CreatePullPoint", True),

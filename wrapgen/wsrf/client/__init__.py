@@ -16,12 +16,13 @@ from typing import Any
 
 from ..errors import NotWrapgenService
 from .function import RemoteFunction
+from .instance import RemoteClass, RemoteObject
 from .notify import Notification, NotificationConsumer, Subscription
 from .remote import FaultTranslator, _Remote, download, make_session
 from .resource import Resource
 
-__all__ = ["FaultTranslator", "Notification", "NotificationConsumer", "RemoteFunction", "Resource", "ServiceProxy",
-           "Subscription", "connect", "download", "make_session"]
+__all__ = ["FaultTranslator", "Notification", "NotificationConsumer", "RemoteClass", "RemoteFunction", "RemoteObject",
+           "Resource", "ServiceProxy", "Subscription", "connect", "download", "make_session"]
 
 
 class ServiceProxy:
@@ -35,7 +36,13 @@ class ServiceProxy:
         if binding is None:
             raise NotWrapgenService(f"{url} does not look like a wrapgen service (no {self._r.library}Binding in its WSDL)")
         self._functions: dict[str, RemoteFunction] = {}
+        self._classes: dict[str, RemoteClass] = {}
         for name, op in binding._operations.items():
+            if name.startswith("Create_") and name[7:] not in binding._operations:  # a served C++ class
+                inputs = [n for n, _ in op.input.body.type.elements]
+                self._classes[name[7:]] = c = RemoteClass(self._r, name[7:], inputs)
+                setattr(self, name[7:], c)
+                continue
             if name.startswith("Create_"):
                 continue
             inputs = [(n, getattr(el, "min_occurs", 1) >= 1) for n, el in op.input.body.type.elements]
@@ -49,7 +56,7 @@ class ServiceProxy:
         raise AttributeError(name)
 
     def __dir__(self) -> list[str]:
-        return sorted(self._functions)
+        return sorted([*self._functions, *self._classes])
 
 
 def connect(url: str, timeout: float = 300.0, cert: str | tuple[str, str] | None = None,

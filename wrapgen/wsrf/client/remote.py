@@ -204,15 +204,16 @@ class _FaultView:
         self.detail = fault.find("detail")
 
 
-def _append_value(parent: etree._Element, tns: str, name: str, value: Any) -> None:
+def _append_value(parent: etree._Element, tns: str, name: str, value: Any, inner: str | None = None) -> None:
     e = etree.SubElement(parent, f"{{{tns}}}{name}")
+    inner = inner or tns  # the namespace of NDArray/Complex fields, when the element is in another
     if isinstance(value, np.ndarray):
-        write_ndarray(e, tns, value)
+        write_ndarray(e, inner, value)
     elif isinstance(value, (bool, np.bool_)):
         e.text = "true" if value else "false"
     elif isinstance(value, complex):
-        etree.SubElement(e, f"{{{tns}}}re").text = repr(value.real)
-        etree.SubElement(e, f"{{{tns}}}im").text = repr(value.imag)
+        etree.SubElement(e, f"{{{inner}}}re").text = repr(value.real)
+        etree.SubElement(e, f"{{{inner}}}im").text = repr(value.imag)
     else:
         e.text = repr(float(value)) if isinstance(value, float) else str(value)
 
