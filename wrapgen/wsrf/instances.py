@@ -13,15 +13,10 @@ from lxml import etree
 from .. import proc
 from . import ns as N
 from .envelope import envelope, epr, now_utc, time_element, xs_datetime
-from .errors import (
-    ClientFault,
-    InvalidResourcePropertyQNameFault,
-    ResourceNotDestroyedFault,
-    ResourceUnknownFault,
-    SoapFault,
-)
+from .errors import ClientFault, ResourceNotDestroyedFault, ResourceUnknownFault, SoapFault
 from .faults import kernel_fault
 from .model import ClassModel
+from .resource import multiple_properties_response, property_response
 from .store import Resource
 from .values import decode_params, encode_outputs
 from .wsdl import kernel_action
@@ -137,35 +132,14 @@ class InstanceHandlers:
         out.append(self.document(call, cm, res))
         return out
 
-    def _select(self, doc: etree._Element, qname_el: etree._Element) -> list[etree._Element]:
-        text = (qname_el.text or "").strip()
-        prefix, _, local = text.rpartition(":")
-        ns = qname_el.nsmap.get(prefix or None)
-        if not local or (prefix and ns is None):
-            raise InvalidResourcePropertyQNameFault(f"{text!r} is not a QName with a declared prefix")
-        found = [c for c in doc if c.tag == (f"{{{ns}}}{local}" if ns else local)]
-        if not found:
-            raise InvalidResourcePropertyQNameFault(f"this object has no property {{{ns or ''}}}{local}; it has "
-                                                    + ", ".join(sorted(c.tag for c in doc)))
-        return found
-
     def op_GetResourceProperty(self, call: Call, cm: ClassModel, res: Resource, body: etree._Element) -> etree._Element:
         """One property by QName."""
-        out = etree.Element(N.q(N.RP, "GetResourcePropertyResponse"))
-        out.extend(self._select(self.document(call, cm, res), body))
-        return out
+        return property_response(self.document(call, cm, res), body)
 
     def op_GetMultipleResourceProperties(self, call: Call, cm: ClassModel, res: Resource,
                                          body: etree._Element) -> etree._Element:
         """Several properties by QName, in the order asked."""
-        doc = self.document(call, cm, res)
-        out = etree.Element(N.q(N.RP, "GetMultipleResourcePropertiesResponse"))
-        names = body.findall(N.q(N.RP, "ResourceProperty"))
-        if not names:
-            raise InvalidResourcePropertyQNameFault("GetMultipleResourceProperties names no ResourceProperty")
-        for el in names:
-            out.extend([e for e in self._select(doc, el) if e not in out])
-        return out
+        return multiple_properties_response(self.document(call, cm, res), body)
 
     # --- lifetime -----------------------------------------------------------------------------------------
     def op_Destroy(self, call: Call, cm: ClassModel, res: Resource, body: etree._Element) -> etree._Element:

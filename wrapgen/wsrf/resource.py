@@ -155,39 +155,15 @@ class ResourceHandlers:
         out.append(self.document(call, op, res))
         return out
 
-    def _property(self, doc: etree._Element, qname_el: etree._Element, what: str) -> list[etree._Element]:
-        text = (qname_el.text or "").strip()
-        prefix, _, local = text.rpartition(":")
-        ns = qname_el.nsmap.get(prefix or None)
-        if not local or (prefix and ns is None):
-            raise InvalidResourcePropertyQNameFault(f"{what} {text!r} is not a QName with a declared prefix")
-        found = [c for c in doc if c.tag == (f"{{{ns}}}{local}" if ns else local)]
-        if not found:
-            names = ", ".join(sorted({c.tag for c in doc}))
-            raise InvalidResourcePropertyQNameFault(f"this resource has no property {{{ns or ''}}}{local}; "
-                                                    f"it has {names}")
-        return found
-
     def op_GetResourceProperty(self, call: Call, op: Operation, res: Resource,
                                body: etree._Element) -> etree._Element:
         """One property by QName."""
-        out = etree.Element(N.q(N.RP, "GetResourcePropertyResponse"))
-        out.extend(self._property(self.document(call, op, res), body, "GetResourceProperty"))
-        return out
+        return property_response(self.document(call, op, res), body)
 
     def op_GetMultipleResourceProperties(self, call: Call, op: Operation, res: Resource,
                                          body: etree._Element) -> etree._Element:
         """Several properties by QName, in the order asked."""
-        doc = self.document(call, op, res)
-        out = etree.Element(N.q(N.RP, "GetMultipleResourcePropertiesResponse"))
-        names = body.findall(N.q(N.RP, "ResourceProperty"))
-        if not names:
-            raise InvalidResourcePropertyQNameFault("GetMultipleResourceProperties names no ResourceProperty")
-        found = []
-        for el in names:
-            found += [e for e in self._property(doc, el, "ResourceProperty") if e not in found]
-        out.extend(found)
-        return out
+        return multiple_properties_response(self.document(call, op, res), body)
 
     def op_QueryResourceProperties(self, call: Call, op: Operation, res: Resource,
                                    body: etree._Element) -> etree._Element:
@@ -287,3 +263,39 @@ class ResourceHandlers:
         time_element(out, N.q(N.RL, "NewTerminationTime"), when)
         time_element(out, N.q(N.RL, "CurrentTime"), now)
         return out
+
+
+# --- reads of a property document, shared by computations' and objects' resources ---------------------------
+def select_properties(doc: etree._Element, qname_el: etree._Element, what: str) -> list[etree._Element]:
+    """The children of doc named by the QName text of qname_el (InvalidResourcePropertyQName if none)."""
+    text = (qname_el.text or "").strip()
+    prefix, _, local = text.rpartition(":")
+    ns = qname_el.nsmap.get(prefix or None)
+    if not local or (prefix and ns is None):
+        raise InvalidResourcePropertyQNameFault(f"{what} {text!r} is not a QName with a declared prefix")
+    found = [c for c in doc if c.tag == (f"{{{ns}}}{local}" if ns else local)]
+    if not found:
+        names = ", ".join(sorted({c.tag for c in doc}))
+        raise InvalidResourcePropertyQNameFault(f"this resource has no property {{{ns or ''}}}{local}; "
+                                                f"it has {names}")
+    return found
+
+
+def property_response(doc: etree._Element, body: etree._Element) -> etree._Element:
+    """GetResourcePropertyResponse: one property of doc by QName."""
+    out = etree.Element(N.q(N.RP, "GetResourcePropertyResponse"))
+    out.extend(select_properties(doc, body, "GetResourceProperty"))
+    return out
+
+
+def multiple_properties_response(doc: etree._Element, body: etree._Element) -> etree._Element:
+    """GetMultipleResourcePropertiesResponse: several properties of doc by QName, in the order asked."""
+    out = etree.Element(N.q(N.RP, "GetMultipleResourcePropertiesResponse"))
+    names = body.findall(N.q(N.RP, "ResourceProperty"))
+    if not names:
+        raise InvalidResourcePropertyQNameFault("GetMultipleResourceProperties names no ResourceProperty")
+    found: list[etree._Element] = []
+    for el in names:
+        found += [e for e in select_properties(doc, el, "ResourceProperty") if e not in found]
+    out.extend(found)
+    return out

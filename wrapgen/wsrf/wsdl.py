@@ -298,6 +298,41 @@ def _resource_schema(E: _B, types: etree._Element, op: Operation, p: str) -> Non
     E(s, "xs:element", name="FetchResultResponse", type=f"tns:{op.name}ResponseType")
 
 
+class Ports:
+    """The wsdl:message and wsdl:operation writers of one document: each operation goes to a port type and its
+    document/literal SOAP binding at once, its messages made on first use."""
+
+    def __init__(self, E: _B, defs: etree._Element) -> None:
+        self.E, self.defs, self.messages = E, defs, set()
+
+    def message(self, element: str) -> str:
+        """The message for a body element (made once), as a QName."""
+        pfx, local = element.split(":")
+        name = f"{pfx.replace('-', '_')}_{local}" if pfx != "tns" else local
+        if name not in self.messages:
+            self.messages.add(name)
+            self.E(self.E(self.defs, "wsdl:message", name=name), "wsdl:part", name="body", element=element)
+        return f"tns:{name}"
+
+    def operation(self, pt: etree._Element, bd: etree._Element, name: str, req: str, resp: str, act_in: str,
+                  act_out: str, faults: list[str], doc: str = "") -> None:
+        """One operation on the port type pt and the binding bd."""
+        E, message = self.E, self.message
+        o = E(pt, "wsdl:operation", name=name)
+        if doc:
+            E(o, "wsdl:documentation").text = doc
+        E(o, "wsdl:input", message=message(req), wsaw__Action=act_in, wsam__Action=act_in)
+        E(o, "wsdl:output", message=message(resp), wsaw__Action=act_out, wsam__Action=act_out)
+        b = E(bd, "wsdl:operation", name=name)
+        E(b, "soap:operation", soapAction=act_in, style="document")
+        E(E(b, "wsdl:input"), "soap:body", use="literal")
+        E(E(b, "wsdl:output"), "soap:body", use="literal")
+        for f in faults:
+            fname = f.split(":")[1]
+            E(o, "wsdl:fault", name=fname, message=message(f), wsaw__Action=N.FAULT_ACTION, wsam__Action=N.FAULT_ACTION)
+            E(E(b, "wsdl:fault", name=fname), "soap:fault", name=fname, use="literal")
+
+
 def build_wsdl(model: ServiceModel, base_url: str, resource: str | None = None) -> bytes:
     """The WSDL of the library port (kernel operations and factories) or, given a function name, of that
     function's WS-Resource port; soap:address locations are under base_url (http://host:port).
@@ -323,31 +358,8 @@ def build_wsdl(model: ServiceModel, base_url: str, resource: str | None = None) 
     for op in shown:
         _resource_schema(E, types, op, res_prefix[op.name])
 
-    messages: set[str] = set()
-
-    def message(element: str) -> str:
-        pfx, local = element.split(":")
-        name = f"{pfx.replace('-', '_')}_{local}" if pfx != "tns" else local
-        if name not in messages:
-            messages.add(name)
-            E(E(defs, "wsdl:message", name=name), "wsdl:part", name="body", element=element)
-        return f"tns:{name}"
-
-    def operation(pt: etree._Element, bd: etree._Element, name: str, req: str, resp: str, act_in: str,
-                  act_out: str, faults: list[str], doc: str = "") -> None:
-        o = E(pt, "wsdl:operation", name=name)
-        if doc:
-            E(o, "wsdl:documentation").text = doc
-        E(o, "wsdl:input", message=message(req), wsaw__Action=act_in, wsam__Action=act_in)
-        E(o, "wsdl:output", message=message(resp), wsaw__Action=act_out, wsam__Action=act_out)
-        b = E(bd, "wsdl:operation", name=name)
-        E(b, "soap:operation", soapAction=act_in, style="document")
-        E(E(b, "wsdl:input"), "soap:body", use="literal")
-        E(E(b, "wsdl:output"), "soap:body", use="literal")
-        for f in faults:
-            fname = f.split(":")[1]
-            E(o, "wsdl:fault", name=fname, message=message(f), wsaw__Action=N.FAULT_ACTION, wsam__Action=N.FAULT_ACTION)
-            E(E(b, "wsdl:fault", name=fname), "soap:fault", name=fname, use="literal")
+    ports = Ports(E, defs)
+    operation = ports.operation
 
     if resource in MANAGER_PORTS:
         port_type, ops = MANAGER_PORTS[resource]

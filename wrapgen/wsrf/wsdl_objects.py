@@ -8,7 +8,7 @@ from lxml import etree
 
 from . import ns as N
 from .model import ClassModel, ServiceModel
-from .wsdl import WSRF_FAULTS, XS, _B, _kernel_schema, _oasis_schemas, _schema, _seq, _value_type
+from .wsdl import WSRF_FAULTS, XS, Ports, _B, _kernel_schema, _oasis_schemas, _schema, _seq, _value_type
 
 #: the WS-RF operations an object resource answers (its properties are the object's: nothing to set or query)
 OBJECT_WSRF_OPS = ("GetResourcePropertyDocument", "GetResourceProperty", "GetMultipleResourceProperties", "Destroy",
@@ -49,35 +49,15 @@ def build_object_wsdl(model: ServiceModel, cm: ClassModel, base_url: str) -> byt
     E(seq, "xs:element", ref="wsrf-rl:CurrentTime")
     E(seq, "xs:element", ref="wsrf-rl:TerminationTime")
 
-    messages: set[str] = set()
-
-    def message(element: str) -> str:
-        pfx, local = element.split(":")
-        name = f"{pfx.replace('-', '_')}_{local}"
-        if name not in messages:
-            messages.add(name)
-            E(E(defs, "wsdl:message", name=name), "wsdl:part", name="body", element=element)
-        return f"tns:{name}"
-
     pt = E(defs, "wsdl:portType", name=f"{cm.name}PortType")
     pt.set(f"{{{N.RP}}}ResourceProperties", "o:ResourceProperties")
     bd = E(None, "wsdl:binding", name=f"{cm.name}Binding", type=f"tns:{cm.name}PortType")
     E(bd, "soap:binding", style="document", transport="http://schemas.xmlsoap.org/soap/http")
 
+    ports = Ports(E, defs)
+
     def operation(name: str, req: str, resp: str, act_in: str, act_out: str, faults: list[str], doc: str) -> None:
-        o = E(pt, "wsdl:operation", name=name)
-        if doc:
-            E(o, "wsdl:documentation").text = doc
-        E(o, "wsdl:input", message=message(req), wsaw__Action=act_in, wsam__Action=act_in)
-        E(o, "wsdl:output", message=message(resp), wsaw__Action=act_out, wsam__Action=act_out)
-        b = E(bd, "wsdl:operation", name=name)
-        E(b, "soap:operation", soapAction=act_in, style="document")
-        E(E(b, "wsdl:input"), "soap:body", use="literal")
-        E(E(b, "wsdl:output"), "soap:body", use="literal")
-        for f in faults:
-            fname = f.split(":")[1]
-            E(o, "wsdl:fault", name=fname, message=message(f), wsaw__Action=N.FAULT_ACTION, wsam__Action=N.FAULT_ACTION)
-            E(E(b, "wsdl:fault", name=fname), "soap:fault", name=fname, use="literal")
+        ports.operation(pt, bd, name, req, resp, act_in, act_out, faults, doc)
 
     for op in cm.methods.values():
         operation(op.name, f"o:{op.name}", f"o:{op.name}Response", object_action(cm, op.name),
