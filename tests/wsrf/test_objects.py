@@ -160,3 +160,16 @@ def test_another_user_cannot_talk_to_an_object(objects_server) -> None:
     assert r.stdout.split()[0] in ("closed", "refused"), r.stdout  # closed without an answer
     assert c.value == 5  # the stranger's call never ran
     c.destroy()
+
+
+def test_a_resource_key_that_begins_with_a_dash_starts_its_object(tmp_path) -> None:
+    """Keys are random URL-safe text: one in 64 begins with '-', which a command line must not read as an
+    option (it did: the object's process refused its arguments)."""
+    from wrapgen.wsrf.objects import request, start
+
+    state = str(tmp_path / "state.db")
+    pid = start(str(FRAGILE), "Counter", state, "-k3y", {"start": 4}, None, tmp_path / "obj.log", 120.0)
+    assert pid > 0
+    assert request(state, "-k3y", ("call", "bump", {"by": 1}), 30.0) == 5
+    assert request(state, "-k3y", ("get", ["value"]), 30.0) == {"value": 5}
+    assert request(state, "-k3y", ("destroy",), 30.0) is None

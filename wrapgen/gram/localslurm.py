@@ -22,6 +22,24 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+class _NotUp(Exception):
+    def __init__(self, state: str, logs: str) -> None:
+        super().__init__(state)
+        self.state, self.logs = state, logs
+
+
+def _tails(log_dir: Path, lines: int = 8) -> str:
+    """The last lines of each daemon's log (they are removed with the cluster)."""
+    out = []
+    for name in ("slurmd.log", "slurmctld.log", "munged.log"):
+        try:
+            tail = (log_dir / name).read_text(errors="replace").splitlines()[-lines:]
+        except OSError:
+            continue
+        out += [f"  {name}:", *(f"    {line}" for line in tail)]
+    return "\n".join(out)
+
+
 class LocalSlurm:
     """start()/stop() or a context manager; `env` is the client environment (SLURM_CONF)."""
 
@@ -30,11 +48,22 @@ class LocalSlurm:
         self.run: Path | None = None
         self.env: dict[str, str] = {}
 
-    def start(self, timeout: float = 60.0) -> LocalSlurm:
-        """Start munged, slurmctld and slurmd; return once the node is idle."""
+    def start(self, timeout: float = 60.0, attempts: int = 2) -> LocalSlurm:
+        """Start munged, slurmctld and slurmd; return once the node is idle. A node that does not come up (a port
+        taken between choosing it and the daemon binding it) is tried again on fresh ports."""
         for tool in ("munged", "slurmctld", "slurmd", "sinfo"):
             if shutil.which(tool) is None:
                 raise GRAMError(f"a local Slurm needs {tool} (Debian: slurm-wlm, munge)", code=45)
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._start_once(timeout)
+            except _NotUp as exc:
+                if attempt == attempts:
+                    raise GRAMError(f"the Slurm node did not come up ({exc.state!r}) in {attempts} attempts; the "
+                                    f"last daemons' logs ended with:\n{exc.logs}", code=12) from None
+        raise AssertionError("unreachable")
+
+    def _start_once(self, timeout: float) -> LocalSlurm:
         run = self.run = Path(tempfile.mkdtemp(prefix="wrapgen-slurm-"))
         run.chmod(0o755)
         for d in ("munge", "ctld", "spool", "log"):
@@ -75,7 +104,7 @@ class LocalSlurm:
                 if st.startswith(("idle", "mixed", "allocated")):
                     return self
                 if time.monotonic() > deadline:
-                    raise GRAMError(f"the Slurm node did not come up ({st!r}); logs in {run}/log", code=12)
+                    raise _NotUp(st, _tails(run / "log"))
                 time.sleep(0.3)
         except BaseException:
             self.stop()

@@ -51,7 +51,7 @@ def start(spec: str, cls: str, state: str, key: str, args: dict[str, Any], cache
 
     parent, child = socket.socketpair()
     cmd = [sys.executable, "-P", "-m", "wrapgen.wsrf.objects", "--fd", str(child.fileno()), "--spec", spec,
-           "--class", cls, "--state", state, "--key", key]
+           "--class", cls, "--state", state, f"--key={key}"]  # a key may begin with "-"
     if cache:
         cmd += ["--cache", cache]
     log.parent.mkdir(parents=True, exist_ok=True)
