@@ -268,27 +268,22 @@ def _wrapper(fname: str, fn: Function, language: str, owner: str | None = None,
         if not a.is_array:
             continue
         t = C_TYPES[a.dtype]
+        strict, writes = a.convert == "error" or a.intent == "inout", str(a.intent == "inout").lower()
+        if strict:
+            array = f"py::array_t<{t}>"
+            make = f"wg::strict<{t}>({n}_h, \"{n}\", {writes}, '{a.order}')"
+        else:
+            array = f"py::array_t<{t}, {'py::array::f_style' if a.order == 'F' else 'py::array::c_style'} | " \
+                    f"py::array::forcecast>"
+            # A method has no Python layer to refuse a conversion that changes values: ask the same runtime here.
+            source = f'wg::exact<{t}>({n}_h, "{fname}", "{n}", "{a.dtype}")' if owner else f"{n}_h"
+            make = f"{array}::ensure({source})"
         if a.dtype == "uint8" and not owner:  # bytes and bytearray taken as they are: no numpy call per argument
             body.append(f"py::buffer_info {n}_lock;  // holds the buffer export: a bytearray cannot be resized "
                         f"during the call")
-            if a.convert == "error" or a.intent == "inout":
-                body.append(f'auto {n}_a = wg::is_bytes({n}_h) ? wg::bytes_view({n}_h, {n}_lock, '
-                            f'{str(a.intent == "inout").lower()}) : wg::strict<{t}>({n}_h, "{n}", '
-                            f"{str(a.intent == 'inout').lower()}, '{a.order}');")
-            else:
-                style = "py::array::f_style" if a.order == "F" else "py::array::c_style"
-                body.append(f"auto {n}_a = wg::is_bytes({n}_h) ? wg::bytes_view<py::array_t<{t}, {style} | "
-                            f"py::array::forcecast>>({n}_h, {n}_lock, false) : "
-                            f"py::array_t<{t}, {style} | py::array::forcecast>::ensure({n}_h);")
-                body.append(f'if (!{n}_a) throw py::type_error("argument \'{n}\' cannot be read as {a.dtype}");')
-        elif a.convert == "error" or a.intent == "inout":
-            body.append(f'auto {n}_a = wg::strict<{t}>({n}_h, "{n}", {str(a.intent == "inout").lower()}, '
-                        f"'{a.order}');")
-        else:
-            style = "py::array::f_style" if a.order == "F" else "py::array::c_style"
-            # A method has no Python layer to refuse a conversion that changes values: ask the same runtime here.
-            source = f'wg::exact<{t}>({n}_h, "{fname}", "{n}", "{a.dtype}")' if owner else f"{n}_h"
-            body.append(f"auto {n}_a = py::array_t<{t}, {style} | py::array::forcecast>::ensure({source});")
+            make = f"wg::is_bytes({n}_h) ? wg::bytes_view<{array}>({n}_h, {n}_lock, {writes}) : {make}"
+        body.append(f"auto {n}_a = {make};")
+        if not strict:
             body.append(f'if (!{n}_a) throw py::type_error("argument \'{n}\' cannot be read as {a.dtype}");')
     for n in _hidden_order(fn, with_computed=bool(owner)):
         a = fn.args[n]
@@ -302,10 +297,8 @@ def _wrapper(fname: str, fn: Function, language: str, owner: str | None = None,
             if _is_vector(a):  # std::vector owns its data: this is a copy by nature
                 body.append(f"std::vector<{C_TYPES[a.dtype]}> {n}_v({n}_a.data(), {n}_a.data() + {n}_a.size());")
         elif owner and a.limit is not None:
-            limit = _c_expr(expr.parse(a.limit).tree)
-            body.append(f'if (static_cast<long long>({n}) > {limit}) throw py::value_error("{fname}(): argument '
-                        f'\'{n}\' = " + std::to_string({n}) + " is larger than {a.limit} = " + '
-                        f'std::to_string({limit}) + ": the kernel would read or write past the end");')
+            body.append(f'wg::check_limit("{fname}", "{n}", static_cast<long long>({n}), '
+                        f'{_c_expr(expr.parse(a.limit).tree)}, {_doc(str(a.limit))});')
     for n, a in fn.args.items():
         if a.intent == "out" and a.is_array:
             dims = ", ".join(f"static_cast<py::ssize_t>({_c_expr(expr.parse(i).tree)})" for i in a.shape)

@@ -70,6 +70,7 @@ class Status(int):
 ndarray = np.ndarray  # generated code tests `type(x) is _rt.ndarray` on its fast path
 # ... and `x.dtype is DTYPES[...]`: numpy keeps one dtype object per native type, so an identity test is
 # enough there; any other dtype object (byte-swapped, or merely equal) takes the slow path, which compares.
+# (spec.model.NUMERIC_DTYPES, spelled out: generated modules must not import pydantic through spec.model)
 DTYPES = {d: np.dtype(d) for d in ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
                                    "float32", "float64", "complex64", "complex128", "bool")}
 
@@ -110,7 +111,7 @@ _UINT8 = np.dtype(np.uint8)
 
 def as_buffer(value: Any) -> Any:
     """bytes, bytearray and memoryview as the ndarray over the same memory (bytes stay read-only)."""
-    if type(value) is bytes or type(value) is bytearray or isinstance(value, (bytes, bytearray)):
+    if isinstance(value, (bytes, bytearray)):
         return np.frombuffer(value, dtype=_UINT8)
     if isinstance(value, memoryview):
         return np.asarray(value)
@@ -304,11 +305,7 @@ def diagnose(fn_name: str, spec_json: str, given: Mapping[str, Any], original: E
 def _array_problem(name: str, arg: Any, value: Any) -> Exception | None:
     ndim = len(arg.shape)
     strict = arg.convert == "error"
-    if isinstance(value, bytes) and arg.intent == "inout":
-        return ValueError(f"{_where(name)} is intent inout but the array is read-only: bytes are read-only, pass "
-                          f"a bytearray")
-    if isinstance(value, (bytes, bytearray)):
-        value = np.frombuffer(value, dtype=np.uint8)
+    value = as_buffer(value)  # bytes: read-only, which the inout check below says in so many words
     if not isinstance(value, np.ndarray):
         if strict:
             return TypeError(f"{_where(name)} must be a numpy.ndarray of {arg.dtype} (intent {arg.intent}, no "

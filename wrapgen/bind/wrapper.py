@@ -6,7 +6,7 @@ import json
 
 from ..spec import expr
 from ..spec.codes import matches
-from ..spec.model import INTEGER_BOUNDS, INTEGER_DTYPES, Arg, Callback, Function, Library
+from ..spec.model import INTEGER_BOUNDS, INTEGER_DTYPES, NUMERIC_DTYPES, Arg, Callback, Function, Library
 from ..spec.exceptions import builtin_exception
 from .pyf import extension_attribute
 
@@ -117,7 +117,7 @@ def docstring(lib: Library, fname: str, fn: Function) -> str:
             if rows:
                 lines += [title, "-" * len(title)]
                 for c in rows:
-                    head = c.ok if outcome == "ok" else c.warning if outcome == "warning" else (c.exception or "RuntimeError")
+                    head = c.ok if outcome == "ok" else c.warning if outcome == "warning" else c.raises
                     lines.append(f"{head}\n    {when[id(c)]}{': ' + c.message if c.message else ''}")
                 lines.append("")
     lines.append(f"Wraps the {lib.language} routine {fn.symbol or fname} from library {lib.name} {lib.version}; "
@@ -149,7 +149,7 @@ def module_source(lib: Library, extension: str, spec_file: str) -> str:
              if from_ext else []),
            f"__all__ = {sorted([*lib.functions, *new_classes, *declared_warnings(lib), *from_ext])!r}", ""]
     converted = {a.dtype for fn in lib.functions.values() for a in fn.args.values()
-                 if a.is_array and a.intent == "in" and a.dtype in _NUMERIC}
+                 if a.is_array and a.intent == "in" and a.dtype in NUMERIC_DTYPES}
     converted |= {a.dtype for fn in lib.functions.values() for cb in fn.callbacks.values()
                   for a in [*cb.args.values(), *([cb.result] if cb.result else [])] if a.is_array}
     out += ["_ndarray = _rt.ndarray  # one global lookup on the fast path"]
@@ -298,7 +298,7 @@ def _callback_source(fname: str, cname: str, cb: Callback) -> list[str]:
 def _status_row(c) -> str:
     if c.outcome == "ok":
         return f"({c.code!r}, 'ok', {c.ok!r}, '')"
-    name = c.warning if c.outcome == "warning" else (c.exception or "RuntimeError")
+    name = c.warning if c.outcome == "warning" else c.raises
     return f"({c.code!r}, {c.outcome!r}, _rt.resolve_exception({name!r}, globals()), {c.message!r})"
 
 
@@ -311,19 +311,16 @@ def _conversions(fname: str, fn: Function, names: list[str], native_bytes: bool 
         arg = fn.args[name]
         passes = f" and type({name}) is not bytes and type({name}) is not bytearray" \
             if native_bytes and arg.dtype == "uint8" else ""
-        if arg.is_array and arg.intent == "in" and arg.convert != "error" and arg.dtype in _NUMERIC:
+        if arg.is_array and arg.intent == "in" and arg.convert != "error" and arg.dtype in NUMERIC_DTYPES:
             out += [f"    if (type({name}) is not _ndarray or {name}.dtype is not _dt_{arg.dtype}){passes}:",
                     f"        {name} = _rt.exact({fname!r}, {name!r}, {name}, {arg.dtype!r})"]
-        elif arg.is_array and arg.dtype in _NUMERIC:  # used in place: bytearray/memoryview as the same memory
+        elif arg.is_array and arg.dtype in NUMERIC_DTYPES:  # used in place: bytearray/memoryview as the same memory
             out += [f"    if type({name}) is not _ndarray{passes}:", f"        {name} = _rt.as_buffer({name})"]
         elif not arg.is_array and arg.dtype in INTEGER_DTYPES:
             low, high = INTEGER_BOUNDS[arg.dtype]
             out += [f"    if type({name}) is not int or not {low} <= {name} <= {high}:",
                     f"        {name} = _rt.exact_integer({fname!r}, {name!r}, {name}, {arg.dtype!r}, {low}, {high})"]
     return out
-
-
-_NUMERIC = (*INTEGER_DTYPES, "float32", "float64", "complex64", "complex128", "bool")
 
 
 class _PyEmitter(expr.Visitor[str]):

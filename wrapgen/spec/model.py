@@ -28,6 +28,7 @@ def fits_integer(value: object, dtype: str) -> bool:
     low, high = INTEGER_BOUNDS[dtype]
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 REAL_DTYPES = (*INTEGER_DTYPES, "float32", "float64")
+NUMERIC_DTYPES = (*REAL_DTYPES, "complex64", "complex128", "bool")  # the dtypes of numpy arrays
 
 _UNITS = {"": 1, "B": 1, "K": 1000, "KB": 1000, "KIB": 1024, "M": 1000**2, "MB": 1000**2, "MIB": 1024**2,
           "G": 1000**3, "GB": 1000**3, "GIB": 1024**3, "T": 1000**4, "TB": 1000**4, "TIB": 1024**4}
@@ -89,6 +90,11 @@ class ErrorCode(_Model):
     ok: str | None = Field(None, description="instead of an exception: a success, under this name; the status is "
                            "then returned (an int with .name) after the other results")
     message: str = Field("", description="may use {code}, {-code} and the names of scalar arguments")
+
+    @property
+    def raises(self) -> str:
+        """The exception class name an error row raises (RuntimeError when the row names none)."""
+        return self.exception or "RuntimeError"
 
     @property
     def outcome(self) -> str:

@@ -17,10 +17,10 @@ import pybase64
 from lxml import etree
 
 from ..bind.runtime import as_buffer
-from ..spec.model import INTEGER_DTYPES, Arg, fits_integer
+from ..spec.model import INTEGER_DTYPES, NUMERIC_DTYPES, Arg, fits_integer
 from .errors import ClientFault
 
-DTYPES = (*INTEGER_DTYPES, "float32", "float64", "complex64", "complex128", "bool")
+DTYPES = NUMERIC_DTYPES
 XSD_TYPES = {"int8": "xs:byte", "uint8": "xs:unsignedByte", "int16": "xs:short", "uint16": "xs:unsignedShort",
              "int32": "xs:int", "uint32": "xs:unsignedInt", "int64": "xs:long", "uint64": "xs:unsignedLong",
              "float32": "xs:float", "float64": "xs:double", "bool": "xs:boolean", "string": "xs:string"}

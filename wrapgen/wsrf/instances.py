@@ -144,13 +144,10 @@ class InstanceHandlers:
     # --- lifetime -----------------------------------------------------------------------------------------
     def op_Destroy(self, call: Call, cm: ClassModel, res: Resource, body: etree._Element) -> etree._Element:
         """Run the destructor (in the object's process, which then ends) and forget the object."""
-        from .objects import ObjectLost, request
+        from .objects import destruct
 
         if res.status == "Running":
-            try:
-                request(self.app.config.state, res.key, ("destroy",), self.app.config.call_timeout)
-            except (ObjectLost, TimeoutError):
-                pass  # gone already, or stuck in its destructor: stopped below
+            destruct(self.app.config.state, res.key, self.app.config.call_timeout)  # stuck: stopped below
         existed, pid = self.app.store.destroy(res.key)
         if not existed:
             raise ResourceNotDestroyedFault("the object was destroyed meanwhile")

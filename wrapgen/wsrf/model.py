@@ -9,13 +9,13 @@ from typing import Any
 
 from ..bind.wrapper import python_params, python_returns
 from ..spec import load_spec
-from ..spec.model import INTEGER_DTYPES, Arg, Class, Function, Library
+from ..spec.model import NUMERIC_DTYPES, Arg, Class, Function, Library
 from .errors import WSRFError
 from .ns import q
 
 RESERVED = ("blob", "subscriptions", "pullpoints")  # URL paths of the service itself
 OBJECT_RESERVED = ("destroy", "set_termination")  # names the client's remote objects use themselves
-SERVABLE = (*INTEGER_DTYPES, "float32", "float64", "complex64", "complex128", "bool", "string")
+SERVABLE = (*NUMERIC_DTYPES, "string")
 
 
 @dataclass

@@ -107,6 +107,15 @@ def request(state: str, key: str, message: tuple, timeout: float, log: Path | No
     raise _rebuild(kind, rest)
 
 
+def destruct(state: str, key: str, timeout: float) -> None:
+    """Run an object's destructor in its process, which then ends; nothing if there is no such object (a
+    computation's resource, a lost object) or it does not answer in time (its process group is stopped after)."""
+    try:
+        request(state, key, ("destroy",), timeout)
+    except (ObjectLost, TimeoutError):
+        pass
+
+
 def _rebuild(kind: str, rest: list) -> BaseException:
     if kind == "declared":  # a class the generated module defines: rebuilt as the same class in this process
         from ..bind.runtime import declared_class

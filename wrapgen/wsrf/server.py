@@ -27,6 +27,7 @@ from .errors import WSRFError
 from .executor import owns as executor_owns
 from .model import service_model
 from .notify import Notifier, Periodic
+from .objects import destruct
 from .store import Store
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ class Sweeper(Periodic):
         now = time.time()
         done = []
         for key in self.store.expired(now):
-            _destruct(self.store.path, key)
+            destruct(str(self.store.path), key, timeout=10.0)  # an object's destructor runs; computations have none
             existed, pid = self.store.destroy(key, "scheduled termination time reached")
             proc.stop_group(pid)
             if existed:
@@ -117,16 +118,6 @@ class Sweeper(Periodic):
         self.store.drop_expired_blobs(now)
         self.store.expire_notifications(now)
         return done
-
-
-def _destruct(state: Path, key: str) -> None:
-    """Run an object's destructor before its resource goes (a computation has no object: nothing answers)."""
-    from .objects import ObjectLost, request
-
-    try:
-        request(str(state), key, ("destroy",), timeout=10.0)
-    except (ObjectLost, TimeoutError):
-        pass  # not an object, or gone, or stuck: the process group is stopped by the caller either way
 
 
 class Server:

@@ -46,11 +46,20 @@ inline long long extent(const py::array &a, int i) { return i < a.ndim() ? stati
 
 inline long long size(const py::array &a) { return static_cast<long long>(a.size()); }
 
+// Whether v converts to To without changing (r: the converted value): the round trip and the sign must both
+// survive, which also holds for unsigned types wider than the source's range.
+template <typename To, typename From>
+bool fits(From v, To &r) {
+    static_assert(std::is_arithmetic_v<To> && std::is_arithmetic_v<From>, "fits is for numbers");
+    r = static_cast<To>(v);
+    return static_cast<From>(r) == v && ((v < From{}) == (r < To{}));
+}
+
 // A computed size must fit the kernel's integer type.
 template <typename To>
 To narrow(long long v, const char *name) {
-    To r = static_cast<To>(v);  // the round trip also holds for unsigned types wider than long long's range
-    if (static_cast<long long>(r) != v || ((v < 0) != (r < To{})))
+    To r;
+    if (!fits(v, r))
         throw py::value_error(std::string("computed '") + name + "' = " + std::to_string(v) +
                               " does not fit the kernel's integer type");
     return r;
@@ -99,9 +108,8 @@ using pointee = std::remove_cv_t<std::remove_pointer_t<P>>;
 // An integer moved between the dtype and the kernel's own type only if its value survives the trip.
 template <typename To, typename From>
 To fit(From v, const char *name) {
-    static_assert(std::is_arithmetic_v<To> && std::is_arithmetic_v<From>, "fit is for numbers");
-    To r = static_cast<To>(v);
-    if (static_cast<From>(r) != v || ((v < From{}) != (r < To{})))
+    To r;
+    if (!fits(v, r))
         throw py::value_error(std::string("argument '") + name + "' = " + std::to_string(v) +
                               " does not fit the kernel's type");
     return r;
@@ -120,6 +128,13 @@ P as(T *p) {
 template <typename P, typename T>
 P as(const T *p) {
     return as<P>(const_cast<T *>(p));
+}
+
+// A method's length larger than the room the spec ties it to: refused by the same rule and words as a function's
+// (wrapgen.bind.runtime.check_limit), called only when it fails.
+inline void check_limit(const char *fn, const char *name, long long value, long long limit, const char *text) {
+    if (value <= limit) return;
+    py::module_::import("wrapgen.bind.runtime").attr("check_limit")(fn, name, value, limit, text);
 }
 
 // An input array for a method (no generated Python layer): converted only when no value changes, by the same

@@ -16,7 +16,7 @@ from lxml import etree
 
 from .. import ns as N
 from ..codec import array_from_parts, decode_base64, ndarray_fields
-from ..errors import WSRFError
+from .function import bind_args, endpoint, update_in_place
 from .remote import _Remote, _append_value, _typed, download
 from .resource import Resource
 
@@ -29,21 +29,10 @@ class RemoteClass:
         self._signatures: tuple[dict[str, list[str]], list[str]] | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> RemoteObject:
-        if len(args) > len(self._inputs):
-            raise TypeError(f"{self.__name__}() takes {len(self._inputs)} arguments ({', '.join(self._inputs)}), "
-                            f"got {len(args)}")
-        values = dict(zip(self._inputs, args))
-        for k, v in kwargs.items():
-            if k not in self._inputs:
-                raise TypeError(f"{self.__name__}() has no argument {k!r}; it takes {', '.join(self._inputs)}")
-            if k in values:
-                raise TypeError(f"{self.__name__}() got {k!r} twice")
-            values[k] = v
+        values = bind_args(self.__name__, self._inputs, args, kwargs)
         reply = self._r.call(self._r.client.service, f"Create_{self.__name__}",
                              **{k: self._r.encode(v) for k, v in values.items()})
-        epr = reply if isinstance(reply, etree._Element) else getattr(reply, "_raw_elements", None)
-        address, key = _epr_fields(reply)
-        return RemoteObject(self, address, key, epr)
+        return RemoteObject(self, *endpoint(reply, self._r.url))
 
     def signatures(self) -> tuple[dict[str, list[str]], list[str]]:
         """(method -> input names, property names), from the class port's WSDL (read once)."""
@@ -61,22 +50,10 @@ class RemoteClass:
         return self._signatures
 
 
-def _epr_fields(reply: Any) -> tuple[str, str]:
-    """(address, key) of the EndpointReference a factory returned (zeep's object for wsa:EndpointReference)."""
-    epr = getattr(reply, "EndpointReference", reply)
-    address = getattr(epr, "Address", None)
-    params = getattr(epr, "ReferenceParameters", None)
-    elements = getattr(params, "_value_1", None) or []
-    key = next((e.text for e in elements if isinstance(e, etree._Element) and e.tag.endswith("}ResourceKey")), None)
-    if not address or not key:
-        raise WSRFError(f"the factory's answer is not an EndpointReference with a ResourceKey: {reply!r}")
-    return str(address), key
-
-
 class RemoteObject:
     """One object on the server: its methods, its readable properties, destroy() (the destructor)."""
 
-    def __init__(self, cls: RemoteClass, address: str, key: str, epr: Any = None) -> None:
+    def __init__(self, cls: RemoteClass, address: str, key: str) -> None:
         r = cls._r
         self._cls, self._ns = cls, f"{r.tns}:{cls.__name__}"
         self._res = Resource(address, key, r.tns, cls.__name__, r.timeout, faults=r.faults,
@@ -102,9 +79,7 @@ class RemoteObject:
         return sorted([*methods, *props, "destroy", "set_termination"])
 
     def _call(self, method: str, inputs: list[str], args: tuple, kwargs: dict[str, Any]) -> Any:
-        if len(args) > len(inputs):
-            raise TypeError(f"{method}() takes {len(inputs)} arguments ({', '.join(inputs)}), got {len(args)}")
-        values = {**dict(zip(inputs, args)), **kwargs}
+        values = bind_args(method, inputs, args, kwargs)
         body = etree.Element(f"{{{self._ns}}}{method}", nsmap={"o": self._ns})
         for name in inputs:
             if name in values:
@@ -118,11 +93,8 @@ class RemoteObject:
                 continue
             name = child.tag.split("}")[-1]
             value = self._value(name, child)
-            given = values.get(name)
-            if isinstance(given, np.ndarray) and isinstance(value, np.ndarray):  # inout: updated in place
-                np.copyto(given, value)
-                continue
-            results.append(value)
+            if not update_in_place(values.get(name), value):  # an inout array comes back into the caller's
+                results.append(value)
         return None if not results else results[0] if len(results) == 1 else tuple(results)
 
     def _value(self, name: str, el: etree._Element) -> Any:
