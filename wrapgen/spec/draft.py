@@ -315,8 +315,8 @@ def _c_type(t, name: str, ints: list[str]) -> tuple[dict[str, object], list[str]
                                                         "from Python: bind it in a small C++ helper, or leave the "
                                                         "function out"]
     dtype = _C_SCALARS.get(bare) or _C_SCALARS.get(canonical)
-    if dtype and dtype != "uint8" or canonical in ("unsigned char", "signed char"):
-        dtype = dtype or _C_SCALARS[canonical]
+    # "char" and "void" are bytes only as what a pointer points to: a plain char is text, not a number
+    if dtype and canonical not in ("char", "void"):
         return {"dtype": dtype}, []  # by value: C++ converts to the header's own type (size_t, uLong) itself
     return {"dtype": "object", "ctype": canonical}, [f"passed as the C++ type {canonical}; check it is bound"]
 
