@@ -206,23 +206,13 @@ def to_f2py(e: expr.Expr, fn: Function) -> str:
     return _F2pyEmitter(fn).visit(e.tree)
 
 
-class _F2pyEmitter(expr.Visitor[str]):
+class _F2pyEmitter(expr.InfixEmitter):
     """f2py's C-like dimension syntax: shape(a, i), integer division as '/', min/max as its MIN/MAX macros."""
+
+    DIVIDE = "/"
 
     def __init__(self, fn: Function) -> None:
         self.fn = fn
-
-    def constant(self, value: int) -> str:
-        return str(value)
-
-    def name(self, name: str) -> str:
-        return name
-
-    def negate(self, operand: str) -> str:
-        return f"(-{operand})"
-
-    def binary(self, left: str, op: str, right: str) -> str:
-        return f"({left} {'/' if op == '//' else op} {right})"
 
     def extent(self, array: str, dim: int) -> str:
         return f"shape({array}, {dim})"

@@ -323,20 +323,8 @@ def _conversions(fname: str, fn: Function, names: list[str], native_bytes: bool 
     return out
 
 
-class _PyEmitter(expr.Visitor[str]):
+class _PyEmitter(expr.InfixEmitter):
     """A spec expression as Python over the call's arguments (arrays may still be lists: np.shape reads both)."""
-
-    def constant(self, value: int) -> str:
-        return str(value)
-
-    def name(self, name: str) -> str:
-        return name
-
-    def negate(self, operand: str) -> str:
-        return f"(-{operand})"
-
-    def binary(self, left: str, op: str, right: str) -> str:
-        return f"({left} {op} {right})"
 
     def extent(self, array: str, dim: int) -> str:
         return f"_rt.extent({array}, {dim})"

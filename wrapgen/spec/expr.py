@@ -165,6 +165,25 @@ class Visitor(Generic[T]):
         return out
 
 
+class InfixEmitter(Visitor[str]):
+    """The expression as infix source text (f2py dimensions, Python): integers and names as they are, operators
+    parenthesised; a language's spelling of integer division, extents, sizes and min/max is its subclass's."""
+
+    DIVIDE = "//"  # how the target writes integer division
+
+    def constant(self, value: int) -> str:
+        return str(value)
+
+    def name(self, name: str) -> str:
+        return name
+
+    def negate(self, operand: str) -> str:
+        return f"(-{operand})"
+
+    def binary(self, left: str, op: str, right: str) -> str:
+        return f"({left} {self.DIVIDE if op == '//' else op} {right})"
+
+
 class _Evaluator(Visitor[int]):
     """The value, given the scalars and the arrays' shapes (a missing dimension counts as 1)."""
 
