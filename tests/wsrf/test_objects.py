@@ -5,6 +5,7 @@ own for its whole life (services/particles.yaml, tests/bind/kernels/fragile.yaml
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import textwrap
 import time
@@ -173,3 +174,23 @@ def test_a_resource_key_that_begins_with_a_dash_starts_its_object(tmp_path) -> N
     assert request(state, "-k3y", ("call", "bump", {"by": 1}), 30.0) == 5
     assert request(state, "-k3y", ("get", ["value"]), 30.0) == {"value": 5}
     assert request(state, "-k3y", ("destroy",), 30.0) is None
+
+
+def test_a_connection_that_says_nothing_does_not_hold_the_object(objects_server) -> None:
+    """The object's process serves one request at a time: a silent connection (of the server's own user) is
+    dropped after REQUEST_TIMEOUT, and the next call is answered."""
+    from wrapgen.wsrf.objects import REQUEST_TIMEOUT
+
+    srv, state = objects_server
+    c = wrapgen.connect(f"{srv.url}/fragile").Counter(1)
+    silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    silent.connect(socket_name(state, c.key))
+    try:
+        start = time.monotonic()
+        assert c.bump(1) == 2  # served once the silent connection was given up
+        assert time.monotonic() - start < REQUEST_TIMEOUT + 10
+        silent.settimeout(5)
+        assert silent.recv(10) == b""  # closed by the object's process, unanswered
+    finally:
+        silent.close()
+        c.destroy()

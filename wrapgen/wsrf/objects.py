@@ -26,6 +26,7 @@ from typing import Any
 from .errors import WSRFError
 
 _PEERCRED = struct.Struct("3i")  # pid, uid, gid
+REQUEST_TIMEOUT = 5.0  # seconds an object's process waits for a request once connected (its client sends at once)
 
 
 class ObjectLost(WSRFError):
@@ -165,6 +166,9 @@ def serve(conn: Connection, spec: str, cls: str, state: str, key: str, cache: st
         if not _same_user(client):
             client.close()
             continue
+        # Calls are served one at a time: a connection that sends nothing must not hold the object (a kernel
+        # timeout on the blocking reads, so the request ends in OSError below and the next one is served).
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", int(REQUEST_TIMEOUT), 0))
         c = Connection(client.detach())
         try:
             message = c.recv()
