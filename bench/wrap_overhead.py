@@ -6,9 +6,10 @@
 same signature and the same compiled Fortran. "pybind11" is a hand-written binding of the same
 Fortran (bench/peers/blas1_pybind.cpp), built here with CMake. "wrapgen" is the generated module
 (its Python function: status check, diagnosis only on failure). numpy's `y += a * x` is a reference.
-"/faster" is wrapgen over the faster of the two hand-made peers. "isolated" rows run the same call through wrapgen.load(..., isolate=True): a worker
-process per function, arguments and the inout array pickled both ways. Times are per call, the best
-of --repeat timeit runs.
+"/faster" is wrapgen over the faster of the two hand-made peers. "isolated" rows run the same call through
+wrapgen.load(..., isolate=True) (a worker process per function) and in-process on the same arrays, alternating,
+with plain numpy arrays (large ones copied through shared pages, the inout one copied back) and with arrays made by
+wrapgen.shared_array (worked on in place). Times are per call, the best of --repeat timeit runs.
 """
 
 from __future__ import annotations
@@ -106,11 +107,14 @@ def main() -> int:
           f"{t_ours / t_f2py:>7.2f} {'':>9} {t_ours / t_f2py:>8.2f}")
     iso = wrapgen.load(ROOT / "services" / "blas1.yaml", isolate=True)
     for n, number in ((10, 2000), (1_000_000, 20)):
-        x, y = np.random.default_rng(n).standard_normal((2, n))
-        t_iso = per_call(lambda x=x, y=y: iso.daxpy1(0.5, x, y), number, args.repeat)
-        t_in = per_call(lambda x=x, y=y: blas1.daxpy1(0.5, x, y), number * 10, args.repeat)
-        print(f"{'isolated n=' + format(n, 'g'):<18} {fmt(t_iso):>11}   (in-process {fmt(t_in).strip()}: "
-              f"+{fmt(t_iso - t_in).strip()} per call)")
+        plain = np.random.default_rng(n).standard_normal((2, n))
+        for kind, (x, y) in (("numpy", tuple(plain)), ("shared", tuple(map(wrapgen.shared_array, plain)))):
+            t_iso = t_in = float("inf")
+            for _ in range(args.repeat):  # alternate, so that both see the same machine
+                t_iso = min(t_iso, per_call(lambda x=x, y=y: iso.daxpy1(0.5, x, y), number, 1))
+                t_in = min(t_in, per_call(lambda x=x, y=y: blas1.daxpy1(0.5, x, y), number * 10, 1))
+            print(f"{'isolated n=' + format(n, 'g'):<18} {fmt(t_iso):>11}   ({kind} arrays; in-process "
+                  f"{fmt(t_in).strip()}: +{fmt(t_iso - t_in).strip()} per call, +{(t_iso / t_in - 1) * 100:.0f} %)")
     iso.close()
     return 0
 

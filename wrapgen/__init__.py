@@ -9,7 +9,8 @@ from typing import Any
 from .errors import UsageError, WrapgenError
 
 __all__ = ["IsolatedCallError", "KernelCrashed", "KernelError", "KernelExited", "KernelOutOfMemory", "KernelTimeout",
-           "UsageError", "WrapgenError", "__version__", "call", "connect", "copy", "load", "run", "submit"]
+           "UsageError", "WrapgenError", "__version__", "call", "connect", "copy", "load", "run", "shared_array",
+           "shared_zeros", "submit"]
 
 #: The kernel errors, one hierarchy for local, isolated and served calls (imported when first named: wrapgen.bind's
 #: runtime needs numpy). A served kernel's STOP raises a class deriving from wrapgen.KernelExited too.
@@ -27,6 +28,21 @@ def load(spec: str | os.PathLike[str], isolate: bool = False) -> types.ModuleTyp
     from .bind.loader import load as _load
 
     return _load(spec, isolate=isolate)
+
+
+def shared_zeros(shape: int | tuple[int, ...], dtype: Any = float, order: str = "C") -> Any:
+    """A zero-filled numpy array in shared memory: an isolated call (load(..., isolate=True), services) hands it to
+    its kernel without copying, and the kernel writes an inout one in place."""
+    from .bind.shared import zeros
+
+    return zeros(shape, dtype, order)
+
+
+def shared_array(value: Any, dtype: Any = None, order: str = "K") -> Any:
+    """A copy of value (anything numpy.asarray takes) in shared memory, like shared_zeros."""
+    from .bind.shared import array
+
+    return array(value, dtype, order)
 
 
 def connect(url: str, timeout: float = 300.0, cert: str | tuple[str, str] | None = None,

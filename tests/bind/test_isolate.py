@@ -153,3 +153,71 @@ def test_calls_from_several_threads_do_not_mix(tmp_path) -> None:
             t.join()
         for i, y in results.items():
             assert (y == i + 5.0).all()
+
+
+def _memfd_maps(pid: int) -> int:
+    """How many of the worker's mappings are memfd pages of ours."""
+    return sum("wrapgen-array" in line for line in Path(f"/proc/{pid}/maps").read_text().splitlines())
+
+
+def test_arrays_in_shared_memory_are_worked_on_in_place(tmp_path) -> None:
+    with load(ROOT / "services" / "blas1.yaml", cache=tmp_path, isolate=True) as mod:
+        for n in (5, 300_000):  # below and above the size that is copied through the pool otherwise
+            x, y = wrapgen.shared_array(np.arange(float(n))), wrapgen.shared_zeros(n)
+            assert y.dtype == np.float64 and not y.any()
+            mod.daxpy1(2.0, x, y)
+            assert y[-1] == 2.0 * (n - 1) and (y == 2.0 * x).all()
+            assert x[-1] == n - 1  # an input stays as it was
+        # a view of a shared array travels as a view: same offset and strides, refused like in-process
+        y = wrapgen.shared_zeros(8)
+        mod.daxpy1(1.0, np.ones(4), y[2:6])
+        assert y.tolist() == [0, 0, 1, 1, 1, 1, 0, 0]
+        direct = load(ROOT / "services" / "blas1.yaml", cache=tmp_path)
+        for module in (direct, mod):
+            with pytest.raises(TypeError) as info:
+                module.daxpy1(1.0, np.ones(4), y[::2])
+            frozen = wrapgen.shared_zeros(4)
+            frozen.flags.writeable = False
+            with pytest.raises((TypeError, ValueError)) as frozen_info:
+                module.daxpy1(1.0, np.ones(4), frozen)
+            if module is direct:
+                expected, expected_frozen = str(info.value), str(frozen_info.value)
+        assert str(info.value) == expected and "contiguous" in expected
+        assert str(frozen_info.value) == expected_frozen and not frozen.any()
+
+
+def test_a_crash_on_shared_memory_says_what_may_be_written(bad) -> None:
+    x = wrapgen.shared_array(np.arange(3.0))
+    with pytest.raises(KernelCrashed, match=r"the arrays in shared memory \(x\) may have been partly written"):
+        bad.do_segv(x)
+    assert x.tolist() != [0.0, 1.0, 2.0]  # the kernel wrote the caller's pages before it crashed: no copy
+    copy = np.arange(3.0)
+    with pytest.raises(KernelCrashed, match=r"the caller's arrays were not changed"):
+        bad.do_segv(copy)
+    assert copy.tolist() == [0.0, 1.0, 2.0]
+
+
+def test_the_worker_unmaps_the_shared_arrays_the_caller_let_go(tmp_path) -> None:
+    with load(ROOT / "services" / "blas1.yaml", cache=tmp_path, isolate=True) as mod:
+        y = wrapgen.shared_zeros(100_000)
+        for _ in range(20):
+            mod.daxpy1(1.0, wrapgen.shared_array(np.ones(100_000)), y)  # a new shared x each call, dropped after
+        assert (y == 20.0).all()
+        pid = mod.daxpy1._proc.pid
+        assert _memfd_maps(pid) <= 3  # y, the last x and perhaps the one before: not twenty
+        del y
+        mod.daxpy1(1.0, np.ones(2), np.ones(2))  # the function's next call carries the news
+        assert _memfd_maps(pid) == 0
+
+
+def test_returned_large_arrays_are_the_callers_and_go_back_without_a_copy(tmp_path) -> None:
+    with load(ROOT / "services" / "md.yaml", cache=tmp_path, isolate=True) as mod:
+        pos = np.random.default_rng(1).random((3000, 3)) * 30
+        forces, _ = mod.lj_forces(pos, 1.0, 1.0)
+        assert forces.nbytes >= 64 * 1024 and forces.flags.writeable
+        from wrapgen.bind.shared import pages_of
+
+        assert pages_of(forces) is not None  # returned in shared pages this process now owns
+        again, _ = mod.lj_forces(pos, 1.0, 1.0)
+        np.testing.assert_array_equal(forces, again)
+        assert pages_of(again) is not pages_of(forces)  # each result its own pages, never a reused buffer

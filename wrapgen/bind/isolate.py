@@ -4,9 +4,11 @@
     mod.tridiag(dl, d, du, b)      # same signature; b is updated in place as usual
 
 Each function gets its own long-lived worker (`python -m wrapgen.run`), limited by the spec's
-`resources` (memory, timeout). A worker that dies is replaced on the next call. Arguments and results
-are passed through shared memory (memfd; see wrapgen.bind.shared), everything else pickled; intent
-inout arrays are copied back into the caller's arrays only after a clean return. A callback stays in the
+`resources` (memory, timeout). A worker that dies is replaced on the next call. Arrays travel as
+wrapgen.bind.shared describes: arrays the caller keeps in shared memory (wrapgen.shared_zeros/shared_array) are
+worked on in place, with no copy; other inout arrays are copied back into the caller's only after a clean return,
+so a crash leaves them as they were. Both sides poll for a moment before they sleep (a round trip of ~30 µs
+instead of ~70 µs on a VM, where waking a process is slow). A callback stays in the
 caller's process (lambdas, closures and functions of __main__ need not pickle): the kernel calls it back over
 the worker's channel, and an exception it raises comes back to the caller as the very object it raised.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import select
 import socket
 import subprocess
 import sys
@@ -22,6 +25,8 @@ import tempfile
 import threading
 import types
 import warnings
+import weakref
+from multiprocessing import reduction
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -36,17 +41,19 @@ from .runtime import KernelError, KernelWarning, as_buffer, declared_class
 from .wrapper import declared_classes, declared_warnings, docstring, python_params
 from .errors import BindError, KernelCrashed, KernelExited, KernelOutOfMemory, KernelTimeout
 
-def describe_death(name: str, status: int, tail: str, memory: int | None, what: str) -> BindError:
-    """The exception for a kernel process that ended (Popen-style status: negative for a signal)."""
+def describe_death(name: str, status: int, tail: str, memory: int | None, what: str,
+                   kept: str = "the caller's arrays were not changed") -> BindError:
+    """The exception for a kernel process that ended (Popen-style status: negative for a signal); kept says what
+    became of the caller's arrays."""
     death = proc.describe_death(status, tail, memory)
     if death.kind == "memory":
         return KernelOutOfMemory(f"{name}: the kernel needed more than its memory limit of {memory} bytes "
                                  f"while {what}{tail}")
     if death.kind == "signal":
         return KernelCrashed(f"{name}: the kernel crashed with {death.signal} ({death.description}) while "
-                             f"{what}; the caller's arrays were not changed{tail}")
+                             f"{what}; {kept}{tail}")
     return KernelExited(f"{name}: the kernel ended its process with exit status {status} while {what} "
-                        f"(a Fortran STOP, exit() or a runtime error); the caller's arrays were not changed{tail}")
+                        f"(a Fortran STOP, exit() or a runtime error); {kept}{tail}")
 
 
 log_tail = proc.log_tail
@@ -62,44 +69,47 @@ def _portable(exc: BaseException) -> BaseException:
         return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
-def _stand_ins(value: Any) -> list[shared.SharedArray]:
-    found: list[shared.SharedArray] = []
-    shared.replace(value, lambda v: found.append(v) if isinstance(v, shared.SharedArray) else None)
-    return found
-
-
 class IsolatedFunction:
     """A kernel function whose calls run in a worker process."""
+
+    #: Seconds each side polls without sleeping before it sleeps (see wrapgen.bind.shared.ready).
+    spin = 200e-6
 
     def __init__(self, spec: Path, name: str, cache: str | None, timeout: float | None, memory: int | None,
                  doc: str | None, params: list[str], declared: dict[str, type[KernelError] | type[KernelWarning]],
                  inout: set[str], strict: set[str], callbacks: set[str] = frozenset()) -> None:  # type: ignore[assignment]
         self._spec, self.__name__, self._cache = spec, name, cache
-        self._inout = inout  # arrays the kernel may write: copied back after a clean return
+        self._inout = inout  # arrays the kernel may write
         self._strict = strict  # arrays that must match exactly (no silent copy)
         self._callbacks = callbacks  # callables: they run here, the worker calls them back
         self._lock = threading.Lock()
-        self._pool: list[shared.Segment] = []  # reused across calls
+        self._pool: list[shared.Pages] = []  # pages large arguments are copied into, reused across calls
+        self._mapped: dict[shared.Identity, weakref.ref[shared.Pages]] = {}  # pages the worker has mapped
+        self._in_place: list[str] = []  # arguments of the running call the kernel writes in shared pages
         self._declared = declared
         self._params = params  # Python parameter order, to find a positional inout argument
         self.timeout, self.memory = timeout, memory
         self.__doc__ = doc
         self._proc: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
+        self._poller: select.poll | None = None
         self._log: Any = None
 
     def _start(self) -> None:
         parent, child = socket.socketpair()
         self._log = tempfile.TemporaryFile()
+        self._pool, self._mapped = [], {}
         env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
         cmd = [sys.executable, "-P", "-m", "wrapgen.bind.run", "--fd", str(child.fileno()), "--spec", str(self._spec),
-               "--function", self.__name__, "--memory", str(self.memory or 0)]
+               "--function", self.__name__, "--memory", str(self.memory or 0), "--spin", repr(self.spin)]
         if self._cache:
             cmd += ["--cache", self._cache]
         self._proc = subprocess.Popen(cmd, pass_fds=[child.fileno()], stdin=subprocess.DEVNULL,
                                       stdout=self._log, stderr=subprocess.STDOUT, env=env)
         child.close()
         self._conn = Connection(parent.detach())
+        self._poller = select.poll()
+        self._poller.register(self._conn.fileno(), select.POLLIN)
         kind, value = self._receive(timeout=None, what="starting its worker")
         if kind == "error":
             self.close()
@@ -109,146 +119,153 @@ class IsolatedFunction:
         with self._lock:  # one conversation at a time on the worker's socket
             return self._call(args, kwargs)
 
+    def _name(self, key: int | str) -> int | str:
+        """The parameter name of a positional or keyword argument."""
+        return self._params[key] if isinstance(key, int) and key < len(self._params) else key
+
     def _call(self, args: tuple, kwargs: dict) -> Any:
-        # bytearray/memoryview arguments the kernel writes become ndarrays over the same memory, so that the copy
-        # back after the call lands in the caller's buffer.
-        args = tuple(as_buffer(v) if i < len(self._params) and self._params[i] in self._inout else v
-                     for i, v in enumerate(args))
-        kwargs = {k: as_buffer(v) if k in self._inout else v for k, v in kwargs.items()}
         if self._proc is None or self._proc.poll() is not None:
             self._start()
         assert self._conn is not None and self._proc is not None
-        # A strided view cannot travel as shared pages; refuse it where the module itself would (no
-        # silent copies), instead of letting a contiguous pickle through.
-        for position, value in [*enumerate(args), *kwargs.items()]:
-            name = self._params[position] if isinstance(position, int) and position < len(self._params) else position
-            if name in self._strict and isinstance(value, np.ndarray) and not shared.shareable(value) \
-                    and value.nbytes and not (value.flags.c_contiguous or value.flags.f_contiguous):
-                raise TypeError(f"{self.__name__}(): argument '{name}' must be contiguous, got a strided view "
-                                f"(no silent copy)")
-        segments: list[shared.Segment] = []
-        originals: list[np.ndarray] = []
-
-        def export(value: Any) -> Any:
-            if shared.shareable(value):
-                i = len(segments)
-                stand_in, seg = shared.export(value, i, self._pool[i] if i < len(self._pool) else None)
-                segments.append(seg)
-                originals.append(value)
-                return stand_in
-            return value
-
+        call_args, call_kwargs = list(args), dict(kwargs)
+        arrays: dict[int | str, tuple[Any, ...]] = {}  # descriptors of the array arguments, by position or name
+        new: list[shared.Pages] = []  # pages the worker has not mapped yet: their descriptors follow the message
+        copies: list[tuple[np.ndarray, np.ndarray]] = []  # (caller's inout array, its copy in the pool)
+        back: list[int | str] = []  # small inout arrays the worker sends back
         callables: list[Any] = []
-
-        def refer(name: Any, value: Any) -> Any:
+        self._in_place = []
+        pool = 0
+        for key, value in [*enumerate(args), *kwargs.items()]:
+            name = self._name(key)
             if name in self._callbacks and callable(value):
                 callables.append(value)
-                return shared.CallbackRef(len(callables) - 1)
-            return value
-
-        try:
-            call_args = tuple(refer(self._params[i] if i < len(self._params) else i, v) for i, v in enumerate(args))
-            call_kwargs = {k: refer(k, v) for k, v in kwargs.items()}
-            call_args, call_kwargs = shared.replace(call_args, export), shared.replace(call_kwargs, export)
-            stand_ins = [s for s in _stand_ins(call_args) + _stand_ins(call_kwargs)]
-            try:
-                self._conn.send(("call", call_args, call_kwargs, sorted(stand_ins, key=lambda s: s.index)))
-                shared.send_segments(self._conn, segments, self._proc.pid)
-            except (BrokenPipeError, ConnectionResetError):
-                self._receive(timeout=0, what="receiving the call")  # raises with the cause
-            except (pickle.PicklingError, TypeError, AttributeError) as exc:
-                # Nothing was sent (pickling happens before the write): the worker is still in step.
-                raise TypeError(f"{self.__name__}(): an argument cannot be sent to the isolated worker: {exc}; "
-                                f"pass numbers, strings and arrays (callables only where the spec declares a "
-                                f"callback)") from None
-            raised: list[BaseException] = []
-            reply = self._receive(timeout=self.timeout, what="running")
-            while reply[0] == "callback":  # the kernel calls back: the callable runs here, in the caller
-                _, index, cb_args = reply
-                try:
-                    answer: tuple[str, Any] = ("return", callables[index](*cb_args))
-                except BaseException as exc:  # noqa: BLE001 - the kernel's abort protocol takes it from here
-                    raised.append(exc)
-                    answer = ("raise", _portable(exc))
-                try:
-                    self._conn.send(answer)
-                except (pickle.PicklingError, TypeError, AttributeError) as exc:
-                    raised.append(TypeError(f"{self.__name__}(): a callback returned a value that cannot be sent "
-                                            f"to the isolated kernel: {exc}"))
-                    self._conn.send(("raise", _portable(raised[-1])))
-                reply = self._receive(timeout=self.timeout, what="running")
-            if reply[0] == "error" and raised:
-                # The worker re-raised a callback's exception after the kernel stopped: raise the original
-                # object (the caller's own class and attributes), with the worker's note on what happened.
-                for note in getattr(reply[1], "__notes__", []):
-                    raised[0].add_note(note)
-                raise raised[0]
-            if reply[0] == "error":
-                raise reply[1]
-            if reply[0] == "declared":  # an exception class the spec declares: rebuilt on this side
-                _, cls_name, message, code = reply
-                exc = self._declared[cls_name](message)
-                exc.code = code
-                raise exc
-            _, result, n_returned, small, warned = reply
-            for w in warned:  # warnings of the call, raised here as if the kernel ran in this process
-                if isinstance(w, tuple):  # a class the spec declares, rebuilt on this side like exceptions
-                    cls_name, message, code = w
-                    w = self._declared[cls_name](message)
-                    w.code = code
-                warnings.warn(w, stacklevel=4)
-            for key, value in small.items():  # pickled (small) arrays the kernel may have written
-                name = self._params[key] if isinstance(key, int) and key < len(self._params) else key
-                original = args[key] if isinstance(key, int) else kwargs[key]
-                if name in self._inout and isinstance(original, np.ndarray):
-                    np.copyto(original, value)
-            # Only now, after a clean return, do the caller's arrays change: copy back what the kernel
-            # may have written (intent inout) from the shared pages.
-            for original, seg, stand_in in zip(originals, segments, sorted(stand_ins, key=lambda s: s.index)):
-                if original.flags.writeable and self._writes(stand_in, call_args, call_kwargs):
-                    np.copyto(original, seg.array)
-            if n_returned:
-                returned = shared.receive_segments(self._conn, _stand_ins(result))
-                by_index = {i: seg for i, seg in enumerate(returned)}
-                try:
-                    result = shared.replace(result, lambda v: by_index[v.index].array.copy()
-                                            if isinstance(v, shared.SharedArray) else v)
-                finally:
-                    for seg in returned:
-                        seg.close()
-            return result
-        finally:
-            # Keep the segments for the next call (pages already faulted in, on both sides).
-            for i, seg in enumerate(segments):
-                seg.array = None
-                if i < len(self._pool):
-                    if self._pool[i] is not seg:
-                        self._pool[i].close()
-                        self._pool[i] = seg
+                value = shared.CallbackRef(len(callables) - 1)
+            elif name in self._inout and isinstance(value, (bytearray, memoryview)):
+                # the kernel writes it: an ndarray over the same memory, so the result lands in the caller's buffer
+                value = as_buffer(value)
+            if not isinstance(value, np.ndarray) or value.dtype.hasobject:
+                if isinstance(key, int):
+                    call_args[key] = value
                 else:
-                    self._pool.append(seg)
-
-    def _writes(self, stand_in: shared.SharedArray, call_args: tuple, call_kwargs: dict) -> bool:
-        """Whether the argument behind stand_in is one the kernel may write (intent inout)."""
-        for name, value in call_kwargs.items():
-            if value is stand_in:
-                return name in self._inout
-        for position, value in enumerate(call_args):
-            if value is stand_in:
-                return position < len(self._params) and self._params[position] in self._inout
-        return False
+                    call_kwargs[key] = value
+                continue
+            writes = name in self._inout and value.flags.writeable
+            pages = shared.pages_of(value)
+            if pages is not None:  # the caller's shared pages: the kernel works on them in place
+                desc = shared.on_pages(value, pages)
+                if writes:
+                    self._in_place.append(str(name))
+            elif shared.shareable(value):
+                if pool == len(self._pool) or len(self._pool[pool]) < value.nbytes:
+                    fresh = shared.Pages.create(value.nbytes)
+                    self._pool[pool:pool + 1] = [fresh]  # a replaced one is let go: the worker hears of it
+                pages = self._pool[pool]
+                pool += 1
+                copy = pages.view(value.shape, value.dtype.str, order=shared.order_of(value))
+                copy[...] = value
+                desc = shared.on_pages(copy, pages)
+                if writes:
+                    copies.append((value, copy))
+            elif name in self._strict and value.nbytes and not (value.flags.c_contiguous or value.flags.f_contiguous):
+                # A strided view cannot travel as it is; refuse it where the module itself would (no silent copy).
+                raise TypeError(f"{self.__name__}(): argument '{name}' must be contiguous, got a strided view "
+                                f"(no silent copy)")
+            else:
+                desc = shared.inline(value)
+                if writes:
+                    back.append(key)
+            if pages is not None:
+                ref = self._mapped.get(pages.identity)
+                if (ref() if ref is not None else None) is not pages and pages not in new:
+                    new.append(pages)
+            arrays[key] = desc
+            if isinstance(key, int):
+                call_args[key] = None
+            else:
+                call_kwargs[key] = None
+        # Pages this side let go since the last call: the worker unmaps them (first, as a new memfd may reuse the
+        # identity of a closed one).
+        forget = [ident for ident, ref in self._mapped.items() if ref() is None]
+        message = ("call", tuple(call_args), call_kwargs, arrays, [p.identity for p in new], forget, back)
+        try:
+            data = pickle.dumps(message, protocol=5)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            raise TypeError(f"{self.__name__}(): an argument cannot be sent to the isolated worker: {exc}; "
+                            f"pass numbers, strings and arrays (callables only where the spec declares a "
+                            f"callback)") from None
+        try:
+            self._conn.send_bytes(data)
+            for pages in new:
+                reduction.send_handle(self._conn, pages.fd, self._proc.pid)
+        except (BrokenPipeError, ConnectionResetError):
+            self._receive(timeout=0, what="receiving the call")  # raises with the cause
+        for ident in forget:
+            del self._mapped[ident]
+        for pages in new:
+            self._mapped[pages.identity] = weakref.ref(pages)
+        raised: list[BaseException] = []
+        reply = self._receive(timeout=self.timeout, what="running")
+        while reply[0] == "callback":  # the kernel calls back: the callable runs here, in the caller
+            _, index, cb_args = reply
+            try:
+                answer: tuple[str, Any] = ("return", callables[index](*cb_args))
+            except BaseException as exc:  # noqa: BLE001 - the kernel's abort protocol takes it from here
+                raised.append(exc)
+                answer = ("raise", _portable(exc))
+            try:
+                self._conn.send_bytes(pickle.dumps(answer, protocol=5))
+            except (pickle.PicklingError, TypeError, AttributeError) as exc:
+                raised.append(TypeError(f"{self.__name__}(): a callback returned a value that cannot be sent "
+                                        f"to the isolated kernel: {exc}"))
+                self._conn.send_bytes(pickle.dumps(("raise", _portable(raised[-1])), protocol=5))
+            reply = self._receive(timeout=self.timeout, what="running")
+        if reply[0] == "error" and raised:
+            # The worker re-raised a callback's exception after the kernel stopped: raise the original
+            # object (the caller's own class and attributes), with the worker's note on what happened.
+            for note in getattr(reply[1], "__notes__", []):
+                raised[0].add_note(note)
+            raise raised[0]
+        if reply[0] == "error":
+            raise reply[1]
+        if reply[0] == "declared":  # an exception class the spec declares: rebuilt on this side
+            _, cls_name, message_text, code = reply
+            exc = self._declared[cls_name](message_text)
+            exc.code = code
+            raise exc
+        _, result, descs, n_pages, written, warned = reply
+        returned = {}
+        for _ in range(n_pages):  # the large returned arrays' pages: this side owns them from now on
+            pages = shared.Pages.adopt(reduction.recv_handle(self._conn))
+            returned[pages.identity] = pages
+        for w in warned:  # warnings of the call, raised here as if the kernel ran in this process
+            if isinstance(w, tuple):  # a class the spec declares, rebuilt on this side like exceptions
+                cls_name, message_text, code = w
+                w = self._declared[cls_name](message_text)
+                w.code = code
+            warnings.warn(w, stacklevel=4)
+        # Only now, after a clean return, do the caller's arrays change: copy back what the kernel may have
+        # written (intent inout), from the message (small arrays) or the pool's pages.
+        for key, data in written.items():
+            original = args[key] if isinstance(key, int) else kwargs[key]
+            original = as_buffer(original) if isinstance(original, (bytearray, memoryview)) else original
+            np.copyto(original, np.ndarray(original.shape, original.dtype, buffer=data,
+                                           order=shared.order_of(original)))
+        for original, copy in copies:
+            np.copyto(original, copy)
+        return shared.rebuilt(result, descs, returned)
 
     def _receive(self, timeout: float | None, what: str) -> tuple[Any, ...]:
         assert self._conn is not None and self._proc is not None
+        assert self._poller is not None
         try:
-            if timeout is not None and not self._conn.poll(timeout):
+            if not shared.ready(self._poller, timeout, self.spin):
                 self._proc.kill()
                 self._proc.wait()
                 tail = self._tail()
                 self.close()
                 raise KernelTimeout(f"{self.__name__}: no result after {timeout:g} s; the worker was killed"
                                     f"{tail}")
-            return self._conn.recv()
+            return pickle.loads(self._conn.recv_bytes())
         except (EOFError, ConnectionResetError, BrokenPipeError):
             raise self._death(what) from None
 
@@ -257,7 +274,10 @@ class IsolatedFunction:
         status = self._proc.wait()
         tail = self._tail()
         self.close()
-        return describe_death(self.__name__, status, tail, self.memory, what)
+        kept = ("the caller's arrays were not changed" if not self._in_place else
+                f"the arrays in shared memory ({', '.join(self._in_place)}) may have been partly written; the caller's "
+                f"other arrays were not changed")
+        return describe_death(self.__name__, status, tail, self.memory, what, kept)
 
     def _tail(self) -> str:
         if self._log is None:
@@ -283,9 +303,7 @@ class IsolatedFunction:
         if self._log is not None:
             self._log.close()
             self._log = None
-        for seg in self._pool:
-            seg.close()
-        self._pool = []
+        self._pool, self._mapped, self._poller = [], {}, None  # the pages are unmapped when no view is left
 
 
 class IsolatedModule(types.ModuleType):

@@ -1,9 +1,11 @@
 """`python -m wrapgen.bind.run` (also `python -m wrapgen.run`): the worker process that runs kernel calls in isolation.
 
 Started by wrapgen.bind.isolate with one end of a socket pair. It loads the built module, limits its
-own address space, then serves calls: ("call", args, kwargs) -> ("ok", result, inout arrays) or
-("error", exception). If the kernel kills the process (STOP, exit, signal), the parent sees the
-connection close and reads the exit status and the output this process left in its log.
+own address space, then serves calls: ("call", args, kwargs, arrays, new pages, pages to forget, inout keys) ->
+("ok", result, returned arrays, new pages, inout arrays, warnings), ("error", exception) or ("declared", class
+name, message, code); the arrays travel as wrapgen.bind.shared describes. If the kernel kills the process (STOP,
+exit, signal), the parent sees the connection close and reads the exit status and the output this process left in
+its log.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import os
 import pickle
 import sys
 import warnings
+from multiprocessing import reduction
 from multiprocessing.connection import Connection
+from typing import Any
 
 
 def _caller(conn: Connection, ref: object) -> object:
@@ -23,13 +27,17 @@ def _caller(conn: Connection, ref: object) -> object:
     index = ref.index  # type: ignore[attr-defined]
 
     def call_back(*args: object) -> object:
-        conn.send(("callback", index, args))
-        kind, value = conn.recv()
+        conn.send_bytes(pickle.dumps(("callback", index, args), protocol=5))
+        kind, value = pickle.loads(conn.recv_bytes())
         if kind == "raise":
             raise value
         return value
 
     return call_back
+
+
+def _send(conn: Connection, message: tuple) -> None:
+    conn.send_bytes(pickle.dumps(message, protocol=5))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,10 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--function", required=True)
     ap.add_argument("--cache", default=None)
     ap.add_argument("--memory", type=int, default=0, help="bytes the call may add to the worker's size (0: no limit)")
+    ap.add_argument("--spin", type=float, default=0.0, help="seconds to poll for the next call before sleeping")
     args = ap.parse_args(argv)
     conn = Connection(args.fd)
     try:
-        import numpy as np
+        import select
 
         from wrapgen import proc
         from wrapgen.bind import shared
@@ -55,62 +64,70 @@ def main(argv: list[str] | None = None) -> int:
             # The limit is what the call may add: Python, numpy and the module are already mapped.
             proc.limit_memory(args.memory)
     except BaseException as exc:  # report start-up failures to the parent instead of dying silently
-        conn.send(("error", exc))
+        _send(conn, ("error", exc))
         return 1
-    conn.send(("ready", os.getpid()))
-    mappings = shared.MappingCache()
+    _send(conn, ("ready", os.getpid()))
+    mapped: dict[shared.Identity, shared.Pages] = {}  # the caller's pages, kept mapped until it lets them go
+    poller = select.poll()
+    poller.register(args.fd, select.POLLIN)
     while True:
         try:
-            message = conn.recv()
+            shared.ready(poller, None, args.spin)
+            message = pickle.loads(conn.recv_bytes())
         except EOFError:
             return 0
-        _, call_args, call_kwargs, stand_ins = message
-        segments = mappings.receive(conn, stand_ins)
-        arrays = {s.index: seg.array for s, seg in zip(stand_ins, segments)}
-        call_args = shared.replace(call_args, lambda v: arrays[v.index] if isinstance(v, shared.SharedArray) else v)
-        call_kwargs = shared.replace(call_kwargs, lambda v: arrays[v.index] if isinstance(v, shared.SharedArray)
-                                     else v)
-        call_args = tuple(_caller(conn, v) if isinstance(v, shared.CallbackRef) else v for v in call_args)
-        call_kwargs = {k: _caller(conn, v) if isinstance(v, shared.CallbackRef) else v for k, v in call_kwargs.items()}
-        out_segments: list[shared.Segment] = []
-        try:
-            with warnings.catch_warnings(record=True) as caught:  # a status row's warning goes to the caller
-                warnings.simplefilter("always")
-                result = fn(*call_args, **call_kwargs)
-            warned = [(w.category.__name__, str(w.message), getattr(w.message, "code", None))
-                      if w.category.__module__ == module.__name__ else w.message for w in caught]
-            # inout arrays were updated in the shared pages; returned arrays go back the same way.
+        reply, out = _serve(conn, fn, module.__name__, mapped, message)
+        conn.send_bytes(reply)
+        for fd in [pages.fd for pages in out]:
+            reduction.send_handle(conn, fd, os.getppid())
+        del reply, out  # the views died with _serve's frame, the new pages go with these: nothing outlives a call
 
-            def export(value):
-                if shared.shareable(value):
-                    stand_in, seg = shared.export(value, len(out_segments))
-                    out_segments.append(seg)
-                    return stand_in
-                return value
 
-            # Arrays that came pickled (small ones) go back the same way; the caller keeps the inout ones.
-            small = {key: value for key, value in [*enumerate(call_args), *call_kwargs.items()]
-                     if isinstance(value, np.ndarray) and not any(value is seg.array for seg in segments)}
-            reply = ("ok", shared.replace(result, export), len(out_segments), small, warned)
-        except BaseException as exc:  # the exception travels to the caller
-            if type(exc).__module__ == module.__name__:
-                # Classes the spec declares live in the generated module, which the caller's
-                # process does not import; send the name and rebuild it there.
-                reply = ("declared", type(exc).__name__, str(exc), getattr(exc, "code", None))
-            else:
-                reply = ("error", exc)
-        try:
-            conn.send(reply)
-            shared.send_segments(conn, out_segments, os.getppid())
-        except (pickle.PicklingError, TypeError, AttributeError) as exc:
-            conn.send(("error", RuntimeError(f"{args.function}: the result could not be sent back: {exc}")))
-        finally:
-            del call_args, call_kwargs, arrays
-            for seg in segments:
-                seg.array = None  # the mapping stays cached for the next call
-            for seg in out_segments:
-                seg.close()
+def _serve(conn: Connection, fn: Any, module: str, mapped: dict, message: tuple) -> tuple[bytes, list]:
+    """One call: the reply to send and the pages whose descriptors follow it."""
+    from wrapgen.bind import shared
 
+    _, call_args, call_kwargs, arrays, new, forget, back = message
+    for identity in forget:
+        mapped.pop(identity, None)
+    for _identity in new:
+        pages = shared.Pages.adopt(reduction.recv_handle(conn))
+        mapped[pages.identity] = pages
+    call_args = list(call_args)
+    for key, desc in arrays.items():
+        if isinstance(key, int):
+            call_args[key] = shared.unpack(desc, mapped)
+        else:
+            call_kwargs[key] = shared.unpack(desc, mapped)
+    for i, v in enumerate(call_args):
+        if isinstance(v, shared.CallbackRef):
+            call_args[i] = _caller(conn, v)
+    for k, v in call_kwargs.items():
+        if isinstance(v, shared.CallbackRef):
+            call_kwargs[k] = _caller(conn, v)
+    out: list[shared.Pages] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:  # a status row's warning goes to the caller
+            warnings.simplefilter("always")
+            result = fn(*call_args, **call_kwargs)
+        warned = [(w.category.__name__, str(w.message), getattr(w.message, "code", None))
+                  if w.category.__module__ == module else w.message for w in caught]
+        # Arrays on shared pages were written in place; small inout ones go back in the reply (the caller
+        # copies them into its own), returned arrays in the reply or in new pages the caller then owns.
+        result, descs, out = shared.returned(result)
+        reply: tuple = ("ok", result, descs, len(out), {key: arrays[key][4] for key in back}, warned)
+    except BaseException as exc:  # the exception travels to the caller
+        if type(exc).__module__ == module:
+            # Classes the spec declares live in the generated module, which the caller's
+            # process does not import; send the name and rebuild it there.
+            reply = ("declared", type(exc).__name__, str(exc), getattr(exc, "code", None))
+        else:
+            reply = ("error", exc)
+    try:
+        return pickle.dumps(reply, protocol=5), out
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        return pickle.dumps(("error", RuntimeError(f"{fn.__name__}: the result could not be sent back: {exc}")),
+                            protocol=5), []
 
 if __name__ == "__main__":
     sys.stdout.flush()

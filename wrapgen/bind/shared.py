@@ -1,29 +1,33 @@
-"""Arrays between processes through anonymous shared memory (memfd), not pickles.
+"""Arrays between a caller and its isolated worker without pickling them: the message format of isolated calls.
 
-The sender copies a contiguous array into a memfd once; the receiver maps the same pages. A memfd has
-no name in /dev/shm, so nothing can leak: the memory is freed when the last descriptor closes.
+Three ways an array travels, chosen per argument:
+- **in shared pages the caller allocated** (`wrapgen.shared_zeros()`, `wrapgen.shared_array()`, or an array an
+  isolated call returned): the worker maps the same memfd and the kernel works on it in place, no copy either way;
+- **large (≥ MIN_SHARED_BYTES)**: copied into a per-function pool of memfd pages the worker keeps mapped (inout
+  results are copied back only after a clean return, so a crash leaves the caller's array as it was);
+- **small**: as `(dtype, shape, order, bytearray)` in the message (numpy's own pickles cost ~8 µs an array).
+
+Both sides keep their mappings across calls (pages faulted in once); a memfd's descriptor crosses the socket only
+the first time, and the caller lists the pages it has since let go so that the worker unmaps them too. A memfd has
+no name in /dev/shm, so nothing can leak: its memory is freed when the last mapping and descriptor close.
 """
 
 from __future__ import annotations
 
 import mmap
 import os
+import select
+import time
+import weakref
 from dataclasses import dataclass
-from multiprocessing import reduction
-from multiprocessing.connection import Connection
 from typing import Any
 
 import numpy as np
 
+#: Smaller arrays travel in the message: setting up shared pages costs more than copying them through the socket.
+MIN_SHARED_BYTES = 64 * 1024
 
-@dataclass(frozen=True)
-class SharedArray:
-    """Stands in a pickled message for the array behind the index-th descriptor sent after it."""
-
-    index: int
-    shape: tuple[int, ...]
-    dtype: str
-    fortran: bool
+Identity = tuple[int, int]  # (st_dev, st_ino) of a memfd: unique among the memfds open at one time
 
 
 @dataclass(frozen=True)
@@ -35,110 +39,150 @@ class CallbackRef:
     index: int
 
 
-#: Smaller arrays are pickled: setting up shared pages costs more than copying them through the socket.
-MIN_SHARED_BYTES = 64 * 1024
+class Pages(mmap.mmap):
+    """A memfd mapped in this process: the buffer (the `.base`) of every shared array on it."""
 
-
-class Segment:
-    """One memfd mapped in this process, with an ndarray view on it."""
-
-    def __init__(self, fd: int, nbytes: int) -> None:
-        self.fd = fd
-        self.size = nbytes
-        self.map = mmap.mmap(fd, nbytes)
-        self.array: np.ndarray | None = None
-        stat = os.fstat(fd)
-        self.identity = (stat.st_dev, stat.st_ino)
+    fd: int
+    identity: Identity
+    address: int
 
     @classmethod
-    def create(cls, nbytes: int) -> Segment:
-        """A new segment of nbytes (> 0)."""
+    def adopt(cls, fd: int, size: int | None = None) -> Pages:
+        """Map a memfd (its whole size unless given); the descriptor is closed when the mapping is collected."""
+        stat = os.fstat(fd)
+        pages = cls(fd, size if size is not None else stat.st_size)
+        pages.fd, pages.identity = fd, (stat.st_dev, stat.st_ino)
+        pages.address = np.frombuffer(pages, np.uint8).ctypes.data
+        weakref.finalize(pages, os.close, fd)
+        return pages
+
+    @classmethod
+    def create(cls, nbytes: int) -> Pages:
+        """New zero-filled pages of at least nbytes (a mapping cannot be empty)."""
         fd = os.memfd_create("wrapgen-array", os.MFD_CLOEXEC)
-        os.ftruncate(fd, nbytes)
-        return cls(fd, nbytes)
-
-    def view(self, shape: tuple[int, ...], dtype: str, fortran: bool) -> np.ndarray:
-        """The ndarray on this segment's memory."""
-        self.array = np.ndarray(shape, dtype=np.dtype(dtype), buffer=self.map, order="F" if fortran else "C")
-        return self.array
-
-    def close(self) -> None:
-        """Unmap and close (views must no longer be in use)."""
-        self.array = None
         try:
-            self.map.close()
-        except BufferError:  # a view is still referenced somewhere; the GC will unmap it
-            pass
-        os.close(self.fd)
+            os.ftruncate(fd, max(nbytes, 1))
+            return cls.adopt(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def view(self, shape: tuple[int, ...], dtype: str, strides: tuple[int, ...] | None = None, offset: int = 0,
+             order: str = "C") -> np.ndarray:
+        """An ndarray on these pages."""
+        return np.ndarray(shape, dtype=np.dtype(dtype), buffer=self, offset=offset, strides=strides, order=order)
+
+
+def zeros(shape: int | tuple[int, ...], dtype: Any = float, order: str = "C") -> np.ndarray:
+    """A zero-filled array in shared memory: isolated calls hand it to their kernel without copying."""
+    dt = np.dtype(dtype)
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    pages = Pages.create(int(np.prod(shape, dtype=np.int64)) * dt.itemsize)
+    return pages.view(shape, dt.str, order=order)
+
+
+def array(value: Any, dtype: Any = None, order: str = "K") -> np.ndarray:
+    """A copy of value (anything numpy takes) in shared memory; order 'K' keeps a Fortran-ordered array so."""
+    a = np.asarray(value, dtype=dtype)
+    fortran = order == "F" or (order in "KA" and a.flags.f_contiguous and not a.flags.c_contiguous)
+    out = zeros(a.shape, a.dtype, "F" if fortran else "C")
+    out[...] = a
+    return out
+
+
+def pages_of(value: np.ndarray) -> Pages | None:
+    """The shared pages an array lives on, if it does."""
+    base = value.base
+    while isinstance(base, np.ndarray):
+        base = base.base
+    return base if isinstance(base, Pages) else None
 
 
 def shareable(value: Any) -> bool:
-    """True for arrays worth sending through shared memory: contiguous, plain dtype, not small."""
+    """True for arrays worth copying into shared pages: contiguous, plain dtype, not small."""
     return (isinstance(value, np.ndarray) and value.nbytes >= MIN_SHARED_BYTES and not value.dtype.hasobject
             and (value.flags.c_contiguous or value.flags.f_contiguous))
 
 
-def export(value: np.ndarray, index: int, reuse: Segment | None = None) -> tuple[SharedArray, Segment]:
-    """Copy an array into a segment (reuse, if big enough, else a new one); returns the stand-in and it."""
-    fortran = bool(value.flags.f_contiguous and not value.flags.c_contiguous)
-    seg = reuse if reuse is not None and reuse.size >= value.nbytes else Segment.create(value.nbytes)
-    seg.view(value.shape, value.dtype.str, fortran)[...] = value
-    return SharedArray(index, value.shape, value.dtype.str, fortran), seg
+def order_of(value: np.ndarray) -> str:
+    """'F' for a Fortran-ordered array that is not also C-ordered, else 'C'."""
+    return "F" if value.flags.f_contiguous and not value.flags.c_contiguous else "C"
 
 
-class MappingCache:
-    """The receiving side's mappings, kept across calls: the same memfd sent again maps to the same pages,
-    already faulted in, instead of a fresh mapping."""
-
-    def __init__(self, keep: int = 16) -> None:
-        self.keep = keep
-        self.maps: dict[tuple[int, int], Segment] = {}
-
-    def receive(self, conn: Connection, stand_ins: list[SharedArray]) -> list[Segment]:
-        """Receive one descriptor per stand-in; map it, or reuse the mapping of the same memfd."""
-        out = []
-        for s in stand_ins:
-            fd = reduction.recv_handle(conn)
-            need = int(np.prod(s.shape)) * np.dtype(s.dtype).itemsize
-            ident = (os.fstat(fd).st_dev, os.fstat(fd).st_ino)
-            seg = self.maps.get(ident)
-            if seg is not None and seg.size >= need:
-                os.close(fd)
-            else:
-                if seg is not None:
-                    seg.close()
-                seg = Segment(fd, os.fstat(fd).st_size)
-                self.maps[ident] = seg
-                while len(self.maps) > self.keep:
-                    self.maps.pop(next(iter(self.maps))).close()
-            seg.view(s.shape, s.dtype, s.fortran)
-            out.append(seg)
-        return out
+def on_pages(value: np.ndarray, pages: Pages) -> tuple[Any, ...]:
+    """The descriptor of an array that lives on pages: ("pages", identity, shape, dtype, strides, offset, writeable)."""
+    offset = value.__array_interface__["data"][0] - pages.address
+    return ("pages", pages.identity, value.shape, value.dtype.str, value.strides, offset, value.flags.writeable)
 
 
-def send_segments(conn: Connection, segments: list[Segment], pid: int) -> None:
-    """Send the segments' descriptors, in order, after the message that refers to them."""
-    for seg in segments:
-        reduction.send_handle(conn, seg.fd, pid)
+def inline(value: np.ndarray) -> tuple[Any, ...]:
+    """The descriptor of a small array sent in the message: ("bytes", dtype, shape, order, data)."""
+    order = order_of(value)
+    return ("bytes", value.dtype.str, value.shape, order, bytearray(value.tobytes(order="F" if order == "F" else "C")))
 
 
-def receive_segments(conn: Connection, stand_ins: list[SharedArray]) -> list[Segment]:
-    """Receive one descriptor per stand-in and map it."""
-    segments = []
-    for s in stand_ins:
-        fd = reduction.recv_handle(conn)
-        seg = Segment(fd, int(np.prod(s.shape)) * np.dtype(s.dtype).itemsize)
-        seg.view(s.shape, s.dtype, s.fortran)
-        segments.append(seg)
-    return segments
+def unpack(desc: tuple[Any, ...], mapped: dict[Identity, Pages]) -> np.ndarray:
+    """The array a descriptor stands for: a view on pages already mapped, or a writable array over the bytes."""
+    if desc[0] == "pages":
+        _, identity, shape, dtype, strides, offset, writeable = desc
+        value = mapped[identity].view(shape, dtype, strides, offset)
+        if not writeable:
+            value.flags.writeable = False
+        return value
+    _, dtype, shape, order, data = desc
+    return np.ndarray(shape, dtype=np.dtype(dtype), buffer=data, order=order)
 
 
-def replace(value: Any, fn: Any) -> Any:
-    """value with fn applied to every array/stand-in at the top level or inside a tuple/list/dict."""
-    if isinstance(value, tuple):
-        return tuple(replace(v, fn) for v in value)
-    if isinstance(value, list):
-        return [replace(v, fn) for v in value]
-    if isinstance(value, dict):
-        return {k: replace(v, fn) for k, v in value.items()}
-    return fn(value)
+def returned(result: Any) -> tuple[Any, dict[int, tuple[Any, ...]], list[Pages]]:
+    """A result (an array, or a tuple with arrays in it) as its message: the arrays replaced by None, their
+    descriptors by position (-1: the result itself), and the new pages whose descriptors must follow it. Large
+    arrays go into new pages the caller then owns: returned arrays are its own, never views on reused memory."""
+    if isinstance(result, np.ndarray):
+        items = {-1: result}
+    elif type(result) is tuple:
+        items = {i: v for i, v in enumerate(result) if isinstance(v, np.ndarray)}
+    else:
+        return result, {}, []
+    descs: dict[int, tuple[Any, ...]] = {}
+    new: list[Pages] = []
+    for key, value in items.items():
+        if shareable(value):
+            pages = Pages.create(value.nbytes)
+            view = pages.view(value.shape, value.dtype.str, order=order_of(value))
+            view[...] = value
+            new.append(pages)
+            descs[key] = on_pages(view, pages)
+        elif not value.dtype.hasobject:
+            descs[key] = inline(value)
+    if -1 in descs:
+        return None, descs, new
+    return tuple(None if i in descs else v for i, v in enumerate(result)), descs, new
+
+
+def rebuilt(result: Any, descs: dict[int, tuple[Any, ...]], mapped: dict[Identity, Pages]) -> Any:
+    """The result a message from returned() stands for."""
+    if not descs:
+        return result
+    if -1 in descs:
+        return unpack(descs[-1], mapped)
+    return tuple(unpack(descs[i], mapped) if i in descs else v for i, v in enumerate(result))
+
+
+def ready(poller: select.poll, timeout: float | None, spin: float) -> bool:
+    """Wait until the channel has something to read (or the peer hung up): poll without sleeping for up to spin
+    seconds first, then sleep in poll() for the rest of timeout (None: for ever); False when timeout passed.
+
+    Why spin: on a VM, waking a sleeping process costs ~30 µs each way; a round trip between two processes that
+    both poll for a moment costs ~15 µs. A worker spins only for `spin` after each call, so an idle one sleeps."""
+    if poller.poll(0):
+        return True
+    now = time.perf_counter()
+    end = now + spin
+    while now < end:
+        if poller.poll(0):
+            return True
+        now = time.perf_counter()
+    if timeout is None:
+        return bool(poller.poll())
+    left = timeout - spin
+    return bool(poller.poll(max(left, 0.0) * 1000.0))
