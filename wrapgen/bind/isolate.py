@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import select
 import socket
 import subprocess
 import sys
@@ -72,7 +71,7 @@ def _portable(exc: BaseException) -> BaseException:
 class IsolatedFunction:
     """A kernel function whose calls run in a worker process."""
 
-    #: Seconds each side polls without sleeping before it sleeps (see wrapgen.bind.shared.ready).
+    #: Seconds each side polls without sleeping before it sleeps, while waits are that short (shared.Waiter).
     spin = 200e-6
 
     def __init__(self, spec: Path, name: str, cache: str | None, timeout: float | None, memory: int | None,
@@ -92,7 +91,7 @@ class IsolatedFunction:
         self.__doc__ = doc
         self._proc: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
-        self._poller: select.poll | None = None
+        self._waiter: shared.Waiter | None = None
         self._log: Any = None
 
     def _start(self) -> None:
@@ -108,8 +107,7 @@ class IsolatedFunction:
                                       stdout=self._log, stderr=subprocess.STDOUT, env=env)
         child.close()
         self._conn = Connection(parent.detach())
-        self._poller = select.poll()
-        self._poller.register(self._conn.fileno(), select.POLLIN)
+        self._waiter = shared.Waiter(self._conn.fileno(), self.spin)
         kind, value = self._receive(timeout=None, what="starting its worker")
         if kind == "error":
             self.close()
@@ -256,9 +254,9 @@ class IsolatedFunction:
 
     def _receive(self, timeout: float | None, what: str) -> tuple[Any, ...]:
         assert self._conn is not None and self._proc is not None
-        assert self._poller is not None
+        assert self._waiter is not None
         try:
-            if not shared.ready(self._poller, timeout, self.spin):
+            if not self._waiter.wait(timeout):
                 self._proc.kill()
                 self._proc.wait()
                 tail = self._tail()
@@ -303,7 +301,7 @@ class IsolatedFunction:
         if self._log is not None:
             self._log.close()
             self._log = None
-        self._pool, self._mapped, self._poller = [], {}, None  # the pages are unmapped when no view is left
+        self._pool, self._mapped, self._waiter = [], {}, None  # the pages are unmapped when no view is left
 
 
 class IsolatedModule(types.ModuleType):

@@ -52,8 +52,6 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     conn = Connection(args.fd)
     try:
-        import select
-
         from wrapgen import proc
         from wrapgen.bind import shared
         from wrapgen.bind.loader import load
@@ -68,11 +66,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     _send(conn, ("ready", os.getpid()))
     mapped: dict[shared.Identity, shared.Pages] = {}  # the caller's pages, kept mapped until it lets them go
-    poller = select.poll()
-    poller.register(args.fd, select.POLLIN)
+    waiter = shared.Waiter(args.fd, args.spin)
     while True:
         try:
-            shared.ready(poller, None, args.spin)
+            waiter.wait(None)
             message = pickle.loads(conn.recv_bytes())
         except EOFError:
             return 0
