@@ -26,11 +26,11 @@ def test_schema_is_valid_and_names_every_option(name) -> None:
     schema = json_schema(name)
     jsonschema.Draft202012Validator.check_schema(schema)
     model = _model(name)
-    assert set(schema["properties"]) == set(model.model_fields)
+    assert set(schema["properties"]) == set(model.fields())
     # the defaults validate against the schema, and a wrong type does not
-    defaults = {k: v.default for k, v in model.model_fields.items() if not v.is_required()}
-    required = {k: "/tmp" for k, v in model.model_fields.items() if v.is_required()}
-    jsonschema.validate(json.loads(model(**defaults, **required).model_dump_json()), schema)
+    defaults = {k: v.default for k, v in model.fields().items() if not v.required}
+    required = {k: "/tmp" for k, v in model.fields().items() if v.required}
+    jsonschema.validate(json.loads(json.dumps(model(**defaults, **required).to_json())), schema)
     first = next(k for k, v in schema["properties"].items() if v.get("type") == "integer")
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**required, first: "many"}, schema)
@@ -41,9 +41,8 @@ def test_schema_is_valid_and_names_every_option(name) -> None:
 def test_cli_help_lists_every_option_of_the_model(command, name) -> None:
     r = subprocess.run([sys.executable, "-m", "wrapgen", command, "--help"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    for field in _model(name).model_fields.values():
-        flags = (field.json_schema_extra or {}).get("x-cli", {}).get("flags", [])
-        for flag in flags:
+    for field in _model(name).fields().values():
+        for flag in field.flags:
             assert flag in r.stdout, f"{command} --help lacks {flag}"
 
 
@@ -72,6 +71,10 @@ def test_options_round_trip_and_mistakes_name_the_flag() -> None:
         CopySettings.of(paralel=2)
     with pytest.raises(UsageError, match="-rst-retries -1: expected 0 or more"):
         CopySettings.of(retries=-1)
+    with pytest.raises(UsageError, match=r"^-p 'many': expected an integer; -cd 1: expected true or false$"):
+        CopySettings(parallel="many", mkdirs=1)  # direct construction is checked too, every mistake named
+    assert CopySettings.of(http_timeout=5).http_timeout == 5.0 and isinstance(CopySettings.of(http_timeout=5)
+                                                                               .http_timeout, float)
     with pytest.raises(Exception):  # frozen: a run's settings do not change under it
         s.parallel = 2  # type: ignore[misc]
 
@@ -86,6 +89,10 @@ def test_gridftp_server_from_settings_serves(tmp_path) -> None:
         ServerSettings.of(root=tmp_path, anonymous_access="write")
     with pytest.raises(UsageError, match="--root is required"):
         ServerSettings.of()
+    with pytest.raises(UsageError, match=r"--port-range \[1, 2, 3\]: expected 2 values"):
+        ServerSettings.of(root=tmp_path, port_range=[1, 2, 3])
+    assert ServerSettings.of(root=str(tmp_path), port_range=[5000, 5010]).port_range == (5000, 5010)
+    assert ServerSettings.of(root=str(tmp_path)).root == tmp_path  # a str path becomes a Path
     srv = Server.from_settings(ServerSettings.of(root=tmp_path, port=0, anonymous=True, max_per_address=3)).start()
     try:
         assert srv.max_per_address == 3 and srv.anonymous_access == "read"

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
-
 from ..settings import Settings, option
 
 
@@ -32,12 +30,11 @@ class JobManagerSettings(Settings):
                                        help="a non-public network state callbacks may go to (e.g. 127.0.0.0/8); "
                                             "repeat for more. By default callbacks go only to public addresses")
 
-    @model_validator(mode="after")
-    def _consistent(self) -> JobManagerSettings:
+    def check(self) -> None:
+        """Raise ValueError if the options do not go together."""
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ValueError("--tls-cert and --tls-key go together")
         if (self.tls_ca or self.gridmap) and not self.tls_cert:
             raise ValueError("--tls-ca and --gridmap need --tls-cert and --tls-key")
         if self.tls_cert and not self.tls_ca:
             raise ValueError("--tls-cert needs --tls-ca: client certificates are always verified")
-        return self

@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
 
 from ..settings import Settings, option
 
@@ -63,10 +62,9 @@ class ServerSettings(Settings):
                                       help="one NetLogger (BP) .start/.end pair per transfer: user, file, bytes, "
                                            "streams, seconds, reply (GCT's -log-transfer)")
 
-    @model_validator(mode="after")
-    def _consistent(self) -> ServerSettings:
+    def check(self) -> None:
+        """Raise ValueError if the options do not go together."""
         if not self.gsi and any((self.host_cert, self.host_key, self.cert_dir, self.gridmap)):
             raise ValueError("--host-cert, --host-key, --cert-dir and --gridmap need --gsi")
         if self.anonymous_access and not self.anonymous:
             raise ValueError("--anonymous-access and --anonymous-write need --anonymous")
-        return self

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pydantic import model_validator
 
 from ..settings import Settings, option
 
@@ -56,14 +55,13 @@ class CopySettings(Settings):
     http_timeout: float = option(60.0, help="http(s) sources: seconds without a byte before a request gives up",
                                  gt=0)
 
-    @model_validator(mode="after")
-    def _consistent(self) -> CopySettings:
+    def check(self) -> None:
+        """Raise ValueError if the options do not go together."""
         if self.private and not (self.dcau and self.delegate):
             raise ValueError("-dcpriv encrypts with the data channels' DCAU session: it cannot go with -nodcau or "
                              "-nodelegation")
         if (self.offset is not None and self.offset < 0) or (self.length is not None and self.length < 0):
             raise ValueError("-off and -len must be 0 or more")
-        return self
 
     @property
     def partial(self) -> bool:

@@ -48,4 +48,4 @@ class ServeSettings(Settings):
 
 def default(name: str):  # noqa: ANN201 - the field's own type
     """A ServeSettings field's default (ServiceConfig's limits use the same)."""
-    return ServeSettings.model_fields[name].default
+    return ServeSettings.fields()[name].default
