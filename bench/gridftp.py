@@ -1,11 +1,13 @@
 """GridFTP: wrapgen's server vs the Grid Community Toolkit's, both driven by globus-url-copy, in one run.
 
-    python bench/gridftp.py [--size 1G] [--files 1000] [--repeat 3]
+    python bench/gridftp.py [--size 1G] [--files 1000] [--tree 10000] [--repeat 3] [--only stack]
 
 Rows: a file to /dev/null (RETR) and to the server's disk (STOR) at -p 1, 4, 8 with -fast; many 4 KiB
 files (-r -fast, with and without -cc 4); CKSM MD5 of the file (and ours vs md5sum); raw loopback TCP
 measured here as the ceiling; and the clients ("client:" rows: `wrapgen url-copy` vs globus-url-copy, the
-many small files to and from wrapgen's server, GCT's column being globus-url-copy). The same
+many small files to and from wrapgen's server, GCT's column being globus-url-copy); and the whole stacks
+("stack:" rows: `wrapgen url-copy` with wrapgen's server vs globus-url-copy with GCT's, a tree of --files and
+one of --tree 4 KiB files put, then got back). Elsewhere the same
 globus-url-copy binary talks to both servers (anonymous, stream of MODE E blocks), so the ratio is the
 servers'. Both serve a page-cached file from a temporary directory.
 """
@@ -75,11 +77,44 @@ def raw_tcp(size: int) -> float:
     return time.perf_counter() - start
 
 
+def whole_stack(a: argparse.Namespace, work: Path, small: Path, urls: dict[str, str]) -> list[tuple]:
+    """Our client and server vs globus-url-copy and GCT's server: a tree of small files put, then got back."""
+    trees = [(a.files, small)]
+    if a.tree:
+        tree = work / "tree"
+        tree.mkdir()
+        for i in range(a.tree):
+            (tree / f"f{i:05d}").write_bytes(os.urandom(4096))
+        trees.append((a.tree, tree))
+    rows = []
+    for n, local in trees:
+        for what in ("put", "get"):
+            best = {}
+            for name in ("ours", "gct"):
+                times = []
+                for i in range(a.repeat):
+                    remote = f"{urls[name]}/stack-{n}-{i}/"
+                    if what == "put":
+                        src, dst = f"file://{local}/", remote
+                    else:
+                        src, dst = f"{urls[name]}/stack-{n}-0/", f"file://{work}/back-{name}-{n}-{i}/"
+                    times.append(url_copy("-r", "-cd", "-p", "1", src, dst) if name == "ours"
+                                 else guc("-r", "-cd", "-fast", src, dst))
+                    if what == "get":
+                        shutil.rmtree(work / f"back-{name}-{n}-{i}")
+                best[name] = min(times)
+            rows.append((f"stack: -r {what} {n} x 4 KiB", f"{n / best['ours']:.0f} files/s",
+                         f"{n / best['gct']:.0f} files/s", best["gct"] / best["ours"]))
+    return rows
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", type=size_arg, default=1 << 30)
     p.add_argument("--files", type=int, default=1000)
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--tree", type=int, default=10_000, help="files in the larger tree of the whole-stack rows")
+    p.add_argument("--only", choices=["stack"], help="only the whole-stack rows")
     a = p.parse_args()
     from wrapgen.gridftp.gct import start_gct
     from wrapgen.gridftp.server import Server
@@ -111,6 +146,13 @@ def main() -> int:
         with Server(roots["ours"], anonymous=True, anonymous_access="full") as ours:
             # Ours is jailed to its root; GCT's -home-dir is only the starting directory, so its paths are absolute.
             urls = {"ours": f"ftp://127.0.0.1:{ours.port}", "gct": f"ftp://127.0.0.1:{gport}{roots['gct']}"}
+            rows += whole_stack(a, work, small, urls)
+            if a.only == "stack":
+                gct.terminate()
+                gct.wait()
+                for name, ours_s, gct_s, ratio in rows:
+                    print(f"{name:<38} {ours_s:>14} {gct_s:>14} {ratio:>9.2f}")
+                return 0
             mb = a.size / 1e6
             for par in ("1", "4", "8"):
                 for what in ("to /dev/null", "to disk"):
@@ -174,6 +216,8 @@ def main() -> int:
         print(f"GridFTP via globus-url-copy, loopback, best of {a.repeat}; raw TCP {a.size / 1e6 / tcp:.0f} MB/s "
               "(one connection, this process)")
         print(f"{'row':<38} {'wrapgen':>14} {'GCT 6.2':>14} {'ours/GCT':>9}")
+        print("(stack rows: wrapgen url-copy to wrapgen's server vs globus-url-copy to GCT's; the others: "
+              "globus-url-copy to both servers, or the clients to our server)")
         for name, ours_s, gct_s, ratio in rows:
             print(f"{name:<38} {ours_s:>14} {gct_s:>14} {ratio:>9.2f}")
         print(f"CKSM MD5 by our server vs md5sum on the same file: {cksm_vs_md5sum:.2f} x; "

@@ -166,7 +166,10 @@ uint64_t modee_send(const std::vector<int> &socks, int file, uint64_t offset, ui
     if (block_size == 0) block_size = uint64_t(1) << 20;
     std::atomic<uint64_t> cursor{0};
     std::atomic<uint64_t> sent{0};
-    std::atomic<bool> zero_copy{true};
+    // sendfile only for one stream: measured with globus-url-copy receiving (bench/gridftp.py), it doubles one
+    // stream (4.4 vs 2.5 GB/s) but made -p 4 and -p 8 slower than pread + send (1.2 vs 2.2 GB/s at -p 4): the
+    // receiver then spent 2.5 x the CPU per byte, in softirq work under its reads.
+    std::atomic<bool> zero_copy{socks.size() == 1};
     std::mutex err_mu;
     std::string error;
     auto worker = [&](size_t index) {

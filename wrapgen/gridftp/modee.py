@@ -18,6 +18,9 @@ from .datachan import DataError, Passive, PeerMismatch, connect, ready
 
 MAX_PARALLEL = 64
 BLOCK = 1 << 20
+#: Blocks of a transfer over several streams (copied, not sendfile'd; see native/modee.cpp): GCT's block size, the
+#: fastest for -p 8 in bench/gridftp.py.
+BLOCK_PARALLEL = 1 << 18
 
 
 @dataclass
@@ -85,7 +88,8 @@ def send(channels: Channels, active: tuple[str, int] | None, parallel: int, f, o
     use = channels.conns[:parallel]
     channels.live = list(use)
     try:
-        return _core.modee_send([c.fileno() for c in use], f.fileno(), offset, length, BLOCK,
+        return _core.modee_send([c.fileno() for c in use], f.fileno(), offset, length,
+                                BLOCK if len(use) == 1 else BLOCK_PARALLEL,
                                 offset if block_base is None else block_base, progress)
     except RuntimeError as exc:
         channels.drop()
