@@ -143,7 +143,7 @@ def main() -> int:
             (small / f"f{i:05d}").write_bytes(os.urandom(4096))
         gct, gport = start_gct(roots["gct"])
         rows = []
-        with Server(roots["ours"], anonymous=True, anonymous_access="full") as ours:
+        with Server(roots["ours"], anonymous=True, anonymous_access="full", processes=os.cpu_count() or 1) as ours:
             # Ours is jailed to its root; GCT's -home-dir is only the starting directory, so its paths are absolute.
             urls = {"ours": f"ftp://127.0.0.1:{ours.port}", "gct": f"ftp://127.0.0.1:{gport}{roots['gct']}"}
             rows += whole_stack(a, work, small, urls)

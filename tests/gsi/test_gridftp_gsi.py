@@ -410,3 +410,20 @@ def test_stray_connects_during_a_dcau_upload_do_not_abort_it(world, proxy_env, t
             stop.set()
             t.join()
     assert probes[0] > 0  # the scanner did reach the data ports
+
+
+def test_gsi_logins_and_delegation_in_worker_processes(world, proxy_env, tmp_path) -> None:
+    from wrapgen.gridftp.security import GSIConfig
+    from wrapgen.gridftp.server import Server
+
+    root = tmp_path / "mp-root"
+    root.mkdir()
+    gridmap = tmp_path / "grid-mapfile-mp"
+    gridmap.write_text(f'"{BASE}/CN=Jane Doe" jane\n')
+    data = os.urandom(300_000)
+    (tmp_path / "src.bin").write_bytes(data)
+    with Server(root, gsi=GSIConfig(world.host_cert, world.host_key, world.trust, gridmap), processes=2) as srv:
+        for i in range(2):  # two logins: one per worker (each delegates, DCAU A on the data channels)
+            r = guc(proxy_env, "-p", "2", f"file://{tmp_path}/src.bin", f"gsiftp://localhost:{srv.port}/up{i}.bin")
+            assert r.returncode == 0, r.stdout + r.stderr
+            assert (root / f"up{i}.bin").read_bytes() == data

@@ -41,7 +41,18 @@ class Server:
                  gsi: GSIConfig | None = None, marker_interval: float = 5.0, *, login_timeout: float = 120.0,
                  idle_timeout: float = 600.0, data_timeout: float = 300.0, max_per_address: int = 32,
                  max_file_size: int = 1 << 40, anonymous_access: str = "read",
-                 transfer_log: str | os.PathLike[str] | None = None) -> None:
+                 transfer_log: str | os.PathLike[str] | None = None, processes: int = 1) -> None:
+        # What worker processes (processes > 1, wrapgen.gridftp.workers) build their own Server from.
+        self._config = dict(root=str(root), anonymous=anonymous, password_file=password_file and str(password_file),
+                            port_range=port_range, max_sessions=max_sessions, sync=sync,
+                            gsi=gsi and {k: str(getattr(gsi, k)) for k in ("cert", "key", "cert_dir", "gridmap")},
+                            marker_interval=marker_interval, login_timeout=login_timeout, idle_timeout=idle_timeout,
+                            data_timeout=data_timeout, max_per_address=max_per_address, max_file_size=max_file_size,
+                            anonymous_access=anonymous_access, transfer_log=transfer_log and str(transfer_log))
+        if processes < 1:
+            raise GridFTPError(f"processes must be at least 1, got {processes!r}")
+        self.processes = processes
+        self._pool: Any = None
         self.root = Path(root).resolve()
         if not self.root.is_dir():
             raise GridFTPError(f"server root {root} is not a directory")
@@ -50,7 +61,7 @@ class Server:
         self.gsi = gsi
         self.marker_interval = marker_interval  # seconds between 112 performance markers of a long transfer
         self.gsi_only = gsi is not None and not anonymous and password_file is None
-        self._keys = KeyPool() if gsi is not None else None
+        self._keys: KeyPool | None = None  # made by start_sessions(): a parent of worker processes needs none
         self.host, self.port = host, port
         self.anonymous = anonymous
         self.passwords = PasswordFile(password_file) if password_file else None
@@ -94,7 +105,17 @@ class Server:
                    login_timeout=settings.login_timeout, idle_timeout=settings.idle_timeout,
                    data_timeout=settings.data_timeout, max_per_address=settings.max_per_address,
                    max_file_size=settings.max_file_size, anonymous_access=settings.anonymous_access or "read",
-                   transfer_log=settings.log_transfer)
+                   transfer_log=settings.log_transfer, processes=settings.processes)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Server:
+        """A worker process's server, from the parent's settings (see wrapgen.gridftp.workers)."""
+        config = dict(config)
+        if config.get("gsi"):
+            config["gsi"] = GSIConfig(**config["gsi"])
+        if config.get("port_range"):
+            config["port_range"] = tuple(config["port_range"])
+        return cls(**config)
 
     def delegation_key(self):
         """A fresh private key for a delegation request (made ahead of time by the key pool)."""
@@ -112,19 +133,39 @@ class Server:
                              transfer_log=self._transfer_log)
 
     def start(self) -> Server:
-        """Listen and serve in background threads."""
-        if self.transfer_log_path is not None and self._transfer_log is None:
-            from ..netlogger import EventLog, inherited_guid
+        """Listen and serve in background threads (and, with processes > 1, worker processes)."""
+        if self.processes > 1:
+            from .workers import Pool
 
-            self._transfer_log = EventLog(self.transfer_log_path, inherited_guid())
-        sock = listen(self.host, self.port, GridFTPError)
+            self._pool = Pool(self.processes, self._config)
+            self._pool.start()
+        else:
+            self.start_sessions()
+        try:
+            sock = listen(self.host, self.port, GridFTPError)
+        except BaseException:
+            self.stop()
+            raise
         self._sock = sock
         self.port = sock.getsockname()[1]
         self._thread = threading.Thread(target=self._accept, name="gridftp-accept", daemon=True)
         self._thread.start()
+        return self
+
+    def start_sessions(self) -> None:
+        """Get ready to serve connections given to admit(): delegation keys, the transfer log, session deadlines."""
+        if self.gsi is not None and self._keys is None:
+            self._keys = KeyPool()
+        if self.transfer_log_path is not None and self._transfer_log is None:
+            from ..netlogger import EventLog, inherited_guid
+
+            self._transfer_log = EventLog(self.transfer_log_path, inherited_guid())
         self._sweeper = threading.Thread(target=self._sweep, name="gridftp-timeouts", daemon=True)
         self._sweeper.start()
-        return self
+
+    def worker_pids(self) -> list[int]:
+        """The worker processes' ids (none for a one-process server)."""
+        return self._pool.pids() if self._pool is not None else []
 
     def _sweep(self) -> None:
         # One thread for every session's login and idle deadlines: a socket timeout alone would let a
@@ -147,9 +188,12 @@ class Server:
                 conn, addr = self._sock.accept()
             except OSError:
                 return
-            with self._lock:
-                busy = len(self._sessions) >= self.max_sessions
-                mine = sum(1 for s in self._sessions if s.client_ip == addr[0])
+            if self._pool is not None:
+                every, mine = self._pool.counts(addr[0])
+            else:
+                with self._lock:
+                    every, mine = len(self._sessions), sum(1 for s in self._sessions if s.client_ip == addr[0])
+            busy = every >= self.max_sessions
             if busy or mine >= self.max_per_address:
                 why = b"Too many sessions" if busy else b"Too many sessions from your address"
                 try:
@@ -159,14 +203,21 @@ class Server:
                     pass
                 conn.close()
                 continue
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            session = Session(self.policy, conn, addr)
-            with self._lock:
-                self._sessions.add(session)
-            threading.Thread(target=self._serve, args=(session,), name=f"gridftp-{addr[0]}:{addr[1]}",
-                             daemon=True).start()
+            if self._pool is not None:
+                self._pool.hand(conn, addr)
+            else:
+                self.admit(conn, addr)
 
-    def _serve(self, session: Session) -> None:
+    def admit(self, conn: socket.socket, addr: tuple[str, int], on_end: Any = None) -> None:
+        """Serve a connection (already counted against the limits) in a thread of its own; on_end() when done."""
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        session = Session(self.policy, conn, addr)
+        with self._lock:
+            self._sessions.add(session)
+        threading.Thread(target=self._serve, args=(session, on_end), name=f"gridftp-{addr[0]}:{addr[1]}",
+                         daemon=True).start()
+
+    def _serve(self, session: Session, on_end: Any = None) -> None:
         try:
             session.run()
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
@@ -177,6 +228,8 @@ class Server:
             session.close()
             with self._lock:
                 self._sessions.discard(session)
+            if on_end is not None:
+                on_end()
 
     def stop(self) -> None:
         """Stop listening and drop every session."""
@@ -194,8 +247,12 @@ class Server:
             s.shutdown()  # their threads close them
         if self._thread is not None:
             self._thread.join(5)
+        if self._pool is not None:
+            self._pool.stop()
+            self._pool = None
         if self._keys is not None:
             self._keys.close()
+            self._keys = None
         if self._transfer_log is not None:
             self._transfer_log.close()
             self._transfer_log = None

@@ -56,6 +56,9 @@ class ServerSettings(Settings):
     max_sessions: int = option(256, "--max-sessions", help="sessions at once (default 256)", ge=1)
     max_per_address: int = option(32, "--max-per-address", ge=1,
                                   help="sessions at once from one client address (default 32)")
+    processes: int = option(1, "--processes", metavar="N", ge=1, le=256,
+                            help="worker processes the sessions are spread over (default 1; the number of cores "
+                                 "for many concurrent sessions: one process runs Python under one lock)")
     max_file_size: int = option(1 << 40, "--max-file-size", metavar="BYTES", ge=1,
                                 help="largest file an upload may make, offsets included (default 1 TiB)")
     log_transfer: str | None = option(None, "--log-transfer", "-Z", metavar="FILE",

@@ -1,0 +1,189 @@
+"""Worker processes of a GridFTP server started with processes=N (`wrapgen gridftp-server --processes N`).
+
+One Python process runs its sessions' command loops under one GIL: with several busy sessions (globus-url-copy
+-cc 4) the server saturated one core while the other idled, where GCT forks a process per session. Here the
+parent keeps accepting and enforcing the limits (max_sessions, max_per_address: it alone sees every session), and
+hands each connection to the worker process with the fewest sessions, over a SOCK_SEQPACKET socket pair
+(SCM_RIGHTS). A worker serves it exactly as a one-process server does (wrapgen.gridftp.server.Server, which it
+builds from the parent's settings without listening), and reports when the session ends. A worker that dies
+takes its sessions with it and is started again; the workers end with the parent (the channel closes, and
+PR_SET_PDEATHSIG).
+
+    python -m wrapgen.gridftp.workers --fd N     (settings in $WRAPGEN_GRIDFTP_WORKER as JSON)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import proc
+from .errors import GridFTPError
+
+ENV = "WRAPGEN_GRIDFTP_WORKER"
+
+
+@dataclass
+class Worker:
+    """The parent's side of one worker process."""
+
+    proc: subprocess.Popen
+    channel: socket.socket
+    sessions: dict[int, str] = field(default_factory=dict)  # session id -> client address
+
+
+class Pool:
+    """The parent's worker processes: where accepted connections go, and how many sessions each address has."""
+
+    def __init__(self, processes: int, config: dict[str, Any]) -> None:
+        if processes < 1:
+            raise GridFTPError(f"processes must be at least 1, got {processes}")
+        self.processes, self.config = processes, config
+        self._lock = threading.Lock()
+        self._workers: list[Worker] = []
+        self._next_id = 0
+        self._stopping = False
+
+    def start(self) -> None:
+        """Start the workers (each has loaded the server's modules and settings when this returns)."""
+        for _ in range(self.processes):
+            self._workers.append(self._spawn())
+
+    def _spawn(self) -> Worker:
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = {**os.environ, ENV: json.dumps(self.config)}
+        p = subprocess.Popen([sys.executable, "-P", "-m", "wrapgen.gridftp.workers", "--fd", str(child.fileno())],
+                             pass_fds=[child.fileno()], env=env, stdin=subprocess.DEVNULL,
+                             preexec_fn=proc.die_with_parent)
+        child.close()
+        ready = parent.recv(4096)  # b"ready", or a start-up error
+        if ready != b"ready":
+            p.wait()
+            parent.close()
+            raise GridFTPError(f"a server worker did not start: {ready.decode(errors='replace') or 'it exited'}")
+        w = Worker(p, parent)
+        threading.Thread(target=self._listen, args=(w,), name="gridftp-worker", daemon=True).start()
+        return w
+
+    def counts(self, ip: str) -> tuple[int, int]:
+        """(sessions in all workers, sessions from ip)."""
+        with self._lock:
+            every = [a for w in self._workers for a in w.sessions.values()]
+        return len(every), every.count(ip)
+
+    def hand(self, conn: socket.socket, addr: tuple[str, int]) -> None:
+        """Give a connection to the least busy worker (this process's copy of it is closed)."""
+        with self._lock:
+            w = min(self._workers, key=lambda w: len(w.sessions))
+            self._next_id += 1
+            sid = self._next_id
+            w.sessions[sid] = addr[0]
+        try:
+            socket.send_fds(w.channel, [json.dumps({"id": sid, "addr": list(addr[:2])}).encode()], [conn.fileno()])
+        except OSError:
+            with self._lock:
+                w.sessions.pop(sid, None)
+        finally:
+            conn.close()
+
+    def _listen(self, w: Worker) -> None:
+        """A worker's reports (a session ended); when its channel closes, start another in its place."""
+        while True:
+            try:
+                data = w.channel.recv(4096)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            with self._lock:
+                w.sessions.pop(json.loads(data)["end"], None)
+        w.channel.close()
+        w.proc.wait()
+        with self._lock:
+            if self._stopping or w not in self._workers:
+                return
+            self._workers.remove(w)
+        try:
+            replacement = self._spawn()
+        except GridFTPError:
+            return
+        with self._lock:
+            self._workers.append(replacement)
+
+    def stop(self) -> None:
+        """End every worker and their sessions."""
+        with self._lock:
+            self._stopping = True
+            workers = list(self._workers)
+        for w in workers:
+            try:
+                w.channel.shutdown(socket.SHUT_RDWR)  # the worker stops its sessions and exits
+            except OSError:
+                pass
+        for w in workers:
+            try:
+                w.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                w.proc.kill()
+                w.proc.wait()
+
+    def pids(self) -> list[int]:
+        """The worker processes' ids."""
+        with self._lock:
+            return [w.proc.pid for w in self._workers]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the connections the parent hands over until it closes the channel."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m wrapgen.gridftp.workers")
+    ap.add_argument("--fd", type=int, required=True)
+    args = ap.parse_args(argv)
+    channel = socket.socket(fileno=args.fd)
+    try:
+        from .server import Server
+
+        server = Server.from_config(json.loads(os.environ[ENV]))
+        server.start_sessions()
+    except Exception as exc:  # noqa: BLE001 - the parent says why the worker did not start
+        channel.send(f"{type(exc).__name__}: {exc}".encode() or b"failed")
+        return 1
+    send_lock = threading.Lock()
+
+    def ended(sid: int) -> None:
+        with send_lock:
+            try:
+                channel.send(json.dumps({"end": sid}).encode())
+            except OSError:
+                pass
+
+    channel.send(b"ready")
+    try:
+        while True:
+            try:
+                data, fds, _flags, _addr = socket.recv_fds(channel, 4096, 1)
+            except OSError:
+                break
+            if not data:
+                break
+            for extra in fds[1:]:
+                os.close(extra)
+            if not fds:
+                continue
+            msg = json.loads(data)
+            conn = socket.socket(fileno=fds[0])
+            server.admit(conn, (msg["addr"][0], msg["addr"][1]), on_end=lambda sid=msg["id"]: ended(sid))
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
