@@ -42,7 +42,7 @@ class Server:
                  idle_timeout: float = 600.0, data_timeout: float = 300.0, max_per_address: int = 32,
                  max_file_size: int = 1 << 40, anonymous_access: str = "read",
                  transfer_log: str | os.PathLike[str] | None = None, processes: int = 1) -> None:
-        # What worker processes (processes > 1, wrapgen.gridftp.workers) build their own Server from.
+        # What worker processes (processes > 1, wrapgen.gridftp.pool) build their own Server from.
         self._config = dict(root=str(root), anonymous=anonymous, password_file=password_file and str(password_file),
                             port_range=port_range, max_sessions=max_sessions, sync=sync,
                             gsi=gsi and {k: str(getattr(gsi, k)) for k in ("cert", "key", "cert_dir", "gridmap")},
@@ -109,7 +109,7 @@ class Server:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Server:
-        """A worker process's server, from the parent's settings (see wrapgen.gridftp.workers)."""
+        """A worker process's server, from the parent's settings (see wrapgen.gridftp.pool)."""
         config = dict(config)
         if config.get("gsi"):
             config["gsi"] = GSIConfig(**config["gsi"])
@@ -135,7 +135,7 @@ class Server:
     def start(self) -> Server:
         """Listen and serve in background threads (and, with processes > 1, worker processes)."""
         if self.processes > 1:
-            from .workers import Pool
+            from .pool import Pool
 
             self._pool = Pool(self.processes, self._config)
             self._pool.start()

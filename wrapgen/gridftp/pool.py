@@ -1,15 +1,11 @@
-"""Worker processes of a GridFTP server started with processes=N (`wrapgen gridftp-server --processes N`).
+"""The parent's side of a GridFTP server started with processes=N (`wrapgen gridftp-server --processes N`).
 
 One Python process runs its sessions' command loops under one GIL: with several busy sessions (globus-url-copy
 -cc 4) the server saturated one core while the other idled, where GCT forks a process per session. Here the
 parent keeps accepting and enforcing the limits (max_sessions, max_per_address: it alone sees every session), and
-hands each connection to the worker process with the fewest sessions, over a SOCK_SEQPACKET socket pair
-(SCM_RIGHTS). A worker serves it exactly as a one-process server does (wrapgen.gridftp.server.Server, which it
-builds from the parent's settings without listening), and reports when the session ends. A worker that dies
-takes its sessions with it and is started again; the workers end with the parent (the channel closes, and
-PR_SET_PDEATHSIG).
-
-    python -m wrapgen.gridftp.workers --fd N     (settings in $WRAPGEN_GRIDFTP_WORKER as JSON)
+hands each connection to the worker process (wrapgen.gridftp.worker) with the fewest sessions, over a
+SOCK_SEQPACKET socket pair (SCM_RIGHTS). A worker that dies takes its sessions with it and is started again; the
+workers end with the parent (the channel closes, and PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations
@@ -26,7 +22,7 @@ from typing import Any
 from .. import proc
 from .errors import GridFTPError
 
-ENV = "WRAPGEN_GRIDFTP_WORKER"
+ENV = "WRAPGEN_GRIDFTP_WORKER"  # the settings a worker builds its server from, as JSON
 
 
 @dataclass
@@ -58,7 +54,7 @@ class Pool:
     def _spawn(self) -> Worker:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = {**os.environ, ENV: json.dumps(self.config)}
-        p = subprocess.Popen([sys.executable, "-P", "-m", "wrapgen.gridftp.workers", "--fd", str(child.fileno())],
+        p = subprocess.Popen([sys.executable, "-P", "-m", "wrapgen.gridftp.worker", "--fd", str(child.fileno())],
                              pass_fds=[child.fileno()], env=env, stdin=subprocess.DEVNULL,
                              preexec_fn=proc.die_with_parent)
         child.close()
@@ -137,53 +133,3 @@ class Pool:
         """The worker processes' ids."""
         with self._lock:
             return [w.proc.pid for w in self._workers]
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Serve the connections the parent hands over until it closes the channel."""
-    import argparse
-
-    ap = argparse.ArgumentParser(prog="python -m wrapgen.gridftp.workers")
-    ap.add_argument("--fd", type=int, required=True)
-    args = ap.parse_args(argv)
-    channel = socket.socket(fileno=args.fd)
-    try:
-        from .server import Server
-
-        server = Server.from_config(json.loads(os.environ[ENV]))
-        server.start_sessions()
-    except Exception as exc:  # noqa: BLE001 - the parent says why the worker did not start
-        channel.send(f"{type(exc).__name__}: {exc}".encode() or b"failed")
-        return 1
-    send_lock = threading.Lock()
-
-    def ended(sid: int) -> None:
-        with send_lock:
-            try:
-                channel.send(json.dumps({"end": sid}).encode())
-            except OSError:
-                pass
-
-    channel.send(b"ready")
-    try:
-        while True:
-            try:
-                data, fds, _flags, _addr = socket.recv_fds(channel, 4096, 1)
-            except OSError:
-                break
-            if not data:
-                break
-            for extra in fds[1:]:
-                os.close(extra)
-            if not fds:
-                continue
-            msg = json.loads(data)
-            conn = socket.socket(fileno=fds[0])
-            server.admit(conn, (msg["addr"][0], msg["addr"][1]), on_end=lambda sid=msg["id"]: ended(sid))
-    finally:
-        server.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
