@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
-import types
-from typing import Any
 
 from .errors import UsageError, WrapgenError
+
+TYPE_CHECKING = False  # typing itself costs ~10 ms of every command's start-up
+if TYPE_CHECKING:
+    import types
+    from typing import Any
 
 __all__ = ["IsolatedCallError", "KernelCrashed", "KernelError", "KernelExited", "KernelOutOfMemory", "KernelTimeout",
            "UsageError", "WrapgenError", "__version__", "call", "connect", "copy", "load", "run", "shared_array",

@@ -68,6 +68,18 @@ class GridFTPStore(Store):
             except (GridFTPError, OSError):
                 pass
 
+    def prune(self) -> None:
+        """NOOP each of the calling thread's sessions; forget those that do not answer 200."""
+        cache = getattr(self._local, "clients", {})
+        for key, c in list(cache.items()):
+            try:
+                c.command("NOOP", 200)
+            except (GridFTPError, OSError):
+                cache.pop(key)
+                c.close_now()
+                with self._lock:
+                    self._all.remove(c)
+
     def abort(self) -> None:
         """Shut every session's connections down now: transfers in progress in other threads fail at once."""
         with self._lock:

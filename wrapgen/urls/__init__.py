@@ -7,10 +7,18 @@ are named by dotted strings and imported only when a URL of theirs is used.
 
 from __future__ import annotations
 
-from .errors import SchemeUnavailable, TransferError
-from .registry import SCHEMES, Registry, Stores
-from .store import Stat, Store
-from .url import Url, parse_url
+import importlib
+
+# Imported when first named: a url-copy handed to its agent (wrapgen.urls.agent) must not pay for them.
+_EXPORTS = {"SchemeUnavailable": "errors", "TransferError": "errors", "SCHEMES": "registry", "Registry": "registry",
+            "Stores": "registry", "Stat": "store", "Store": "store", "Url": "url", "parse_url": "url"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["SCHEMES", "Registry", "SchemeUnavailable", "Stat", "Store", "Stores", "TransferError", "Url",
            "parse_url"]

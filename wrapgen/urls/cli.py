@@ -63,7 +63,9 @@ def _run(args: argparse.Namespace) -> int:
     from ..urls.url import parse_url
 
     settings = from_args(CopySettings, args)
-    with Stores(settings) as stores:
+    # A url-copy agent (wrapgen.urls.agent) lends its stores, sessions open from earlier runs; otherwise this run's own.
+    stores_for = getattr(args, "stores_for", None)
+    with (stores_for(settings) if stores_for is not None else Stores(settings)) as stores:
         if args.list_url:
             u = parse_url(args.list_url)
             store = stores.of(u)

@@ -69,6 +69,13 @@ class Stores:
                 store = self._made[cls] = cls(self.settings)
             return store
 
+    def prune(self) -> None:
+        """Drop the sessions of every store made that no longer answer."""
+        with self._lock:
+            made = list(self._made.values())
+        for store in made:
+            store.prune()
+
     def abort(self) -> None:
         """Abort every store's transfers in progress (from another thread)."""
         with self._lock:

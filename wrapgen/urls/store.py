@@ -78,6 +78,9 @@ class Store(ABC):
     def forget(self, url: Url) -> None:
         """A transfer with url failed: drop whatever session it used so a retry starts afresh."""
 
+    def prune(self) -> None:
+        """Drop the calling thread's cached sessions that no longer answer (before a later run reuses them)."""
+
     def abort(self) -> None:
         """End every transfer in progress at once, from another thread (a cancelled job's staging); the copies
         fail with TransferError or OSError."""

@@ -1,0 +1,104 @@
+"""The url-copy agent (WRAPGEN_URL_COPY_AGENT=SECONDS): later runs are handed to it, keep their sessions, print on
+their own streams and exit with their own status; it serves only its user, from a private directory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from wrapgen.gridftp.server import Server
+
+
+def _url_copy(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-P", "-m", "wrapgen", "url-copy", *args], env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+def _wait(predicate, what: str, timeout: float = 20.0) -> None:
+    end = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def setup(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "a.txt").write_bytes(b"alpha")
+    (root / "b.txt").write_bytes(b"beta")
+    run = tmp_path / "run"
+    run.mkdir(mode=0o700)
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(run), "WRAPGEN_URL_COPY_AGENT": "4"}
+    with Server(root, anonymous=True) as srv:
+        yield srv, env, run / "wrapgen", tmp_path
+    # the agent leaves by itself once idle (4 s): its socket goes with it
+    _wait(lambda: not list((run / "wrapgen").glob("url-copy-*.sock")), "the idle agent to exit")
+
+
+def test_runs_are_handed_to_the_agent_and_share_one_session(setup) -> None:
+    srv, env, sockets, tmp = setup
+    url = f"ftp://127.0.0.1:{srv.port}"
+    r = _url_copy(env, f"{url}/a.txt", f"file://{tmp}/first")  # runs here, and starts the agent
+    assert r.returncode == 0, r.stderr
+    _wait(lambda: list(sockets.glob("url-copy-*.sock")), "the agent's socket")
+    assert oct(sockets.stat().st_mode & 0o777) == "0o700"
+    for i, name in enumerate(["a.txt", "b.txt", "a.txt"]):
+        r = _url_copy(env, f"{url}/{name}", f"file://{tmp}/got{i}")
+        assert r.returncode == 0, r.stderr
+        assert (tmp / f"got{i}").read_bytes() == (b"alpha" if name == "a.txt" else b"beta")
+    assert len(srv._sessions) == 1  # the agent's one session, kept between runs (the first run's has ended)
+    r = _url_copy(env, "-list", f"{url}/")
+    assert r.returncode == 0 and r.stdout.split() == ["a.txt", "b.txt"]  # on the caller's own stdout
+    assert len(srv._sessions) == 1
+
+
+def test_failures_keep_their_status_and_message_and_drop_the_session(setup) -> None:
+    srv, env, sockets, tmp = setup
+    url = f"ftp://127.0.0.1:{srv.port}"
+    assert _url_copy(env, f"{url}/a.txt", f"file://{tmp}/first").returncode == 0
+    _wait(lambda: list(sockets.glob("url-copy-*.sock")), "the agent's socket")
+    assert _url_copy(env, f"{url}/a.txt", f"file://{tmp}/second").returncode == 0
+    r = _url_copy(env, f"{url}/nope.txt", f"file://{tmp}/x")
+    assert r.returncode == 1 and "RETR: 550 /nope.txt" in r.stderr, r.stderr
+    r = _url_copy(env, "-p", "0", f"{url}/a.txt", f"file://{tmp}/x")
+    assert r.returncode == 2 and "-p 0: expected 1 to 64" in r.stderr
+    _wait(lambda: len(srv._sessions) == 0, "the failed run's session to close")
+    r = _url_copy(env, f"{url}/b.txt", f"file://{tmp}/after")  # a fresh login
+    assert r.returncode == 0 and (tmp / "after").read_bytes() == b"beta"
+
+
+def test_a_renewed_credential_is_a_new_login(setup) -> None:
+    srv, env, sockets, tmp = setup
+    url = f"ftp://127.0.0.1:{srv.port}"
+    proxy = tmp / "x509up"
+    proxy.write_text("one")
+    env = {**env, "X509_USER_PROXY": str(proxy)}
+    assert _url_copy(env, f"{url}/a.txt", f"file://{tmp}/first").returncode == 0
+    _wait(lambda: list(sockets.glob("url-copy-*.sock")), "the agent's socket")
+    assert _url_copy(env, f"{url}/a.txt", f"file://{tmp}/second").returncode == 0
+    assert len(srv._sessions) == 1
+    proxy.write_text("renewed")  # another file: its sessions are not the old one's
+    assert _url_copy(env, f"{url}/a.txt", f"file://{tmp}/third").returncode == 0
+    assert len(srv._sessions) == 2
+
+
+def test_a_directory_others_can_enter_is_not_used(tmp_path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "a.txt").write_bytes(b"alpha")
+    run = tmp_path / "run"
+    (run / "wrapgen").mkdir(parents=True)
+    (run / "wrapgen").chmod(0o755)
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(run), "WRAPGEN_URL_COPY_AGENT": "4"}
+    with Server(root, anonymous=True) as srv:
+        for i in range(2):
+            r = _url_copy(env, f"ftp://127.0.0.1:{srv.port}/a.txt", f"file://{tmp_path}/c{i}")
+            assert r.returncode == 0 and (tmp_path / f"c{i}").read_bytes() == b"alpha", r.stderr
+        time.sleep(1.0)
+        assert list((run / "wrapgen").iterdir()) == []  # no socket: no agent in a directory others can enter
