@@ -7,6 +7,8 @@ Rows per server:
   guc         globus-url-copy, one process per file (it always authenticates, delegates and does DCAU A)
   guc -f      globus-url-copy with all files in one -f list (its session reuse)
   ours cli    `wrapgen url-copy`, one process per file (includes Python start-up)
+  ours agent  the same with WRAPGEN_URL_COPY_AGENT set: each process hands its run to the agent, which keeps
+              the session (the first run, which starts the agent, is not timed)
   ours        wrapgen.gridftp.Client: a new GSI session (login, delegation, DCAU A) per file
   ours nodeleg  the same without delegation (DCAU N): the server makes no key pair
   ours reuse  one GSI session for all files
@@ -119,6 +121,26 @@ def main() -> None:
                         if r.returncode:
                             raise RuntimeError(r.stderr)
 
+                agent_env = {**env, "WRAPGEN_URL_COPY_AGENT": "30", "XDG_RUNTIME_DIR": str(d / "run")}
+                (d / "run").mkdir(mode=0o700, exist_ok=True)
+
+                def ours_agent() -> None:
+                    for i in range(n):
+                        r = subprocess.run([sys.executable, "-P", "-m", "wrapgen", "url-copy", src,
+                                            f"file://{out}/a{i}"], env=agent_env, capture_output=True, text=True,
+                                           timeout=120, cwd=ROOT)
+                        if r.returncode:
+                            raise RuntimeError(r.stderr)
+
+                def agent_up() -> None:  # the first run starts the agent; wait until it listens
+                    subprocess.run([sys.executable, "-P", "-m", "wrapgen", "url-copy", src, f"file://{out}/a"],
+                                   env=agent_env, check=True, capture_output=True, timeout=120, cwd=ROOT)
+                    for _ in range(400):
+                        if list((d / "run" / "wrapgen").glob("url-copy-*.sock")):
+                            return
+                        time.sleep(0.05)
+                    raise RuntimeError("the url-copy agent did not start")
+
                 def ours_each() -> None:
                     for i in range(n):
                         with Client("localhost", port, gsi=True) as c:
@@ -135,7 +157,9 @@ def main() -> None:
                             c.get(f"{prefix}/one", out / f"r{i}", parallel=1)
 
                 guc_cost = per_file(guc_each, n)
+                agent_up()
                 rows = [("guc", guc_cost), ("guc -f", per_file(guc_list, n)), ("ours cli", per_file(ours_cli, n)),
+                        ("ours agent", per_file(ours_agent, n)),
                         ("ours", per_file(ours_each, n)), ("ours nodeleg", per_file(ours_nodeleg, n)),
                         ("ours reuse", per_file(ours_reuse, n))]
                 for client, cost in rows:

@@ -64,6 +64,9 @@ def test_a_worker_that_dies_is_replaced_and_its_sessions_freed(tmp_path) -> None
         victim = srv.worker_pids()[0]
         os.kill(victim, signal.SIGKILL)
         _wait(lambda: victim not in srv.worker_pids() and len(srv.worker_pids()) == 2, "a new worker")
+        replaced = srv.worker_pids()
+        time.sleep(1.0)
+        assert srv.worker_pids() == replaced  # the new worker stays (it must not die with a passing thread)
         # the dead worker's session is gone (its count too: a new session fits under max_sessions=2)
         outcomes = []
         for c in (a, b):

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,8 +49,44 @@ class Pool:
 
     def start(self) -> None:
         """Start the workers (each has loaded the server's modules and settings when this returns)."""
-        for _ in range(self.processes):
-            self._workers.append(self._spawn())
+        errors: list[GridFTPError] = []
+        started = [threading.Event() for _ in range(self.processes)]
+        for event in started:
+            threading.Thread(target=self._slot, args=(event, errors), name="gridftp-worker", daemon=True).start()
+        for event in started:
+            event.wait()
+        if errors:
+            self.stop()
+            raise errors[0]
+
+    def _slot(self, started: threading.Event, errors: list[GridFTPError]) -> None:
+        """One worker's place: start it, listen to it, start another when it dies, until the pool stops. The
+        workers are started here, in a thread that lives as long as the pool, because PR_SET_PDEATHSIG ends a
+        child when the thread that started it ends (a worker started by a passing thread died with it)."""
+        while True:
+            try:
+                w = self._spawn()
+            except GridFTPError as exc:
+                if not started.is_set():
+                    errors.append(exc)
+                    started.set()
+                return
+            with self._lock:
+                if self._stopping:
+                    w.channel.close()
+                    w.proc.wait()
+                    started.set()
+                    return
+                self._workers.append(w)
+            began = time.monotonic()
+            started.set()
+            self._listen(w)
+            with self._lock:
+                self._workers.remove(w)
+                if self._stopping:
+                    return
+            if time.monotonic() - began < 1.0:
+                time.sleep(0.5)  # a worker that dies at once again and again must not spin this thread
 
     def _spawn(self) -> Worker:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -63,9 +100,7 @@ class Pool:
             p.wait()
             parent.close()
             raise GridFTPError(f"a server worker did not start: {ready.decode(errors='replace') or 'it exited'}")
-        w = Worker(p, parent)
-        threading.Thread(target=self._listen, args=(w,), name="gridftp-worker", daemon=True).start()
-        return w
+        return Worker(p, parent)
 
     def counts(self, ip: str) -> tuple[int, int]:
         """(sessions in all workers, sessions from ip)."""
@@ -73,9 +108,12 @@ class Pool:
             every = [a for w in self._workers for a in w.sessions.values()]
         return len(every), every.count(ip)
 
-    def hand(self, conn: socket.socket, addr: tuple[str, int]) -> None:
-        """Give a connection to the least busy worker (this process's copy of it is closed)."""
+    def hand(self, conn: socket.socket, addr: tuple[str, int]) -> bool:
+        """Give a connection to the least busy worker (this process's copy of it is closed); False if there is
+        none at the moment (every worker is being replaced), and the connection is left to the caller."""
         with self._lock:
+            if not self._workers:
+                return False
             w = min(self._workers, key=lambda w: len(w.sessions))
             self._next_id += 1
             sid = self._next_id
@@ -87,9 +125,10 @@ class Pool:
                 w.sessions.pop(sid, None)
         finally:
             conn.close()
+        return True
 
     def _listen(self, w: Worker) -> None:
-        """A worker's reports (a session ended); when its channel closes, start another in its place."""
+        """A worker's reports (a session ended), until its channel closes (it died, or the pool stopped)."""
         while True:
             try:
                 data = w.channel.recv(4096)
@@ -101,16 +140,6 @@ class Pool:
                 w.sessions.pop(json.loads(data)["end"], None)
         w.channel.close()
         w.proc.wait()
-        with self._lock:
-            if self._stopping or w not in self._workers:
-                return
-            self._workers.remove(w)
-        try:
-            replacement = self._spawn()
-        except GridFTPError:
-            return
-        with self._lock:
-            self._workers.append(replacement)
 
     def stop(self) -> None:
         """End every worker and their sessions."""

@@ -195,18 +195,21 @@ class Server:
                     every, mine = len(self._sessions), sum(1 for s in self._sessions if s.client_ip == addr[0])
             busy = every >= self.max_sessions
             if busy or mine >= self.max_per_address:
-                why = b"Too many sessions" if busy else b"Too many sessions from your address"
-                try:
-                    conn.setblocking(False)  # never wait on a client that does not read
-                    conn.send(b"421 " + why + b"; try again later.\r\n")
-                except OSError:
-                    pass
-                conn.close()
+                self._refuse(conn, b"Too many sessions" if busy else b"Too many sessions from your address")
                 continue
-            if self._pool is not None:
-                self._pool.hand(conn, addr)
-            else:
+            if self._pool is None:
                 self.admit(conn, addr)
+            elif not self._pool.hand(conn, addr):
+                self._refuse(conn, b"No server process is ready")
+
+    @staticmethod
+    def _refuse(conn: socket.socket, why: bytes) -> None:
+        try:
+            conn.setblocking(False)  # never wait on a client that does not read
+            conn.send(b"421 " + why + b"; try again later.\r\n")
+        except OSError:
+            pass
+        conn.close()
 
     def admit(self, conn: socket.socket, addr: tuple[str, int], on_end: Any = None) -> None:
         """Serve a connection (already counted against the limits) in a thread of its own; on_end() when done."""
