@@ -113,24 +113,16 @@ def main() -> None:
                     if r.returncode:
                         raise RuntimeError(r.stderr)
 
-                def ours_cli() -> None:
+                def cli_runs(run_env: dict[str, str], prefix: str) -> None:
                     for i in range(n):
                         r = subprocess.run([sys.executable, "-P", "-m", "wrapgen", "url-copy", src,
-                                            f"file://{out}/c{i}"], env=env, capture_output=True, text=True,
-                                           timeout=120, cwd=ROOT)
+                                            f"file://{out}/{prefix}{i}"], env=run_env, capture_output=True,
+                                           text=True, timeout=120, cwd=ROOT)
                         if r.returncode:
                             raise RuntimeError(r.stderr)
 
                 agent_env = {**env, "WRAPGEN_URL_COPY_AGENT": "30", "XDG_RUNTIME_DIR": str(d / "run")}
                 (d / "run").mkdir(mode=0o700, exist_ok=True)
-
-                def ours_agent() -> None:
-                    for i in range(n):
-                        r = subprocess.run([sys.executable, "-P", "-m", "wrapgen", "url-copy", src,
-                                            f"file://{out}/a{i}"], env=agent_env, capture_output=True, text=True,
-                                           timeout=120, cwd=ROOT)
-                        if r.returncode:
-                            raise RuntimeError(r.stderr)
 
                 def agent_up() -> None:  # the first run starts the agent; wait until it listens
                     subprocess.run([sys.executable, "-P", "-m", "wrapgen", "url-copy", src, f"file://{out}/a"],
@@ -158,8 +150,8 @@ def main() -> None:
 
                 guc_cost = per_file(guc_each, n)
                 agent_up()
-                rows = [("guc", guc_cost), ("guc -f", per_file(guc_list, n)), ("ours cli", per_file(ours_cli, n)),
-                        ("ours agent", per_file(ours_agent, n)),
+                rows = [("guc", guc_cost), ("guc -f", per_file(guc_list, n)), ("ours cli", per_file(lambda: cli_runs(env, "c"), n)),
+                        ("ours agent", per_file(lambda: cli_runs(agent_env, "a"), n)),
                         ("ours", per_file(ours_each, n)), ("ours nodeleg", per_file(ours_nodeleg, n)),
                         ("ours reuse", per_file(ours_reuse, n))]
                 for client, cost in rows:
