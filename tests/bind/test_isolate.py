@@ -197,6 +197,14 @@ def test_a_crash_on_shared_memory_says_what_may_be_written(bad) -> None:
     assert copy.tolist() == [0.0, 1.0, 2.0]
 
 
+def test_a_timeout_on_shared_memory_says_so_too(bad) -> None:
+    x = wrapgen.shared_zeros(1)
+    with pytest.raises(KernelTimeout, match=r"the worker was killed; the arrays in shared memory \(x\) may have been "
+                                            r"partly written"):
+        bad.spin(x)
+    alive(bad)
+
+
 def test_the_worker_unmaps_the_shared_arrays_the_caller_let_go(tmp_path) -> None:
     with load(ROOT / "services" / "blas1.yaml", cache=tmp_path, isolate=True) as mod:
         y = wrapgen.shared_zeros(100_000)

@@ -261,8 +261,10 @@ class IsolatedFunction:
                 self._proc.wait()
                 tail = self._tail()
                 self.close()
+                partly = (f"; the arrays in shared memory ({', '.join(self._in_place)}) may have been partly "
+                          f"written" if self._in_place else "")
                 raise KernelTimeout(f"{self.__name__}: no result after {timeout:g} s; the worker was killed"
-                                    f"{tail}")
+                                    f"{partly}{tail}")
             return pickle.loads(self._conn.recv_bytes())
         except (EOFError, ConnectionResetError, BrokenPipeError):
             raise self._death(what) from None
