@@ -102,3 +102,47 @@ def test_a_directory_others_can_enter_is_not_used(tmp_path) -> None:
             assert r.returncode == 0 and (tmp_path / f"c{i}").read_bytes() == b"alpha", r.stderr
         time.sleep(1.0)
         assert list((run / "wrapgen").iterdir()) == []  # no socket: no agent in a directory others can enter
+
+
+def test_a_run_whose_caller_is_killed_stops_and_frees_the_agent(setup) -> None:
+    import http.server
+    import signal
+    import threading
+
+    srv, env, sockets, tmp = setup
+    hung_up = threading.Event()
+
+    class Trickle(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # 10 MB at 20 bytes a second: days, unless the reader goes away
+            self.send_response(200)
+            self.send_header("Content-Length", str(10 << 20))
+            self.end_headers()
+            try:
+                while True:
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            except OSError:
+                hung_up.set()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    try:
+        url = f"ftp://127.0.0.1:{srv.port}"
+        assert _url_copy(env, f"{url}/a.txt", f"file://{tmp}/first").returncode == 0
+        _wait(lambda: list(sockets.glob("url-copy-*.sock")), "the agent's socket")
+        slow = subprocess.Popen([sys.executable, "-P", "-m", "wrapgen", "url-copy",
+                                 f"http://127.0.0.1:{web.server_address[1]}/big", f"file://{tmp}/big"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.5)
+        assert slow.poll() is None  # still trickling, in the agent
+        slow.send_signal(signal.SIGKILL)
+        slow.wait()
+        _wait(hung_up.is_set, "the agent to drop the download of the caller that went away")
+        r = _url_copy(env, f"{url}/b.txt", f"file://{tmp}/next")  # the agent is free for the next run
+        assert r.returncode == 0 and (tmp / "next").read_bytes() == b"beta", r.stderr
+    finally:
+        web.shutdown()

@@ -28,6 +28,7 @@ import zlib
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import socket
+    import threading
     from collections.abc import Callable
     from typing import Any
 
@@ -114,6 +115,7 @@ class Agent:
         self.path, self.idle = path, idle
         self.run = run  # wrapgen.cli.main: (argv, prepare=...) -> exit status
         self._stores: dict[tuple, Any] = {}  # session key -> wrapgen.urls.registry.Stores
+        self._running: list[Any] = []  # the stores of the run in progress (what a vanished caller aborts)
         self._sock: socket.socket | None = None
 
     def bind(self) -> bool:
@@ -182,13 +184,32 @@ class Agent:
             request = marshal.loads(data[4:])
             if not isinstance(request, dict):
                 return
-            status = self._run(request, fds)
+            import threading
+
+            done = threading.Event()
+            threading.Thread(target=self._watch, args=(conn, done), name="url-copy-agent-watch", daemon=True).start()
+            try:
+                status = self._run(request, fds)
+            finally:
+                done.set()
             conn.sendall(f"exit {status}".encode())
         except (OSError, ValueError):
             return
         finally:
             for fd in fds:
                 os.close(fd)
+
+    def _watch(self, conn: socket.socket, done: threading.Event) -> None:
+        """Abort the run when its caller goes away (Ctrl-C, killed): the copy must not go on unseen."""
+        import select
+
+        poller = select.poll()
+        poller.register(conn.fileno(), select.POLLIN | select.POLLHUP)
+        while not done.is_set():
+            if poller.poll(200) and not done.is_set():  # the caller sends nothing more: readable means gone
+                for stores in list(self._running):
+                    stores.abort()
+                return
 
     def _run(self, request: dict[str, Any], fds: list[int]) -> int:
         """One run of `wrapgen ARGV` with the caller's streams, directory and credential variables."""
@@ -213,6 +234,7 @@ class Agent:
             else:
                 stores.prune()
             used.append(key)
+            self._running.append(stores)
             return nullcontext(stores)
 
         saved = sys.stdin, sys.stdout, sys.stderr
@@ -228,6 +250,7 @@ class Agent:
             print(f"wrapgen url-copy: error: {type(exc).__name__}: {exc}", file=sys.stderr)
             status = 1
         finally:
+            self._running.clear()
             for s in streams[1:]:
                 try:
                     s.flush()
