@@ -25,7 +25,6 @@ import threading
 import types
 import warnings
 import weakref
-from multiprocessing import reduction
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -129,7 +128,7 @@ class IsolatedFunction:
         arrays: dict[int | str, tuple[Any, ...]] = {}  # descriptors of the array arguments, by position or name
         new: list[shared.Pages] = []  # pages the worker has not mapped yet: their descriptors follow the message
         copies: list[tuple[np.ndarray, np.ndarray]] = []  # (caller's inout array, its copy in the pool)
-        back: list[int | str] = []  # small inout arrays the worker sends back
+        back: dict[int | str, np.ndarray] = {}  # small inout arrays the worker sends back, and where they go
         callables: list[Any] = []
         self._in_place = []
         pool = 0
@@ -159,9 +158,7 @@ class IsolatedFunction:
                     self._pool[pool:pool + 1] = [fresh]  # a replaced one is let go: the worker hears of it
                 pages = self._pool[pool]
                 pool += 1
-                copy = pages.view(value.shape, value.dtype.str, order=shared.order_of(value))
-                copy[...] = value
-                desc = shared.on_pages(copy, pages)
+                copy, desc = shared.copy_into(pages, value)
                 if writes:
                     copies.append((value, copy))
             elif name in self._strict and value.nbytes and not (value.flags.c_contiguous or value.flags.f_contiguous):
@@ -171,7 +168,7 @@ class IsolatedFunction:
             else:
                 desc = shared.inline(value)
                 if writes:
-                    back.append(key)
+                    back[key] = value
             if pages is not None:
                 ref = self._mapped.get(pages.identity)
                 if (ref() if ref is not None else None) is not pages and pages not in new:
@@ -184,7 +181,7 @@ class IsolatedFunction:
         # Pages this side let go since the last call: the worker unmaps them (first, as a new memfd may reuse the
         # identity of a closed one).
         forget = [ident for ident, ref in self._mapped.items() if ref() is None]
-        message = ("call", tuple(call_args), call_kwargs, arrays, [p.identity for p in new], forget, back)
+        message = ("call", tuple(call_args), call_kwargs, arrays, [p.identity for p in new], forget, list(back))
         try:
             data = pickle.dumps(message, protocol=5)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
@@ -193,8 +190,7 @@ class IsolatedFunction:
                             f"callback)") from None
         try:
             self._conn.send_bytes(data)
-            for pages in new:
-                reduction.send_handle(self._conn, pages.fd, self._proc.pid)
+            shared.send_pages(self._conn, new)
         except (BrokenPipeError, ConnectionResetError):
             self._receive(timeout=0, what="receiving the call")  # raises with the cause
         for ident in forget:
@@ -231,10 +227,7 @@ class IsolatedFunction:
             exc.code = code
             raise exc
         _, result, descs, n_pages, written, warned = reply
-        returned = {}
-        for _ in range(n_pages):  # the large returned arrays' pages: this side owns them from now on
-            pages = shared.Pages.adopt(reduction.recv_handle(self._conn))
-            returned[pages.identity] = pages
+        owned = shared.receive_pages(self._conn, n_pages)  # the large returned arrays': this side's from now on
         for w in warned:  # warnings of the call, raised here as if the kernel ran in this process
             if isinstance(w, tuple):  # a class the spec declares, rebuilt on this side like exceptions
                 cls_name, message_text, code = w
@@ -244,13 +237,12 @@ class IsolatedFunction:
         # Only now, after a clean return, do the caller's arrays change: copy back what the kernel may have
         # written (intent inout), from the message (small arrays) or the pool's pages.
         for key, data in written.items():
-            original = args[key] if isinstance(key, int) else kwargs[key]
-            original = as_buffer(original) if isinstance(original, (bytearray, memoryview)) else original
+            original = back[key]
             np.copyto(original, np.ndarray(original.shape, original.dtype, buffer=data,
                                            order=shared.order_of(original)))
         for original, copy in copies:
             np.copyto(original, copy)
-        return shared.rebuilt(result, descs, returned)
+        return shared.rebuilt(result, descs, owned)
 
     def _receive(self, timeout: float | None, what: str) -> tuple[Any, ...]:
         assert self._conn is not None and self._proc is not None
@@ -261,10 +253,8 @@ class IsolatedFunction:
                 self._proc.wait()
                 tail = self._tail()
                 self.close()
-                partly = (f"; the arrays in shared memory ({', '.join(self._in_place)}) may have been partly "
-                          f"written" if self._in_place else "")
-                raise KernelTimeout(f"{self.__name__}: no result after {timeout:g} s; the worker was killed"
-                                    f"{partly}{tail}")
+                raise KernelTimeout(f"{self.__name__}: no result after {timeout:g} s; the worker was killed; "
+                                    f"{self._kept()}{tail}")
             return pickle.loads(self._conn.recv_bytes())
         except (EOFError, ConnectionResetError, BrokenPipeError):
             raise self._death(what) from None
@@ -274,10 +264,14 @@ class IsolatedFunction:
         status = self._proc.wait()
         tail = self._tail()
         self.close()
-        kept = ("the caller's arrays were not changed" if not self._in_place else
-                f"the arrays in shared memory ({', '.join(self._in_place)}) may have been partly written; the caller's "
-                f"other arrays were not changed")
-        return describe_death(self.__name__, status, tail, self.memory, what, kept)
+        return describe_death(self.__name__, status, tail, self.memory, what, self._kept())
+
+    def _kept(self) -> str:
+        """What became of the caller's arrays when the running call did not end cleanly."""
+        if not self._in_place:
+            return "the caller's arrays were not changed"
+        return (f"the arrays in shared memory ({', '.join(self._in_place)}) may have been partly written; the "
+                f"caller's other arrays were not changed")
 
     def _tail(self) -> str:
         if self._log is None:

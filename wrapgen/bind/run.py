@@ -15,7 +15,6 @@ import os
 import pickle
 import sys
 import warnings
-from multiprocessing import reduction
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -75,8 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         reply, out = _serve(conn, fn, module.__name__, mapped, message)
         conn.send_bytes(reply)
-        for fd in [pages.fd for pages in out]:
-            reduction.send_handle(conn, fd, os.getppid())
+        shared.send_pages(conn, out)
         del reply, out  # the views died with _serve's frame, the new pages go with these: nothing outlives a call
 
 
@@ -87,9 +85,7 @@ def _serve(conn: Connection, fn: Any, module: str, mapped: dict, message: tuple)
     _, call_args, call_kwargs, arrays, new, forget, back = message
     for identity in forget:
         mapped.pop(identity, None)
-    for _identity in new:
-        pages = shared.Pages.adopt(reduction.recv_handle(conn))
-        mapped[pages.identity] = pages
+    mapped.update(shared.receive_pages(conn, len(new)))
     call_args = list(call_args)
     for key, desc in arrays.items():
         if isinstance(key, int):
@@ -125,6 +121,7 @@ def _serve(conn: Connection, fn: Any, module: str, mapped: dict, message: tuple)
     except (pickle.PicklingError, TypeError, AttributeError) as exc:
         return pickle.dumps(("error", RuntimeError(f"{fn.__name__}: the result could not be sent back: {exc}")),
                             protocol=5), []
+
 
 if __name__ == "__main__":
     sys.stdout.flush()

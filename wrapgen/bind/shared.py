@@ -20,6 +20,8 @@ import select
 import time
 import weakref
 from dataclasses import dataclass
+from multiprocessing import reduction
+from multiprocessing.connection import Connection
 from typing import Any
 
 import numpy as np
@@ -47,10 +49,10 @@ class Pages(mmap.mmap):
     address: int
 
     @classmethod
-    def adopt(cls, fd: int, size: int | None = None) -> Pages:
-        """Map a memfd (its whole size unless given); the descriptor is closed when the mapping is collected."""
+    def adopt(cls, fd: int) -> Pages:
+        """Map a whole memfd; the descriptor is closed when the mapping is collected."""
         stat = os.fstat(fd)
-        pages = cls(fd, size if size is not None else stat.st_size)
+        pages = cls(fd, stat.st_size)
         pages.fd, pages.identity = fd, (stat.st_dev, stat.st_ino)
         pages.address = np.frombuffer(pages, np.uint8).ctypes.data
         weakref.finalize(pages, os.close, fd)
@@ -115,6 +117,28 @@ def on_pages(value: np.ndarray, pages: Pages) -> tuple[Any, ...]:
     return ("pages", pages.identity, value.shape, value.dtype.str, value.strides, offset, value.flags.writeable)
 
 
+def copy_into(pages: Pages, value: np.ndarray) -> tuple[np.ndarray, tuple[Any, ...]]:
+    """value copied to the start of pages (in its own order): the copy and its descriptor."""
+    copy = pages.view(value.shape, value.dtype.str, order=order_of(value))
+    copy[...] = value
+    return copy, on_pages(copy, pages)
+
+
+def send_pages(conn: Connection, pages: list[Pages]) -> None:
+    """Send the pages' memfd descriptors, in order, after the message that names them."""
+    for p in pages:
+        reduction.send_handle(conn, p.fd, 0)  # the pid is for Windows only
+
+
+def receive_pages(conn: Connection, n: int) -> dict[Identity, Pages]:
+    """Receive n memfd descriptors (what send_pages sent) and map them, by identity."""
+    received = {}
+    for _ in range(n):
+        pages = Pages.adopt(reduction.recv_handle(conn))
+        received[pages.identity] = pages
+    return received
+
+
 def inline(value: np.ndarray) -> tuple[Any, ...]:
     """The descriptor of a small array sent in the message: ("bytes", dtype, shape, order, data)."""
     order = order_of(value)
@@ -148,10 +172,8 @@ def returned(result: Any) -> tuple[Any, dict[int, tuple[Any, ...]], list[Pages]]
     for key, value in items.items():
         if shareable(value):
             pages = Pages.create(value.nbytes)
-            view = pages.view(value.shape, value.dtype.str, order=order_of(value))
-            view[...] = value
             new.append(pages)
-            descs[key] = on_pages(view, pages)
+            descs[key] = copy_into(pages, value)[1]
         elif not value.dtype.hasobject:
             descs[key] = inline(value)
     if -1 in descs:
@@ -175,8 +197,8 @@ class Waiter:
     Why poll: on a VM, waking a sleeping process costs ~30-50 µs each way; a round trip between two processes
     that both poll costs ~15 µs. Why only while waits are short: a worker whose next call comes a millisecond
     later (a server) would burn its spin on every call, CPU the server and its clients need; and a caller
-    polling through a long kernel call slows the kernel down when the two CPUs are hyperthreads of one core
-    (measured: +100-300 µs on a 400 µs daxpy)."""
+    polling through a long kernel call slowed the kernel down on this 2-CPU VM (measured: +100-300 µs on a
+    400 µs daxpy)."""
 
     def __init__(self, fd: int, spin: float) -> None:
         self.poller = select.poll()

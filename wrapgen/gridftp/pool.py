@@ -39,8 +39,6 @@ class Pool:
     """The parent's worker processes: where accepted connections go, and how many sessions each address has."""
 
     def __init__(self, processes: int, config: dict[str, Any]) -> None:
-        if processes < 1:
-            raise GridFTPError(f"processes must be at least 1, got {processes}")
         self.processes, self.config = processes, config
         self._lock = threading.Lock()
         self._workers: list[Worker] = []

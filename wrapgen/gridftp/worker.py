@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         server = Server.from_config(json.loads(os.environ[ENV]))
         server.start_sessions()
     except Exception as exc:  # noqa: BLE001 - the parent says why the worker did not start
-        channel.send(f"{type(exc).__name__}: {exc}".encode() or b"failed")
+        channel.send(f"{type(exc).__name__}: {exc}".encode())
         return 1
     send_lock = threading.Lock()
 
@@ -49,8 +49,6 @@ def main(argv: list[str] | None = None) -> int:
                 break
             if not data:
                 break
-            for extra in fds[1:]:
-                os.close(extra)
             if not fds:
                 continue
             msg = json.loads(data)

@@ -115,7 +115,7 @@ class Agent:
         self.path, self.idle = path, idle
         self.run = run  # wrapgen.cli.main: (argv, prepare=...) -> exit status
         self._stores: dict[tuple, Any] = {}  # session key -> wrapgen.urls.registry.Stores
-        self._running: list[Any] = []  # the stores of the run in progress (what a vanished caller aborts)
+        self._running: dict[tuple, Any] = {}  # the run in progress's stores by key (what a vanished caller aborts)
         self._sock: socket.socket | None = None
 
     def bind(self) -> bool:
@@ -207,7 +207,7 @@ class Agent:
         poller.register(conn.fileno(), select.POLLIN | select.POLLHUP)
         while not done.is_set():
             if poller.poll(200) and not done.is_set():  # the caller sends nothing more: readable means gone
-                for stores in list(self._running):
+                for stores in list(self._running.values()):
                     stores.abort()
                 return
 
@@ -222,8 +222,6 @@ class Agent:
                 os.environ[k] = env[k]
             else:
                 os.environ.pop(k, None)
-        used: list[tuple] = []
-
         def stores_for(settings: Any) -> Any:
             from .registry import Stores
 
@@ -233,8 +231,7 @@ class Agent:
                 stores = self._stores[key] = Stores(settings)
             else:
                 stores.prune()
-            used.append(key)
-            self._running.append(stores)
+            self._running[key] = stores
             return nullcontext(stores)
 
         saved = sys.stdin, sys.stdout, sys.stderr
@@ -250,7 +247,6 @@ class Agent:
             print(f"wrapgen url-copy: error: {type(exc).__name__}: {exc}", file=sys.stderr)
             status = 1
         finally:
-            self._running.clear()
             for s in streams[1:]:
                 try:
                     s.flush()
@@ -258,11 +254,11 @@ class Agent:
                     pass
             sys.stdin, sys.stdout, sys.stderr = saved
             os.chdir("/")
+        running, self._running = self._running, {}
         if status:  # a failed run's sessions may be in any state: the next run logs in afresh
-            for key in used:
-                stores = self._stores.pop(key, None)
-                if stores is not None:
-                    stores.close()
+            for key, stores in running.items():
+                del self._stores[key]
+                stores.close()
         return status
 
     def close(self) -> None:
