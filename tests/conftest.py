@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -26,6 +27,20 @@ def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
         )
 
     return run
+
+
+@pytest.fixture
+def wait_until() -> Callable[..., None]:
+    """wait_until(predicate, what, timeout=10): poll until predicate() is true, or fail naming what was awaited."""
+
+    def wait(predicate: Callable[[], object], what: str, timeout: float = 10.0) -> None:
+        end = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > end:
+                raise AssertionError(f"timed out waiting for {what}")
+            time.sleep(0.02)
+
+    return wait
 
 
 @pytest.fixture

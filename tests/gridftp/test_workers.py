@@ -15,19 +15,11 @@ from wrapgen.gridftp.client import Client, GridFTPError
 from wrapgen.gridftp.server import Server
 
 
-def _wait(predicate, what: str, timeout: float = 10.0) -> None:
-    end = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
 def _sessions_per_worker(srv: Server) -> list[int]:
     return sorted(len(w.sessions) for w in srv._pool._workers)
 
 
-def test_sessions_spread_over_the_workers_and_the_limits_hold_across_them(tmp_path) -> None:
+def test_sessions_spread_over_the_workers_and_the_limits_hold_across_them(tmp_path, wait_until) -> None:
     (tmp_path / "f").write_bytes(b"hello")
     with Server(tmp_path, anonymous=True, processes=2, max_sessions=3) as srv:
         pids = srv.worker_pids()
@@ -40,11 +32,11 @@ def test_sessions_spread_over_the_workers_and_the_limits_hold_across_them(tmp_pa
             Client("127.0.0.1", srv.port, "anonymous", "x")  # 3 in all, whichever worker holds them
         for s in (a, b, c):
             s.close()
-        _wait(lambda: _sessions_per_worker(srv) == [0, 0], "the workers to report the ends")
+        wait_until(lambda: _sessions_per_worker(srv) == [0, 0], "the workers to report the ends")
         with Client("127.0.0.1", srv.port, "anonymous", "x") as d:
             assert d.size("/f") == 5
     for pid in pids:  # stop() ended them
-        _wait(lambda pid=pid: not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status")
+        wait_until(lambda pid=pid: not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status")
               .read_text(), f"worker {pid} to end")
 
 
@@ -57,13 +49,13 @@ def test_per_address_limit_counts_every_worker(tmp_path) -> None:
             c.close()
 
 
-def test_a_worker_that_dies_is_replaced_and_its_sessions_freed(tmp_path) -> None:
+def test_a_worker_that_dies_is_replaced_and_its_sessions_freed(tmp_path, wait_until) -> None:
     (tmp_path / "f").write_bytes(b"hello")
     with Server(tmp_path, anonymous=True, processes=2, max_sessions=2) as srv:
         a, b = (Client("127.0.0.1", srv.port, "anonymous", "x") for _ in range(2))
         victim = srv.worker_pids()[0]
         os.kill(victim, signal.SIGKILL)
-        _wait(lambda: victim not in srv.worker_pids() and len(srv.worker_pids()) == 2, "a new worker")
+        wait_until(lambda: victim not in srv.worker_pids() and len(srv.worker_pids()) == 2, "a new worker")
         replaced = srv.worker_pids()
         time.sleep(1.0)
         assert srv.worker_pids() == replaced  # the new worker stays (it must not die with a passing thread)
@@ -79,13 +71,13 @@ def test_a_worker_that_dies_is_replaced_and_its_sessions_freed(tmp_path) -> None
             assert c.size("/f") == 5
 
 
-def test_idle_sessions_time_out_in_the_workers(tmp_path) -> None:
+def test_idle_sessions_time_out_in_the_workers(tmp_path, wait_until) -> None:
     with Server(tmp_path, anonymous=True, processes=2, idle_timeout=0.5) as srv:
         c = Client("127.0.0.1", srv.port, "anonymous", "x")
         time.sleep(1.5)
         with pytest.raises((GridFTPError, OSError)):
             c.size("/")
-        _wait(lambda: _sessions_per_worker(srv) == [0, 0], "the timed-out session to be counted out")
+        wait_until(lambda: _sessions_per_worker(srv) == [0, 0], "the timed-out session to be counted out")
 
 
 def test_globus_url_copy_concurrent_sessions_over_workers(tmp_path) -> None:

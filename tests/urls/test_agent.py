@@ -13,21 +13,14 @@ import pytest
 from wrapgen.gridftp.server import Server
 
 
-def _url_copy(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-P", "-m", "wrapgen", "url-copy", *args], env=env, capture_output=True,
-                          text=True, timeout=60)
-
-
-def _wait(predicate, what: str, timeout: float = 20.0) -> None:
-    end = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+@pytest.fixture
+def url_copy(run_cli):
+    """url_copy(env, ARGS...): `wrapgen url-copy ARGS...` in a process of its own."""
+    return lambda env, *args: run_cli("url-copy", *args, env=env, timeout=60)
 
 
 @pytest.fixture
-def setup(tmp_path):
+def setup(tmp_path, wait_until):
     root = tmp_path / "root"
     root.mkdir()
     (root / "a.txt").write_bytes(b"alpha")
@@ -38,57 +31,57 @@ def setup(tmp_path):
     with Server(root, anonymous=True) as srv:
         yield srv, env, run / "wrapgen", tmp_path
     # the agent leaves by itself once idle (4 s): its socket goes with it
-    _wait(lambda: not list((run / "wrapgen").glob("url-copy-*.sock")), "the idle agent to exit")
+    wait_until(lambda: not list((run / "wrapgen").glob("url-copy-*.sock")), "the idle agent to exit", 20)
 
 
-def test_runs_are_handed_to_the_agent_and_share_one_session(setup) -> None:
+def test_runs_are_handed_to_the_agent_and_share_one_session(setup, url_copy, wait_until) -> None:
     srv, env, sockets, tmp = setup
     url = f"ftp://127.0.0.1:{srv.port}"
-    r = _url_copy(env, f"{url}/a.txt", f"file://{tmp}/first")  # runs here, and starts the agent
+    r = url_copy(env, f"{url}/a.txt", f"file://{tmp}/first")  # runs here, and starts the agent
     assert r.returncode == 0, r.stderr
-    _wait(lambda: list(sockets.glob("url-copy-*.sock")), "the agent's socket")
+    wait_until(lambda: list(sockets.glob("url-copy-*.sock")), "the agent's socket", 20)
     assert oct(sockets.stat().st_mode & 0o777) == "0o700"
     for i, name in enumerate(["a.txt", "b.txt", "a.txt"]):
-        r = _url_copy(env, f"{url}/{name}", f"file://{tmp}/got{i}")
+        r = url_copy(env, f"{url}/{name}", f"file://{tmp}/got{i}")
         assert r.returncode == 0, r.stderr
         assert (tmp / f"got{i}").read_bytes() == (b"alpha" if name == "a.txt" else b"beta")
     assert len(srv._sessions) == 1  # the agent's one session, kept between runs (the first run's has ended)
-    r = _url_copy(env, "-list", f"{url}/")
+    r = url_copy(env, "-list", f"{url}/")
     assert r.returncode == 0 and r.stdout.split() == ["a.txt", "b.txt"]  # on the caller's own stdout
     assert len(srv._sessions) == 1
 
 
-def test_failures_keep_their_status_and_message_and_drop_the_session(setup) -> None:
+def test_failures_keep_their_status_and_message_and_drop_the_session(setup, url_copy, wait_until) -> None:
     srv, env, sockets, tmp = setup
     url = f"ftp://127.0.0.1:{srv.port}"
-    assert _url_copy(env, f"{url}/a.txt", f"file://{tmp}/first").returncode == 0
-    _wait(lambda: list(sockets.glob("url-copy-*.sock")), "the agent's socket")
-    assert _url_copy(env, f"{url}/a.txt", f"file://{tmp}/second").returncode == 0
-    r = _url_copy(env, f"{url}/nope.txt", f"file://{tmp}/x")
+    assert url_copy(env, f"{url}/a.txt", f"file://{tmp}/first").returncode == 0
+    wait_until(lambda: list(sockets.glob("url-copy-*.sock")), "the agent's socket", 20)
+    assert url_copy(env, f"{url}/a.txt", f"file://{tmp}/second").returncode == 0
+    r = url_copy(env, f"{url}/nope.txt", f"file://{tmp}/x")
     assert r.returncode == 1 and "RETR: 550 /nope.txt" in r.stderr, r.stderr
-    r = _url_copy(env, "-p", "0", f"{url}/a.txt", f"file://{tmp}/x")
+    r = url_copy(env, "-p", "0", f"{url}/a.txt", f"file://{tmp}/x")
     assert r.returncode == 2 and "-p 0: expected 1 to 64" in r.stderr
-    _wait(lambda: len(srv._sessions) == 0, "the failed run's session to close")
-    r = _url_copy(env, f"{url}/b.txt", f"file://{tmp}/after")  # a fresh login
+    wait_until(lambda: len(srv._sessions) == 0, "the failed run's session to close", 20)
+    r = url_copy(env, f"{url}/b.txt", f"file://{tmp}/after")  # a fresh login
     assert r.returncode == 0 and (tmp / "after").read_bytes() == b"beta"
 
 
-def test_a_renewed_credential_is_a_new_login(setup) -> None:
+def test_a_renewed_credential_is_a_new_login(setup, url_copy, wait_until) -> None:
     srv, env, sockets, tmp = setup
     url = f"ftp://127.0.0.1:{srv.port}"
     proxy = tmp / "x509up"
     proxy.write_text("one")
     env = {**env, "X509_USER_PROXY": str(proxy)}
-    assert _url_copy(env, f"{url}/a.txt", f"file://{tmp}/first").returncode == 0
-    _wait(lambda: list(sockets.glob("url-copy-*.sock")), "the agent's socket")
-    assert _url_copy(env, f"{url}/a.txt", f"file://{tmp}/second").returncode == 0
+    assert url_copy(env, f"{url}/a.txt", f"file://{tmp}/first").returncode == 0
+    wait_until(lambda: list(sockets.glob("url-copy-*.sock")), "the agent's socket", 20)
+    assert url_copy(env, f"{url}/a.txt", f"file://{tmp}/second").returncode == 0
     assert len(srv._sessions) == 1
     proxy.write_text("renewed")  # another file: its sessions are not the old one's
-    assert _url_copy(env, f"{url}/a.txt", f"file://{tmp}/third").returncode == 0
+    assert url_copy(env, f"{url}/a.txt", f"file://{tmp}/third").returncode == 0
     assert len(srv._sessions) == 2
 
 
-def test_a_directory_others_can_enter_is_not_used(tmp_path) -> None:
+def test_a_directory_others_can_enter_is_not_used(tmp_path, url_copy) -> None:
     root = tmp_path / "root"
     root.mkdir()
     (root / "a.txt").write_bytes(b"alpha")
@@ -98,13 +91,13 @@ def test_a_directory_others_can_enter_is_not_used(tmp_path) -> None:
     env = {**os.environ, "XDG_RUNTIME_DIR": str(run), "WRAPGEN_URL_COPY_AGENT": "4"}
     with Server(root, anonymous=True) as srv:
         for i in range(2):
-            r = _url_copy(env, f"ftp://127.0.0.1:{srv.port}/a.txt", f"file://{tmp_path}/c{i}")
+            r = url_copy(env, f"ftp://127.0.0.1:{srv.port}/a.txt", f"file://{tmp_path}/c{i}")
             assert r.returncode == 0 and (tmp_path / f"c{i}").read_bytes() == b"alpha", r.stderr
         time.sleep(1.0)
         assert list((run / "wrapgen").iterdir()) == []  # no socket: no agent in a directory others can enter
 
 
-def test_a_run_whose_caller_is_killed_stops_and_frees_the_agent(setup) -> None:
+def test_a_run_whose_caller_is_killed_stops_and_frees_the_agent(setup, url_copy, wait_until) -> None:
     import http.server
     import signal
     import threading
@@ -132,8 +125,8 @@ def test_a_run_whose_caller_is_killed_stops_and_frees_the_agent(setup) -> None:
     threading.Thread(target=web.serve_forever, daemon=True).start()
     try:
         url = f"ftp://127.0.0.1:{srv.port}"
-        assert _url_copy(env, f"{url}/a.txt", f"file://{tmp}/first").returncode == 0
-        _wait(lambda: list(sockets.glob("url-copy-*.sock")), "the agent's socket")
+        assert url_copy(env, f"{url}/a.txt", f"file://{tmp}/first").returncode == 0
+        wait_until(lambda: list(sockets.glob("url-copy-*.sock")), "the agent's socket", 20)
         slow = subprocess.Popen([sys.executable, "-P", "-m", "wrapgen", "url-copy",
                                  f"http://127.0.0.1:{web.server_address[1]}/big", f"file://{tmp}/big"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -141,8 +134,8 @@ def test_a_run_whose_caller_is_killed_stops_and_frees_the_agent(setup) -> None:
         assert slow.poll() is None  # still trickling, in the agent
         slow.send_signal(signal.SIGKILL)
         slow.wait()
-        _wait(hung_up.is_set, "the agent to drop the download of the caller that went away")
-        r = _url_copy(env, f"{url}/b.txt", f"file://{tmp}/next")  # the agent is free for the next run
+        wait_until(hung_up.is_set, "the agent to drop the download of the caller that went away", 20)
+        r = url_copy(env, f"{url}/b.txt", f"file://{tmp}/next")  # the agent is free for the next run
         assert r.returncode == 0 and (tmp / "next").read_bytes() == b"beta", r.stderr
     finally:
         web.shutdown()
