@@ -139,3 +139,39 @@ def test_a_run_whose_caller_is_killed_stops_and_frees_the_agent(setup, url_copy,
         assert r.returncode == 0 and (tmp / "next").read_bytes() == b"beta", r.stderr
     finally:
         web.shutdown()
+
+
+def test_malformed_requests_are_ignored_and_the_agent_goes_on(setup, url_copy, wait_until) -> None:
+    import marshal
+    import socket
+
+    srv, env, sockets, tmp = setup
+    url = f"ftp://127.0.0.1:{srv.port}"
+    assert url_copy(env, f"{url}/a.txt", f"file://{tmp}/first").returncode == 0
+    wait_until(lambda: list(sockets.glob("url-copy-*.sock")), "the agent's socket", 20)
+    path = str(next(sockets.glob("url-copy-*.sock")))
+    good = {"argv": ["url-copy", f"{url}/a.txt", f"file://{tmp}/evil"], "cwd": "/", "env": {}}
+    bad = [b"garbage",  # not marshal data
+           marshal.dumps({"argv": "url-copy", "cwd": "/", "env": {}}),  # argv not a list
+           marshal.dumps({**good, "env": {"X509_USER_PROXY": 7}}),  # a variable that is not text
+           marshal.dumps([1, 2, 3])]
+    with open(os.devnull, "rb") as null:
+        for body in bad:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.connect(path)
+                socket.send_fds(s, [len(body).to_bytes(4, "big") + body], [null.fileno()] * 3)
+                assert s.recv(64) == b""  # no status: the request was not run
+        with socket.socket(socket.AF_UNIX) as s:  # a length that promises more than comes, then silence
+            s.connect(path)
+            socket.send_fds(s, [(1000).to_bytes(4, "big") + b"xx"], [null.fileno()] * 3)
+            s.shutdown(socket.SHUT_WR)
+            assert s.recv(64) == b""
+        with socket.socket(socket.AF_UNIX) as s:  # a good request without its three streams
+            s.connect(path)
+            body = marshal.dumps(good)
+            s.sendall(len(body).to_bytes(4, "big") + body)
+            assert s.recv(64) == b""
+    assert not (tmp / "evil").exists()
+    r = url_copy(env, f"{url}/b.txt", f"file://{tmp}/after")  # the same agent still serves
+    assert r.returncode == 0 and (tmp / "after").read_bytes() == b"beta", r.stderr
+    assert len(srv._sessions) == 1  # ...with the session it kept: it did not restart

@@ -181,8 +181,8 @@ class Agent:
                 data += more
             if len(data) < 4 or len(fds) != 3 or len(data) != 4 + int.from_bytes(data[:4], "big"):
                 return
-            request = marshal.loads(data[4:])
-            if not isinstance(request, dict):
+            request = _request(data[4:])
+            if request is None:
                 return
             import threading
 
@@ -215,8 +215,7 @@ class Agent:
         """One run of `wrapgen ARGV` with the caller's streams, directory and credential variables."""
         from contextlib import nullcontext
 
-        argv = [str(a) for a in request["argv"]]
-        env = {k: str(v) for k, v in request.get("env", {}).items() if k in CREDENTIAL_ENV}
+        argv, env = request["argv"], {k: v for k, v in request["env"].items() if k in CREDENTIAL_ENV}
         for k in CREDENTIAL_ENV:
             if k in env:
                 os.environ[k] = env[k]
@@ -239,7 +238,7 @@ class Agent:
                    os.fdopen(fds[2], "w", closefd=False)]
         sys.stdin, sys.stdout, sys.stderr = streams
         try:
-            os.chdir(request.get("cwd") or "/")
+            os.chdir(request["cwd"] or "/")
             status = self.run(argv, prepare=lambda args: setattr(args, "stores_for", stores_for))
         except SystemExit as exc:  # argparse's usage errors and --help
             status = exc.code if isinstance(exc.code, int) else 2
@@ -274,6 +273,19 @@ class Agent:
             except OSError:
                 pass
             self._sock = None
+
+
+def _request(data: bytes) -> dict[str, Any] | None:
+    """A run's request as run_via_agent sends it, or None for anything else (the agent ignores it and goes on)."""
+    try:
+        request = marshal.loads(data)
+    except (EOFError, ValueError, TypeError):
+        return None
+    if not (isinstance(request, dict) and isinstance(request.get("argv"), list) and isinstance(request.get("cwd"), str)
+            and isinstance(request.get("env"), dict) and all(isinstance(a, str) for a in request["argv"])
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in request["env"].items())):
+        return None
+    return request
 
 
 def _identity(name: str, value: str | None) -> tuple:
