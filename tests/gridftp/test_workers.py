@@ -105,3 +105,22 @@ def test_a_worker_that_cannot_start_is_an_error_naming_why(tmp_path) -> None:
     with pytest.raises(GridFTPError, match=r"a server worker did not start: GridFTPError: server root .*gone is not "
                                            r"a directory"):
         srv.start()
+
+
+def test_a_client_that_never_logs_in_is_cut_off_by_its_worker(tmp_path, wait_until) -> None:
+    import socket
+
+    (tmp_path / "f").write_bytes(b"hello")
+    with Server(tmp_path, anonymous=True, processes=2, login_timeout=0.5, max_sessions=1) as srv:
+        with socket.create_connection(("127.0.0.1", srv.port)) as s:
+            s.settimeout(10)
+            got = b""
+            while b"No login within" not in got:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                got += chunk
+            assert got.startswith(b"220") and b"421 No login within 0.5 seconds" in got
+        wait_until(lambda: _sessions_per_worker(srv) == [0, 0], "the silent session to be counted out")
+        with Client("127.0.0.1", srv.port, "anonymous", "x") as c:  # max_sessions=1: the place is free again
+            assert c.size("/f") == 5
